@@ -1,0 +1,70 @@
+// One element at a time: the scalar kernels, and the SIMD kernels' tails, so
+// the two agree by construction on every element they share.
+#ifndef WASMQUANT_KERNELS_ELEMENT_H_
+#define WASMQUANT_KERNELS_ELEMENT_H_
+
+#include <cmath>
+#include <cstdint>
+
+#include "wasmquant/kernels.h"
+
+namespace wasmquant {
+namespace element {
+
+// The rounded code as a float, before clamping. Two separate float32
+// roundings (no FMA) are part of the definition the SIMD kernels match.
+inline float Rounded(float x, const KernelParams& p) {
+  const float u = x * p.inv_scale + p.bias;
+  return p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
+}
+
+// NaN lands on qmin here; callers that allow NaN fix those codes afterwards.
+inline float ClampCode(float r, const KernelParams& p) {
+  if (!(r >= static_cast<float>(p.qmin))) return static_cast<float>(p.qmin);
+  if (r > static_cast<float>(p.qmax)) return static_cast<float>(p.qmax);
+  return r;
+}
+
+inline int32_t Code(float x, const KernelParams& p) {
+  return static_cast<int32_t>(ClampCode(Rounded(x, p), p));
+}
+
+inline float Dequantize(int32_t code, const KernelParams& p) {
+  return static_cast<float>(code - p.zero_point) * p.scale;
+}
+
+// Bounds of x * inv_scale + bias outside which x is "clipped" (SPEC §4: more
+// than half a step beyond min or max).
+inline float ClipLow(const KernelParams& p) {
+  return p.bias - static_cast<float>(p.zero_point) +
+         static_cast<float>(p.qmin) - 0.5f;
+}
+inline float ClipHigh(const KernelParams& p) {
+  return ClipLow(p) + static_cast<float>(p.qmax - p.qmin + 1);
+}
+
+inline void AccumulateError(float x, const KernelParams& p, float clip_low,
+                            float clip_high, int lane, ErrorLanes* lanes) {
+  const float u = x * p.inv_scale + p.bias;
+  const float r =
+      p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
+  const float xhat = (ClampCode(r, p) - static_cast<float>(p.zero_point)) *
+                     p.scale;
+  const float e = std::fabs(xhat - x);
+  const double ed = e;
+  const double xd = x;
+  lanes->sq_error[lane] += ed * ed;
+  lanes->abs_error[lane] += ed;
+  lanes->sq_signal[lane] += xd * xd;
+  if (e > lanes->max_abs_error) lanes->max_abs_error = e;
+  lanes->clipped += (u < clip_low) | (u > clip_high);
+}
+
+// -0.0 and +0.0 compare equal, so which one a min/max keeps depends on the
+// order of visits; adding +0.0 makes the result independent of it.
+inline float CanonicalZero(float v) { return v + 0.0f; }
+
+}  // namespace element
+}  // namespace wasmquant
+
+#endif  // WASMQUANT_KERNELS_ELEMENT_H_

@@ -1,0 +1,286 @@
+// SIMD128 kernels. Each reproduces scalar.cpp bit for bit; the forms are
+// chosen for V8's lowering (see DESIGN.md, "Performance design").
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "kernels/element.h"
+#include "wasmquant/kernels.h"
+
+namespace wasmquant {
+namespace {
+
+// Adding 1.5 * 2^23 to a float of magnitude below 2^22 leaves its integer
+// part, rounded to nearest even, in the low mantissa bits; above that range
+// the bit pattern still grows with the value, so integer max/min and the
+// saturating narrows clamp correctly, as in XNNPACK's "magic bias" kernels.
+constexpr float kMagic = 12582912.0f;
+constexpr int32_t kMagicBits = 0x4B400000;
+// 2^23 as float bits: OR-ing a code below 2^23 into it gives 2^23 + code.
+constexpr int32_t kTwoPow23Bits = 0x4B000000;
+
+MinMaxResult MinMax(const float* x, size_t n) {
+  const float inf = std::numeric_limits<float>::infinity();
+  v128_t lo0 = wasm_f32x4_splat(inf), lo1 = lo0, lo2 = lo0, lo3 = lo0;
+  v128_t hi0 = wasm_f32x4_splat(-inf), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  v128_t nan = wasm_i32x4_splat(0);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v128_t v0 = wasm_v128_load(x + i);
+    const v128_t v1 = wasm_v128_load(x + i + 4);
+    const v128_t v2 = wasm_v128_load(x + i + 8);
+    const v128_t v3 = wasm_v128_load(x + i + 12);
+    lo0 = wasm_f32x4_pmin(lo0, v0);
+    lo1 = wasm_f32x4_pmin(lo1, v1);
+    lo2 = wasm_f32x4_pmin(lo2, v2);
+    lo3 = wasm_f32x4_pmin(lo3, v3);
+    hi0 = wasm_f32x4_pmax(hi0, v0);
+    hi1 = wasm_f32x4_pmax(hi1, v1);
+    hi2 = wasm_f32x4_pmax(hi2, v2);
+    hi3 = wasm_f32x4_pmax(hi3, v3);
+    const v128_t nan01 = wasm_v128_or(wasm_f32x4_ne(v0, v0), wasm_f32x4_ne(v1, v1));
+    const v128_t nan23 = wasm_v128_or(wasm_f32x4_ne(v2, v2), wasm_f32x4_ne(v3, v3));
+    nan = wasm_v128_or(nan, wasm_v128_or(nan01, nan23));
+  }
+  const v128_t lo =
+      wasm_f32x4_pmin(wasm_f32x4_pmin(lo0, lo1), wasm_f32x4_pmin(lo2, lo3));
+  const v128_t hi =
+      wasm_f32x4_pmax(wasm_f32x4_pmax(hi0, hi1), wasm_f32x4_pmax(hi2, hi3));
+  float lo_s = inf, hi_s = -inf;
+  for (int lane = 0; lane < 4; ++lane) {
+    float l, h;
+    std::memcpy(&l, reinterpret_cast<const char*>(&lo) + 4 * lane, 4);
+    std::memcpy(&h, reinterpret_cast<const char*>(&hi) + 4 * lane, 4);
+    if (l < lo_s) lo_s = l;
+    if (h > hi_s) hi_s = h;
+  }
+  bool has_nan = wasm_v128_any_true(nan);
+  for (; i < n; ++i) {
+    const float v = x[i];
+    if (v < lo_s) lo_s = v;
+    if (v > hi_s) hi_s = v;
+    has_nan |= v != v;
+  }
+  const bool all_finite = !has_nan && lo_s > -inf && hi_s < inf;
+  return {element::CanonicalZero(lo_s), element::CanonicalZero(hi_s),
+          all_finite || n == 0};
+}
+
+// Four vectors of x to clamped int32 codes.
+struct CodeMaker {
+  explicit CodeMaker(const KernelParams& p)
+      : inv(wasm_f32x4_splat(p.inv_scale)),
+        bias(wasm_f32x4_splat(p.bias)),
+        magic(wasm_f32x4_splat(kMagic)),
+        low(wasm_i32x4_splat(kMagicBits + p.qmin)),
+        unbias(wasm_i32x4_splat(kMagicBits)),
+        half_up(p.rounding == Rounding::kHalfUp) {}
+
+  v128_t Make(v128_t x) const {
+    v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
+    if (half_up) u = wasm_f32x4_floor(u);
+    const v128_t s = wasm_f32x4_add(u, magic);
+    return wasm_i32x4_sub(wasm_i32x4_max(s, low), unbias);
+  }
+
+  v128_t inv, bias, magic, low, unbias;
+  bool half_up;
+};
+
+void QuantizeU8(const float* x, size_t n, const KernelParams& p,
+                uint8_t* codes) {
+  const CodeMaker maker(p);
+  const v128_t qmax = wasm_u8x16_splat(static_cast<uint8_t>(p.qmax));
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v128_t c0 = maker.Make(wasm_v128_load(x + i));
+    const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
+    const v128_t c2 = maker.Make(wasm_v128_load(x + i + 8));
+    const v128_t c3 = maker.Make(wasm_v128_load(x + i + 12));
+    const v128_t c01 = wasm_i16x8_narrow_i32x4(c0, c1);
+    const v128_t c23 = wasm_i16x8_narrow_i32x4(c2, c3);
+    const v128_t c = wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax);
+    wasm_v128_store(codes + i, c);
+  }
+  for (; i < n; ++i) codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
+}
+
+void QuantizeU16(const float* x, size_t n, const KernelParams& p,
+                 uint16_t* codes) {
+  const CodeMaker maker(p);
+  const v128_t qmax = wasm_u16x8_splat(static_cast<uint16_t>(p.qmax));
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v128_t c0 = maker.Make(wasm_v128_load(x + i));
+    const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
+    const v128_t c = wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax);
+    wasm_v128_store(codes + i, c);
+  }
+  for (; i < n; ++i) codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
+}
+
+// Four uint32 codes to floats: 2^23 + code is exact, and subtracting
+// 2^23 + zero_point leaves code - zero_point exactly, as scalar computes it.
+struct Dequantizer {
+  explicit Dequantizer(const KernelParams& p)
+      : exponent(wasm_i32x4_splat(kTwoPow23Bits)),
+        shift(wasm_f32x4_splat(8388608.0f + static_cast<float>(p.zero_point))),
+        scale(wasm_f32x4_splat(p.scale)) {}
+
+  v128_t Make(v128_t codes_u32) const {
+    const v128_t f = wasm_v128_or(codes_u32, exponent);
+    return wasm_f32x4_mul(wasm_f32x4_sub(f, shift), scale);
+  }
+
+  v128_t exponent, shift, scale;
+};
+
+void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
+                  float* x) {
+  const Dequantizer d(p);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v128_t c = wasm_v128_load(codes + i);
+    const v128_t lo = wasm_u16x8_extend_low_u8x16(c);
+    const v128_t hi = wasm_u16x8_extend_high_u8x16(c);
+    wasm_v128_store(x + i, d.Make(wasm_u32x4_extend_low_u16x8(lo)));
+    wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(lo)));
+    wasm_v128_store(x + i + 8, d.Make(wasm_u32x4_extend_low_u16x8(hi)));
+    wasm_v128_store(x + i + 12, d.Make(wasm_u32x4_extend_high_u16x8(hi)));
+  }
+  for (; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+}
+
+void DequantizeU16(const uint16_t* codes, size_t n, const KernelParams& p,
+                   float* x) {
+  const Dequantizer d(p);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v128_t c = wasm_v128_load(codes + i);
+    wasm_v128_store(x + i, d.Make(wasm_u32x4_extend_low_u16x8(c)));
+    wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(c)));
+  }
+  for (; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+}
+
+// Error sums of four consecutive elements into double lanes (l, l+1) and
+// (l+2, l+3), matching element::AccumulateError's lane i % kErrorLanes.
+struct ErrorPart {
+  v128_t sq_lo, sq_hi, abs_lo, abs_hi, sig_lo, sig_hi;
+
+  void Load(const ErrorLanes& lanes, int l) {
+    sq_lo = wasm_v128_load(lanes.sq_error + l);
+    sq_hi = wasm_v128_load(lanes.sq_error + l + 2);
+    abs_lo = wasm_v128_load(lanes.abs_error + l);
+    abs_hi = wasm_v128_load(lanes.abs_error + l + 2);
+    sig_lo = wasm_v128_load(lanes.sq_signal + l);
+    sig_hi = wasm_v128_load(lanes.sq_signal + l + 2);
+  }
+  void Store(ErrorLanes* lanes, int l) const {
+    wasm_v128_store(lanes->sq_error + l, sq_lo);
+    wasm_v128_store(lanes->sq_error + l + 2, sq_hi);
+    wasm_v128_store(lanes->abs_error + l, abs_lo);
+    wasm_v128_store(lanes->abs_error + l + 2, abs_hi);
+    wasm_v128_store(lanes->sq_signal + l, sig_lo);
+    wasm_v128_store(lanes->sq_signal + l + 2, sig_hi);
+  }
+  void Add(v128_t abs_err, v128_t x) {
+    const v128_t e_lo = wasm_f64x2_promote_low_f32x4(abs_err);
+    const v128_t e_hi =
+        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(abs_err, abs_err, 2, 3, 2, 3));
+    const v128_t x_lo = wasm_f64x2_promote_low_f32x4(x);
+    const v128_t x_hi =
+        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
+    sq_lo = wasm_f64x2_add(sq_lo, wasm_f64x2_mul(e_lo, e_lo));
+    sq_hi = wasm_f64x2_add(sq_hi, wasm_f64x2_mul(e_hi, e_hi));
+    abs_lo = wasm_f64x2_add(abs_lo, e_lo);
+    abs_hi = wasm_f64x2_add(abs_hi, e_hi);
+    sig_lo = wasm_f64x2_add(sig_lo, wasm_f64x2_mul(x_lo, x_lo));
+    sig_hi = wasm_f64x2_add(sig_hi, wasm_f64x2_mul(x_hi, x_hi));
+  }
+};
+
+struct ErrorMaker {
+  explicit ErrorMaker(const KernelParams& p)
+      : inv(wasm_f32x4_splat(p.inv_scale)),
+        bias(wasm_f32x4_splat(p.bias)),
+        qmin(wasm_f32x4_splat(static_cast<float>(p.qmin))),
+        qmax(wasm_f32x4_splat(static_cast<float>(p.qmax))),
+        zero_point(wasm_f32x4_splat(static_cast<float>(p.zero_point))),
+        scale(wasm_f32x4_splat(p.scale)),
+        clip_low(wasm_f32x4_splat(element::ClipLow(p))),
+        clip_high(wasm_f32x4_splat(element::ClipHigh(p))),
+        half_up(p.rounding == Rounding::kHalfUp) {}
+
+  // |x̂ - x| for four elements; counts the clipped ones into *clipped.
+  v128_t AbsError(v128_t x, v128_t* clipped) const {
+    const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
+    const v128_t r = half_up ? wasm_f32x4_floor(u) : wasm_f32x4_nearest(u);
+    const v128_t c = wasm_f32x4_pmin(wasm_f32x4_pmax(r, qmin), qmax);
+    const v128_t xhat = wasm_f32x4_mul(wasm_f32x4_sub(c, zero_point), scale);
+    const v128_t out =
+        wasm_v128_or(wasm_f32x4_lt(u, clip_low), wasm_f32x4_gt(u, clip_high));
+    *clipped = wasm_i32x4_sub(*clipped, out);
+    return wasm_f32x4_abs(wasm_f32x4_sub(xhat, x));
+  }
+
+  v128_t inv, bias, qmin, qmax, zero_point, scale, clip_low, clip_high;
+  bool half_up;
+};
+
+void AccumulateError(const float* x, size_t n, const KernelParams& p,
+                     ErrorLanes* lanes) {
+  static_assert(kErrorLanes == 8, "the loop below fills 8 lanes");
+  const ErrorMaker maker(p);
+  ErrorPart part0, part1;
+  part0.Load(*lanes, 0);
+  part1.Load(*lanes, 4);
+  v128_t max_err = wasm_f32x4_splat(lanes->max_abs_error);
+  size_t i = 0;
+  // int32 clip counters are flushed before they could overflow.
+  constexpr size_t kBlock = size_t{1} << 24;
+  while (i + 8 <= n) {
+    const size_t block_end = i + std::min(n - i, kBlock) / 8 * 8;
+    v128_t clipped = wasm_i32x4_splat(0);
+    for (; i < block_end; i += 8) {
+      const v128_t x0 = wasm_v128_load(x + i);
+      const v128_t x1 = wasm_v128_load(x + i + 4);
+      const v128_t e0 = maker.AbsError(x0, &clipped);
+      const v128_t e1 = maker.AbsError(x1, &clipped);
+      max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
+      part0.Add(e0, x0);
+      part1.Add(e1, x1);
+    }
+    lanes->clipped += static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 0)) +
+                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 1)) +
+                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 2)) +
+                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 3));
+  }
+  part0.Store(lanes, 0);
+  part1.Store(lanes, 4);
+  for (int lane = 0; lane < 4; ++lane) {
+    float m;
+    std::memcpy(&m, reinterpret_cast<const char*>(&max_err) + 4 * lane, 4);
+    if (m > lanes->max_abs_error) lanes->max_abs_error = m;
+  }
+  const float clip_low = element::ClipLow(p);
+  const float clip_high = element::ClipHigh(p);
+  for (; i < n; ++i) {
+    element::AccumulateError(x[i], p, clip_low, clip_high,
+                             static_cast<int>(i % kErrorLanes), lanes);
+  }
+}
+
+}  // namespace
+
+const KernelTable& Simd128Kernels() {
+  static const KernelTable table = {
+      "simd128",   MinMax,       QuantizeU8,      QuantizeU16,
+      DequantizeU8, DequantizeU16, AccumulateError,
+  };
+  return table;
+}
+
+}  // namespace wasmquant

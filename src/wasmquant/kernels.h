@@ -1,0 +1,73 @@
+// The per-element kernels. Every backend fills the same table, so tests can
+// hold one against the other and the rest of the core never names a backend.
+#ifndef WASMQUANT_KERNELS_H_
+#define WASMQUANT_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "wasmquant/encoding.h"
+
+namespace wasmquant {
+
+// float32 copies of an encoding, as the kernels use them. The code of x is
+// ROUND(x * inv_scale + bias) clamped to [qmin, qmax], where ROUND is floor
+// with bias = zero_point + 0.5 (half-up) and round-to-nearest-even with
+// bias = zero_point (half-even).
+struct KernelParams {
+  float scale;
+  float inv_scale;
+  float bias;
+  int32_t zero_point;
+  int32_t qmin;
+  int32_t qmax;
+  Rounding rounding;
+};
+
+KernelParams MakeKernelParams(const Encoding& encoding, Rounding rounding);
+
+struct MinMaxResult {
+  float lo;  // over the non-NaN elements; +Inf for an empty or all-NaN input
+  float hi;
+  bool all_finite;
+};
+
+// Error sums accumulate in kErrorLanes double lanes, element i going to lane
+// i % kErrorLanes, and are folded in a fixed order: this makes SIMD and
+// scalar results bit-identical.
+constexpr int kErrorLanes = 8;
+struct ErrorLanes {
+  double sq_error[kErrorLanes];
+  double abs_error[kErrorLanes];
+  double sq_signal[kErrorLanes];
+  float max_abs_error;
+  uint64_t clipped;
+};
+
+struct KernelTable {
+  const char* name;
+  MinMaxResult (*min_max)(const float* x, size_t n);
+  // x must be free of NaN; codes of +-Inf saturate.
+  void (*quantize_u8)(const float* x, size_t n, const KernelParams& p,
+                      uint8_t* codes);
+  void (*quantize_u16)(const float* x, size_t n, const KernelParams& p,
+                       uint16_t* codes);
+  void (*dequantize_u8)(const uint8_t* codes, size_t n, const KernelParams& p,
+                        float* x);
+  void (*dequantize_u16)(const uint16_t* codes, size_t n,
+                         const KernelParams& p, float* x);
+  // x must be finite. Starts from the lanes given (ErrorLanes zeroed first).
+  void (*accumulate_error)(const float* x, size_t n, const KernelParams& p,
+                           ErrorLanes* lanes);
+};
+
+const KernelTable& ScalarKernels();
+#if defined(__wasm_simd128__)
+const KernelTable& Simd128Kernels();
+#endif
+// The fastest table this build has.
+const KernelTable& DefaultKernels();
+
+}  // namespace wasmquant
+
+#endif  // WASMQUANT_KERNELS_H_

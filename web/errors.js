@@ -1,0 +1,10 @@
+// Status kinds of the C++ core (src/wasmquant/status.h) as JS errors.
+const ERROR_CLASSES = [null, RangeError, TypeError, Error];
+
+export function throwIfError(status) {
+  if (status.kind !== 0) {
+    const ErrorClass = ERROR_CLASSES[status.kind] ?? Error;
+    throw new ErrorClass(`wasmquant: ${status.message}`);
+  }
+  return status;
+}

@@ -10,7 +10,59 @@ export { simd128Supported };
 // 64 Ki elements: 256 KiB of float32 in, the same out; both stay in L2.
 const CHUNK = 1 << 16;
 
+// float32 data that lives in wasm memory, for callers who fill it directly
+// and so skip the copy into the scratch area.
+class WasmTensor {
+  #m;
+  #ptr;
+
+  constructor(module, length) {
+    if (!Number.isSafeInteger(length) || length <= 0) {
+      throw new RangeError(`wasmquant: tensor length must be a positive integer, got ${length}`);
+    }
+    const ptr = length <= 0x3fffffff ? module._malloc(length * 4) : 0;
+    if (!ptr) {
+      throw new RangeError(
+        `wasmquant: cannot allocate ${length} float32 values in wasm memory (4 GiB at most in all)`,
+      );
+    }
+    this.#m = module;
+    this.#ptr = ptr;
+    this.length = length;
+  }
+
+  // A fresh view each time: an older one detaches when wasm memory grows.
+  get data() {
+    this.#check();
+    return new Float32Array(this.#m.HEAPU8.buffer, this.#ptr, this.length);
+  }
+
+  get freed() {
+    return this.#ptr === 0;
+  }
+
+  pointerFor(module) {
+    this.#check();
+    if (module !== this.#m) throw new Error('wasmquant: this tensor belongs to another quantizer');
+    return this.#ptr;
+  }
+
+  free() {
+    if (this.#ptr !== 0) this.#m._free(this.#ptr);
+    this.#ptr = 0;
+  }
+
+  [Symbol.dispose ?? Symbol.for('Symbol.dispose')]() {
+    this.free();
+  }
+
+  #check() {
+    if (this.#ptr === 0) throw new Error('wasmquant: this tensor has been freed');
+  }
+}
+
 function checkFloat32(x, name = 'x') {
+  if (x instanceof WasmTensor) return x;
   if (!(x instanceof Float32Array)) {
     const got = x === null ? 'null' : x?.constructor?.name ?? typeof x;
     throw new TypeError(
@@ -39,20 +91,31 @@ class Quantizer {
     this.#output = this.#input + CHUNK * 4;
   }
 
-  // Calls fn(start, count) for each chunk of x after copying it into the
-  // input scratch; fresh views each time, since memory may have grown.
+  // Calls fn(pointer, start, count) for each chunk of x, after copying it
+  // into the input scratch unless it already lives in wasm memory.
   #eachChunk(x, fn) {
+    const base = x instanceof WasmTensor ? x.pointerFor(this.#m) : 0;
     for (let start = 0; start < x.length; start += CHUNK) {
       const count = Math.min(CHUNK, x.length - start);
-      this.#m.HEAPF32.set(x.subarray(start, start + count), this.#input >>> 2);
-      fn(start, count);
+      if (base) {
+        fn(base + start * 4, start, count);
+      } else {
+        this.#m.HEAPF32.set(x.subarray(start, start + count), this.#input >>> 2);
+        fn(this.#input, start, count);
+      }
     }
+  }
+
+  // Whether the last chunk of a calibration pass is still where the next
+  // pass would put it, so a one-chunk tensor is copied in only once.
+  #stillInScratch(x, o) {
+    return o.encoding === undefined && x.length <= CHUNK;
   }
 
   #calibrate(x, o) {
     const tracker = new this.#m.RangeTracker(o.nonFinite);
     try {
-      this.#eachChunk(x, (start, count) => throwIfError(tracker.add(this.#input, count)));
+      this.#eachChunk(x, (ptr, start, count) => throwIfError(tracker.add(ptr, count)));
       const result = throwIfError(tracker.finish(o.bitwidth, o.minRange));
       return { encoding: result.encoding, finite: tracker.nonfinite() === 0 };
     } finally {
@@ -90,14 +153,14 @@ class Quantizer {
     }
     const Codes = codeArrayType(encoding.bitwidth);
     const codes = new Codes(x.length);
-    const quantizeChunk = (start, count) => {
+    const quantizeChunk = (ptr, start, count) => {
       throwIfError(
-        this.#m.quantizeChunk(this.#input, count, encoding, o.rounding, o.nonFinite, start, this.#output, finite),
+        this.#m.quantizeChunk(ptr, count, encoding, o.rounding, o.nonFinite, start, this.#output, finite),
       );
       codes.set(new Codes(this.#m.HEAPU8.buffer, this.#output, count), start);
     };
-    if (o.encoding === undefined && x.length <= CHUNK) {
-      quantizeChunk(0, x.length); // calibration left x in the scratch area
+    if (this.#stillInScratch(x, o)) {
+      quantizeChunk(this.#pointerOf(x), 0, x.length);
     } else {
       this.#eachChunk(x, quantizeChunk);
     }
@@ -130,9 +193,9 @@ class Quantizer {
     const encoding = o.encoding !== undefined ? this.#given(o) : this.#calibrate(x, o).encoding;
     const accumulator = new this.#m.ErrorAccumulator(encoding, o.rounding, o.nonFinite);
     try {
-      const accumulate = (start, count) => throwIfError(accumulator.add(this.#input, count));
-      if (o.encoding === undefined && x.length <= CHUNK) {
-        accumulate(0, x.length);
+      const accumulate = (ptr, start, count) => throwIfError(accumulator.add(ptr, count));
+      if (this.#stillInScratch(x, o)) {
+        accumulate(this.#pointerOf(x), 0, x.length);
       } else {
         this.#eachChunk(x, accumulate);
       }
@@ -140,6 +203,16 @@ class Quantizer {
     } finally {
       accumulator.delete();
     }
+  }
+
+  #pointerOf(x) {
+    return x instanceof WasmTensor ? x.pointerFor(this.#m) : this.#input;
+  }
+
+  // A float32 tensor in wasm memory: fill tensor.data, pass the tensor to
+  // quantize/analyze, then free() it (or let `using` do so).
+  allocTensor(length) {
+    return new WasmTensor(this.#m, length);
   }
 
   // Bytes of wasm heap in use (the break); for leak checks.

@@ -96,9 +96,10 @@ JsStatus DequantizeChunkJs(uintptr_t codes, size_t n, const Encoding& encoding,
 class JsErrorAccumulator {
  public:
   JsErrorAccumulator(const Encoding& encoding, int rounding, int non_finite)
-      : accumulator_(Kernels(),
-                     MakeKernelParams(encoding, static_cast<Rounding>(rounding)),
-                     static_cast<NonFinite>(non_finite)) {}
+      : accumulator_(
+            Kernels(),
+            MakeKernelParams(encoding, static_cast<Rounding>(rounding)),
+            static_cast<NonFinite>(non_finite)) {}
   JsStatus Add(uintptr_t x, size_t n) {
     return ToJs(accumulator_.Add(Ptr<const float>(x), n));
   }
@@ -117,7 +118,9 @@ double ReportNonFinite(const Report& r) {
 void SetIgnored(Report&, double) {}
 
 // The top of the heap: grows when allocations leak, stays put otherwise.
-double HeapTop() { return static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0))); }
+double HeapTop() {
+  return static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
+}
 
 }  // namespace
 

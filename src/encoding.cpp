@@ -37,9 +37,9 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
   status = ValidateMinRange(options.min_range);
   if (!status.ok()) return status;
   if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi) {
-    return Status::RangeError("the range must be finite with min <= max, got [" +
-                              std::to_string(lo) + ", " + std::to_string(hi) +
-                              "]");
+    return Status::RangeError(
+        "the range must be finite with min <= max, got [" + std::to_string(lo) +
+        ", " + std::to_string(hi) + "]");
   }
   hi = std::max(hi, lo + options.min_range);
   // Zero must be on the grid, so the range always contains it.

@@ -1,10 +1,10 @@
 #include "wasmquant/quantizer.h"
 
-#include "nonfinite.h"
-
 #include <cmath>
 #include <cstdint>
 #include <string>
+
+#include "nonfinite.h"
 
 namespace wasmquant {
 
@@ -58,10 +58,12 @@ Status RangeTracker::Add(const float* x, size_t n) {
 Status RangeTracker::Finish(const EncodingOptions& options,
                             Encoding* encoding) const {
   if (count_ == 0) {
-    return Status::RangeError("the tensor is empty: there is nothing to calibrate");
+    return Status::RangeError(
+        "the tensor is empty: there is nothing to calibrate");
   }
   if (nonfinite_ == count_) {
-    return Status::RangeError("the tensor has no finite element to calibrate on");
+    return Status::RangeError(
+        "the tensor has no finite element to calibrate on");
   }
   return ComputeTfEncoding(lo_ + 0.0f, hi_ + 0.0f, options, encoding);
 }
@@ -110,10 +112,10 @@ Status CheckCodes(const Code* codes, size_t n, int bitwidth,
   if (steps >= std::numeric_limits<Code>::max()) return Status::Ok();
   for (size_t i = 0; i < n; ++i) {
     if (codes[i] > steps) {
-      return Status::RangeError(
-          "code " + std::to_string(codes[i]) + " at index " +
-          std::to_string(index_base + i) + " is outside [0, " +
-          std::to_string(steps) + "] for bitwidth " + std::to_string(bitwidth));
+      return Status::RangeError("code " + std::to_string(codes[i]) +
+                                " at index " + std::to_string(index_base + i) +
+                                " is outside [0, " + std::to_string(steps) +
+                                "] for bitwidth " + std::to_string(bitwidth));
     }
   }
   return Status::Ok();

@@ -66,10 +66,12 @@ Status Analyze(const KernelTable& kernels, const float* x, size_t n,
                const Encoding& encoding, const QuantizeOptions& options,
                Report* report) {
   if (n == 0) {
-    return Status::RangeError("the tensor is empty: there is nothing to analyze");
+    return Status::RangeError(
+        "the tensor is empty: there is nothing to analyze");
   }
-  ErrorAccumulator accumulator(
-      kernels, MakeKernelParams(encoding, options.rounding), options.non_finite);
+  ErrorAccumulator accumulator(kernels,
+                               MakeKernelParams(encoding, options.rounding),
+                               options.non_finite);
   Status status = accumulator.Add(x, n);
   if (!status.ok()) return status;
   *report = accumulator.Finish();

@@ -48,8 +48,8 @@ inline void AccumulateError(float x, const KernelParams& p, float clip_low,
   const float u = x * p.inv_scale + p.bias;
   const float r =
       p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
-  const float xhat = (ClampCode(r, p) - static_cast<float>(p.zero_point)) *
-                     p.scale;
+  const float xhat =
+      (ClampCode(r, p) - static_cast<float>(p.zero_point)) * p.scale;
   const float e = std::fabs(xhat - x);
   const double ed = e;
   const double xd = x;

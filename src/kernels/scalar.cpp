@@ -50,9 +50,12 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
 
 const KernelTable& ScalarKernels() {
   static const KernelTable table = {
-      "scalar",           MinMax,
-      Quantize<uint8_t>,  Quantize<uint16_t>,
-      Dequantize<uint8_t>, Dequantize<uint16_t>,
+      "scalar",
+      MinMax,
+      Quantize<uint8_t>,
+      Quantize<uint16_t>,
+      Dequantize<uint8_t>,
+      Dequantize<uint16_t>,
       AccumulateError,
   };
   return table;

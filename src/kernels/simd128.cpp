@@ -40,8 +40,10 @@ MinMaxResult MinMax(const float* x, size_t n) {
     hi1 = wasm_f32x4_pmax(hi1, v1);
     hi2 = wasm_f32x4_pmax(hi2, v2);
     hi3 = wasm_f32x4_pmax(hi3, v3);
-    const v128_t nan01 = wasm_v128_or(wasm_f32x4_ne(v0, v0), wasm_f32x4_ne(v1, v1));
-    const v128_t nan23 = wasm_v128_or(wasm_f32x4_ne(v2, v2), wasm_f32x4_ne(v3, v3));
+    const v128_t nan01 =
+        wasm_v128_or(wasm_f32x4_ne(v0, v0), wasm_f32x4_ne(v1, v1));
+    const v128_t nan23 =
+        wasm_v128_or(wasm_f32x4_ne(v2, v2), wasm_f32x4_ne(v3, v3));
     nan = wasm_v128_or(nan, wasm_v128_or(nan01, nan23));
   }
   const v128_t lo =
@@ -68,57 +70,84 @@ MinMaxResult MinMax(const float* x, size_t n) {
           all_finite || n == 0};
 }
 
-// Four vectors of x to clamped int32 codes.
+// Four elements of x to clamped int32 codes. The rounding mode is a template
+// parameter so that each loop holds only its own rounding instruction.
+template <Rounding kRounding>
 struct CodeMaker {
   explicit CodeMaker(const KernelParams& p)
       : inv(wasm_f32x4_splat(p.inv_scale)),
         bias(wasm_f32x4_splat(p.bias)),
         magic(wasm_f32x4_splat(kMagic)),
         low(wasm_i32x4_splat(kMagicBits + p.qmin)),
-        unbias(wasm_i32x4_splat(kMagicBits)),
-        half_up(p.rounding == Rounding::kHalfUp) {}
+        unbias(wasm_i32x4_splat(kMagicBits)) {}
 
   v128_t Make(v128_t x) const {
     v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
-    if (half_up) u = wasm_f32x4_floor(u);
+    // Half-even needs no instruction: adding the magic number rounds so.
+    if (kRounding == Rounding::kHalfUp) u = wasm_f32x4_floor(u);
     const v128_t s = wasm_f32x4_add(u, magic);
     return wasm_i32x4_sub(wasm_i32x4_max(s, low), unbias);
   }
 
   v128_t inv, bias, magic, low, unbias;
-  bool half_up;
+};
+
+// Instantiates Kernel<kHalfUp> or Kernel<kHalfEven> per the parameters.
+template <template <Rounding> class Kernel, typename... Args>
+void WithRounding(const KernelParams& p, Args... args) {
+  if (p.rounding == Rounding::kHalfUp) {
+    Kernel<Rounding::kHalfUp>::Run(args..., p);
+  } else {
+    Kernel<Rounding::kHalfEven>::Run(args..., p);
+  }
+}
+
+template <Rounding kRounding>
+struct QuantizeU8Loop {
+  static void Run(const float* x, size_t n, uint8_t* codes,
+                  const KernelParams& p) {
+    const CodeMaker<kRounding> maker(p);
+    const v128_t qmax = wasm_u8x16_splat(static_cast<uint8_t>(p.qmax));
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const v128_t c0 = maker.Make(wasm_v128_load(x + i));
+      const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
+      const v128_t c2 = maker.Make(wasm_v128_load(x + i + 8));
+      const v128_t c3 = maker.Make(wasm_v128_load(x + i + 12));
+      const v128_t c01 = wasm_i16x8_narrow_i32x4(c0, c1);
+      const v128_t c23 = wasm_i16x8_narrow_i32x4(c2, c3);
+      const v128_t c = wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax);
+      wasm_v128_store(codes + i, c);
+    }
+    for (; i < n; ++i) codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
+  }
 };
 
 void QuantizeU8(const float* x, size_t n, const KernelParams& p,
                 uint8_t* codes) {
-  const CodeMaker maker(p);
-  const v128_t qmax = wasm_u8x16_splat(static_cast<uint8_t>(p.qmax));
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const v128_t c0 = maker.Make(wasm_v128_load(x + i));
-    const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
-    const v128_t c2 = maker.Make(wasm_v128_load(x + i + 8));
-    const v128_t c3 = maker.Make(wasm_v128_load(x + i + 12));
-    const v128_t c01 = wasm_i16x8_narrow_i32x4(c0, c1);
-    const v128_t c23 = wasm_i16x8_narrow_i32x4(c2, c3);
-    const v128_t c = wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax);
-    wasm_v128_store(codes + i, c);
-  }
-  for (; i < n; ++i) codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
+  WithRounding<QuantizeU8Loop>(p, x, n, codes);
 }
+
+template <Rounding kRounding>
+struct QuantizeU16Loop {
+  static void Run(const float* x, size_t n, uint16_t* codes,
+                  const KernelParams& p) {
+    const CodeMaker<kRounding> maker(p);
+    const v128_t qmax = wasm_u16x8_splat(static_cast<uint16_t>(p.qmax));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const v128_t c0 = maker.Make(wasm_v128_load(x + i));
+      const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
+      const v128_t c = wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax);
+      wasm_v128_store(codes + i, c);
+    }
+    for (; i < n; ++i) codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
+  }
+};
 
 void QuantizeU16(const float* x, size_t n, const KernelParams& p,
                  uint16_t* codes) {
-  const CodeMaker maker(p);
-  const v128_t qmax = wasm_u16x8_splat(static_cast<uint16_t>(p.qmax));
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const v128_t c0 = maker.Make(wasm_v128_load(x + i));
-    const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
-    const v128_t c = wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax);
-    wasm_v128_store(codes + i, c);
-  }
-  for (; i < n; ++i) codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
+  WithRounding<QuantizeU16Loop>(p, x, n, codes);
 }
 
 // Four uint32 codes to floats: 2^23 + code is exact, and subtracting
@@ -188,8 +217,8 @@ struct ErrorPart {
   }
   void Add(v128_t abs_err, v128_t x) {
     const v128_t e_lo = wasm_f64x2_promote_low_f32x4(abs_err);
-    const v128_t e_hi =
-        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(abs_err, abs_err, 2, 3, 2, 3));
+    const v128_t e_hi = wasm_f64x2_promote_low_f32x4(
+        wasm_i32x4_shuffle(abs_err, abs_err, 2, 3, 2, 3));
     const v128_t x_lo = wasm_f64x2_promote_low_f32x4(x);
     const v128_t x_hi =
         wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
@@ -202,6 +231,7 @@ struct ErrorPart {
   }
 };
 
+template <Rounding kRounding>
 struct ErrorMaker {
   explicit ErrorMaker(const KernelParams& p)
       : inv(wasm_f32x4_splat(p.inv_scale)),
@@ -211,13 +241,13 @@ struct ErrorMaker {
         zero_point(wasm_f32x4_splat(static_cast<float>(p.zero_point))),
         scale(wasm_f32x4_splat(p.scale)),
         clip_low(wasm_f32x4_splat(element::ClipLow(p))),
-        clip_high(wasm_f32x4_splat(element::ClipHigh(p))),
-        half_up(p.rounding == Rounding::kHalfUp) {}
+        clip_high(wasm_f32x4_splat(element::ClipHigh(p))) {}
 
   // |x̂ - x| for four elements; counts the clipped ones into *clipped.
   v128_t AbsError(v128_t x, v128_t* clipped) const {
     const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
-    const v128_t r = half_up ? wasm_f32x4_floor(u) : wasm_f32x4_nearest(u);
+    const v128_t r = kRounding == Rounding::kHalfUp ? wasm_f32x4_floor(u)
+                                                    : wasm_f32x4_nearest(u);
     const v128_t c = wasm_f32x4_pmin(wasm_f32x4_pmax(r, qmin), qmax);
     const v128_t xhat = wasm_f32x4_mul(wasm_f32x4_sub(c, zero_point), scale);
     const v128_t out =
@@ -227,57 +257,65 @@ struct ErrorMaker {
   }
 
   v128_t inv, bias, qmin, qmax, zero_point, scale, clip_low, clip_high;
-  bool half_up;
+};
+
+template <Rounding kRounding>
+struct AccumulateErrorLoop {
+  static void Run(const float* x, size_t n, ErrorLanes* lanes,
+                  const KernelParams& p) {
+    static_assert(kErrorLanes == 8, "the loop below fills 8 lanes");
+    const ErrorMaker<kRounding> maker(p);
+    ErrorPart part0, part1;
+    part0.Load(*lanes, 0);
+    part1.Load(*lanes, 4);
+    v128_t max_err = wasm_f32x4_splat(lanes->max_abs_error);
+    size_t i = 0;
+    // int32 clip counters are flushed before they could overflow.
+    constexpr size_t kBlock = size_t{1} << 24;
+    while (i + 8 <= n) {
+      const size_t block_end = i + std::min(n - i, kBlock) / 8 * 8;
+      v128_t clipped = wasm_i32x4_splat(0);
+      for (; i < block_end; i += 8) {
+        const v128_t x0 = wasm_v128_load(x + i);
+        const v128_t x1 = wasm_v128_load(x + i + 4);
+        const v128_t e0 = maker.AbsError(x0, &clipped);
+        const v128_t e1 = maker.AbsError(x1, &clipped);
+        max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
+        part0.Add(e0, x0);
+        part1.Add(e1, x1);
+      }
+      lanes->clipped +=
+          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 0)) +
+          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 1)) +
+          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 2)) +
+          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 3));
+    }
+    part0.Store(lanes, 0);
+    part1.Store(lanes, 4);
+    for (int lane = 0; lane < 4; ++lane) {
+      float m;
+      std::memcpy(&m, reinterpret_cast<const char*>(&max_err) + 4 * lane, 4);
+      if (m > lanes->max_abs_error) lanes->max_abs_error = m;
+    }
+    const float clip_low = element::ClipLow(p);
+    const float clip_high = element::ClipHigh(p);
+    for (; i < n; ++i) {
+      element::AccumulateError(x[i], p, clip_low, clip_high,
+                               static_cast<int>(i % kErrorLanes), lanes);
+    }
+  }
 };
 
 void AccumulateError(const float* x, size_t n, const KernelParams& p,
                      ErrorLanes* lanes) {
-  static_assert(kErrorLanes == 8, "the loop below fills 8 lanes");
-  const ErrorMaker maker(p);
-  ErrorPart part0, part1;
-  part0.Load(*lanes, 0);
-  part1.Load(*lanes, 4);
-  v128_t max_err = wasm_f32x4_splat(lanes->max_abs_error);
-  size_t i = 0;
-  // int32 clip counters are flushed before they could overflow.
-  constexpr size_t kBlock = size_t{1} << 24;
-  while (i + 8 <= n) {
-    const size_t block_end = i + std::min(n - i, kBlock) / 8 * 8;
-    v128_t clipped = wasm_i32x4_splat(0);
-    for (; i < block_end; i += 8) {
-      const v128_t x0 = wasm_v128_load(x + i);
-      const v128_t x1 = wasm_v128_load(x + i + 4);
-      const v128_t e0 = maker.AbsError(x0, &clipped);
-      const v128_t e1 = maker.AbsError(x1, &clipped);
-      max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
-      part0.Add(e0, x0);
-      part1.Add(e1, x1);
-    }
-    lanes->clipped += static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 0)) +
-                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 1)) +
-                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 2)) +
-                      static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 3));
-  }
-  part0.Store(lanes, 0);
-  part1.Store(lanes, 4);
-  for (int lane = 0; lane < 4; ++lane) {
-    float m;
-    std::memcpy(&m, reinterpret_cast<const char*>(&max_err) + 4 * lane, 4);
-    if (m > lanes->max_abs_error) lanes->max_abs_error = m;
-  }
-  const float clip_low = element::ClipLow(p);
-  const float clip_high = element::ClipHigh(p);
-  for (; i < n; ++i) {
-    element::AccumulateError(x[i], p, clip_low, clip_high,
-                             static_cast<int>(i % kErrorLanes), lanes);
-  }
+  WithRounding<AccumulateErrorLoop>(p, x, n, lanes);
 }
 
 }  // namespace
 
 const KernelTable& Simd128Kernels() {
   static const KernelTable table = {
-      "simd128",   MinMax,       QuantizeU8,      QuantizeU16,
+      "simd128",    MinMax,        QuantizeU8,      QuantizeU16,
       DequantizeU8, DequantizeU16, AccumulateError,
   };
   return table;

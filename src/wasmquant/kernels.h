@@ -54,8 +54,8 @@ struct KernelTable {
                        uint16_t* codes);
   void (*dequantize_u8)(const uint8_t* codes, size_t n, const KernelParams& p,
                         float* x);
-  void (*dequantize_u16)(const uint16_t* codes, size_t n,
-                         const KernelParams& p, float* x);
+  void (*dequantize_u16)(const uint16_t* codes, size_t n, const KernelParams& p,
+                         float* x);
   // x must be finite. Starts from the lanes given (ErrorLanes zeroed first).
   void (*accumulate_error)(const float* x, size_t n, const KernelParams& p,
                            ErrorLanes* lanes);

@@ -21,45 +21,73 @@ constexpr int32_t kMagicBits = 0x4B400000;
 // 2^23 as float bits: OR-ing a code below 2^23 into it gives 2^23 + code.
 constexpr int32_t kTwoPow23Bits = 0x4B000000;
 
+// Calls step(i) for every multiple i of kBlock with i + kBlock <= n, and
+// returns where the remaining tail starts. Most of the range is walked as
+// four quarters side by side: four independent streams keep more cache misses
+// in flight than one, which roughly doubles the speed on data from L3 or DRAM.
+template <size_t kBlock, typename Step>
+size_t ForEachBlock(size_t n, Step&& step) {
+  const size_t quarter = n / 4 / kBlock * kBlock;
+  for (size_t i = 0; i < quarter; i += kBlock) {
+    step(i);
+    step(quarter + i);
+    step(2 * quarter + i);
+    step(3 * quarter + i);
+  }
+  size_t i = 4 * quarter;
+  for (; i + kBlock <= n; i += kBlock) step(i);
+  return i;
+}
+
+float HorizontalMin(v128_t v) {
+  float out = std::numeric_limits<float>::infinity();
+  for (int lane = 0; lane < 4; ++lane) {
+    float f;
+    std::memcpy(&f, reinterpret_cast<const char*>(&v) + 4 * lane, 4);
+    if (f < out) out = f;
+  }
+  return out;
+}
+
+float HorizontalMax(v128_t v) {
+  float out = -std::numeric_limits<float>::infinity();
+  for (int lane = 0; lane < 4; ++lane) {
+    float f;
+    std::memcpy(&f, reinterpret_cast<const char*>(&v) + 4 * lane, 4);
+    if (f > out) out = f;
+  }
+  return out;
+}
+
 MinMaxResult MinMax(const float* x, size_t n) {
   const float inf = std::numeric_limits<float>::infinity();
-  v128_t lo0 = wasm_f32x4_splat(inf), lo1 = lo0, lo2 = lo0, lo3 = lo0;
-  v128_t hi0 = wasm_f32x4_splat(-inf), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  v128_t lo[4], hi[4], sum[4];
+  for (int k = 0; k < 4; ++k) {
+    lo[k] = wasm_f32x4_splat(inf);
+    hi[k] = wasm_f32x4_splat(-inf);
+    sum[k] = wasm_f32x4_splat(0);
+  }
+  // pmin/pmax skip NaN (they keep the accumulator when a comparison is
+  // false). A running sum catches NaN in one instruction: in one lane it
+  // becomes NaN only through a NaN or an infinity in the data, and an
+  // infinity also shows in lo/hi.
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    for (int k = 0; k < 4; ++k) {
+      const v128_t v = wasm_v128_load(x + i + 4 * k);
+      lo[k] = wasm_f32x4_pmin(lo[k], v);
+      hi[k] = wasm_f32x4_pmax(hi[k], v);
+      sum[k] = wasm_f32x4_add(sum[k], v);
+    }
+  });
+  float lo_s = HorizontalMin(wasm_f32x4_pmin(wasm_f32x4_pmin(lo[0], lo[1]),
+                                             wasm_f32x4_pmin(lo[2], lo[3])));
+  float hi_s = HorizontalMax(wasm_f32x4_pmax(wasm_f32x4_pmax(hi[0], hi[1]),
+                                             wasm_f32x4_pmax(hi[2], hi[3])));
   v128_t nan = wasm_i32x4_splat(0);
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const v128_t v0 = wasm_v128_load(x + i);
-    const v128_t v1 = wasm_v128_load(x + i + 4);
-    const v128_t v2 = wasm_v128_load(x + i + 8);
-    const v128_t v3 = wasm_v128_load(x + i + 12);
-    lo0 = wasm_f32x4_pmin(lo0, v0);
-    lo1 = wasm_f32x4_pmin(lo1, v1);
-    lo2 = wasm_f32x4_pmin(lo2, v2);
-    lo3 = wasm_f32x4_pmin(lo3, v3);
-    hi0 = wasm_f32x4_pmax(hi0, v0);
-    hi1 = wasm_f32x4_pmax(hi1, v1);
-    hi2 = wasm_f32x4_pmax(hi2, v2);
-    hi3 = wasm_f32x4_pmax(hi3, v3);
-    const v128_t nan01 =
-        wasm_v128_or(wasm_f32x4_ne(v0, v0), wasm_f32x4_ne(v1, v1));
-    const v128_t nan23 =
-        wasm_v128_or(wasm_f32x4_ne(v2, v2), wasm_f32x4_ne(v3, v3));
-    nan = wasm_v128_or(nan, wasm_v128_or(nan01, nan23));
-  }
-  const v128_t lo =
-      wasm_f32x4_pmin(wasm_f32x4_pmin(lo0, lo1), wasm_f32x4_pmin(lo2, lo3));
-  const v128_t hi =
-      wasm_f32x4_pmax(wasm_f32x4_pmax(hi0, hi1), wasm_f32x4_pmax(hi2, hi3));
-  float lo_s = inf, hi_s = -inf;
-  for (int lane = 0; lane < 4; ++lane) {
-    float l, h;
-    std::memcpy(&l, reinterpret_cast<const char*>(&lo) + 4 * lane, 4);
-    std::memcpy(&h, reinterpret_cast<const char*>(&hi) + 4 * lane, 4);
-    if (l < lo_s) lo_s = l;
-    if (h > hi_s) hi_s = h;
-  }
+  for (int k = 0; k < 4; ++k)
+    nan = wasm_v128_or(nan, wasm_f32x4_ne(sum[k], sum[k]));
   bool has_nan = wasm_v128_any_true(nan);
-  for (; i < n; ++i) {
+  for (size_t i = tail; i < n; ++i) {
     const float v = x[i];
     if (v < lo_s) lo_s = v;
     if (v > hi_s) hi_s = v;
@@ -108,18 +136,19 @@ struct QuantizeU8Loop {
                   const KernelParams& p) {
     const CodeMaker<kRounding> maker(p);
     const v128_t qmax = wasm_u8x16_splat(static_cast<uint8_t>(p.qmax));
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
       const v128_t c0 = maker.Make(wasm_v128_load(x + i));
       const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
       const v128_t c2 = maker.Make(wasm_v128_load(x + i + 8));
       const v128_t c3 = maker.Make(wasm_v128_load(x + i + 12));
       const v128_t c01 = wasm_i16x8_narrow_i32x4(c0, c1);
       const v128_t c23 = wasm_i16x8_narrow_i32x4(c2, c3);
-      const v128_t c = wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax);
-      wasm_v128_store(codes + i, c);
+      wasm_v128_store(codes + i,
+                      wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax));
+    });
+    for (size_t i = tail; i < n; ++i) {
+      codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
     }
-    for (; i < n; ++i) codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
   }
 };
 
@@ -134,14 +163,15 @@ struct QuantizeU16Loop {
                   const KernelParams& p) {
     const CodeMaker<kRounding> maker(p);
     const v128_t qmax = wasm_u16x8_splat(static_cast<uint16_t>(p.qmax));
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
       const v128_t c0 = maker.Make(wasm_v128_load(x + i));
       const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
-      const v128_t c = wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax);
-      wasm_v128_store(codes + i, c);
+      wasm_v128_store(codes + i,
+                      wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax));
+    });
+    for (size_t i = tail; i < n; ++i) {
+      codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
     }
-    for (; i < n; ++i) codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
   }
 };
 
@@ -169,8 +199,7 @@ struct Dequantizer {
 void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
                   float* x) {
   const Dequantizer d(p);
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
     const v128_t c = wasm_v128_load(codes + i);
     const v128_t lo = wasm_u16x8_extend_low_u8x16(c);
     const v128_t hi = wasm_u16x8_extend_high_u8x16(c);
@@ -178,20 +207,19 @@ void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
     wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(lo)));
     wasm_v128_store(x + i + 8, d.Make(wasm_u32x4_extend_low_u16x8(hi)));
     wasm_v128_store(x + i + 12, d.Make(wasm_u32x4_extend_high_u16x8(hi)));
-  }
-  for (; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+  });
+  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
 
 void DequantizeU16(const uint16_t* codes, size_t n, const KernelParams& p,
                    float* x) {
   const Dequantizer d(p);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
     const v128_t c = wasm_v128_load(codes + i);
     wasm_v128_store(x + i, d.Make(wasm_u32x4_extend_low_u16x8(c)));
     wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(c)));
-  }
-  for (; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+  });
+  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
 
 // Error sums of four consecutive elements into double lanes (l, l+1) and

@@ -2,9 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <string>
 
 namespace wasmquant {
+
+namespace {
+
+// std::to_string prints fixed-point, which turns 1e-30 into "0.000000".
+std::string Num(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.9g", v);
+  return buffer;
+}
+
+}  // namespace
 
 Status ValidateBitwidth(int bitwidth) {
   if (bitwidth < kMinBitwidth || bitwidth > kMaxBitwidth) {
@@ -18,12 +31,25 @@ Status ValidateMinRange(double min_range) {
   if (!(min_range > 0) || !std::isfinite(min_range)) {
     return Status::RangeError(
         "minRange must be a finite number greater than 0, got " +
-        std::to_string(min_range));
+        Num(min_range));
   }
   return Status::Ok();
 }
 
 namespace {
+
+// The kernels work with float32 copies of scale and 1/scale, so both must be
+// finite and non-zero in float32.
+Status CheckScale(double scale, const std::string& what) {
+  constexpr double kFloatMax = std::numeric_limits<float>::max();
+  if (!(scale > 1 / kFloatMax) || !(scale <= kFloatMax)) {
+    return Status::RangeError(what +
+                              " must be from 2.9e-39 to 3.4e38 (it and its "
+                              "inverse finite in float32), got " +
+                              Num(scale));
+  }
+  return Status::Ok();
+}
 
 // Half away from zero; zf is never negative here, so this is floor(zf + 0.5).
 double RoundHalfAwayFromZero(double v) { return std::round(v); }
@@ -38,8 +64,8 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
   if (!status.ok()) return status;
   if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi) {
     return Status::RangeError(
-        "the range must be finite with min <= max, got [" + std::to_string(lo) +
-        ", " + std::to_string(hi) + "]");
+        "the range must be finite with min <= max, got [" + Num(lo) + ", " +
+        Num(hi) + "]");
   }
   hi = std::max(hi, lo + options.min_range);
   // Zero must be on the grid, so the range always contains it.
@@ -47,11 +73,9 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
   if (hi < 0) hi = 0;
   const int32_t steps = Steps(options.bitwidth);
   const double scale = (hi - lo) / steps;
-  if (!(scale > 0) || !std::isfinite(scale)) {
-    return Status::RangeError("the range [" + std::to_string(lo) + ", " +
-                              std::to_string(hi) +
-                              "] is too wide to quantize in float32");
-  }
+  status = CheckScale(
+      scale, "the scale of the range [" + Num(lo) + ", " + Num(hi) + "]");
+  if (!status.ok()) return status;
   double zero_point = RoundHalfAwayFromZero(-lo / scale);
   zero_point = std::min<double>(std::max(zero_point, 0.0), steps);
   encoding->bitwidth = options.bitwidth;
@@ -67,13 +91,8 @@ Status NormalizeGivenEncoding(const Encoding& given, Encoding* encoding) {
   Status status = ValidateBitwidth(given.bitwidth);
   if (!status.ok()) return status;
   const int32_t steps = Steps(given.bitwidth);
-  if (!(given.scale > 0) || !std::isfinite(given.scale) ||
-      !std::isfinite(static_cast<float>(1 / given.scale))) {
-    return Status::RangeError(
-        "encoding.scale must be a finite number greater than 0 whose inverse "
-        "is finite in float32, got " +
-        std::to_string(given.scale));
-  }
+  status = CheckScale(given.scale, "encoding.scale");
+  if (!status.ok()) return status;
   if (given.offset > 0 || given.offset < -steps) {
     return Status::RangeError("encoding.offset must be an integer from -" +
                               std::to_string(steps) + " to 0 for bitwidth " +

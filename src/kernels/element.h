@@ -33,18 +33,12 @@ inline float Dequantize(int32_t code, const KernelParams& p) {
   return static_cast<float>(code - p.zero_point) * p.scale;
 }
 
-// Bounds of x * inv_scale + bias outside which x is "clipped" (SPEC §4: more
-// than half a step beyond min or max).
-inline float ClipLow(const KernelParams& p) {
-  return p.bias - static_cast<float>(p.zero_point) +
-         static_cast<float>(p.qmin) - 0.5f;
-}
-inline float ClipHigh(const KernelParams& p) {
-  return ClipLow(p) + static_cast<float>(p.qmax - p.qmin + 1);
+inline bool IsClipped(float x, const KernelParams& p) {
+  return (x < p.clip_low) | (x > p.clip_high);
 }
 
-inline void AccumulateError(float x, const KernelParams& p, float clip_low,
-                            float clip_high, int lane, ErrorLanes* lanes) {
+inline void AccumulateError(float x, const KernelParams& p, int lane,
+                            ErrorLanes* lanes) {
   const float u = x * p.inv_scale + p.bias;
   const float r =
       p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
@@ -57,7 +51,7 @@ inline void AccumulateError(float x, const KernelParams& p, float clip_low,
   lanes->abs_error[lane] += ed;
   lanes->sq_signal[lane] += xd * xd;
   if (e > lanes->max_abs_error) lanes->max_abs_error = e;
-  lanes->clipped += (u < clip_low) | (u > clip_high);
+  lanes->clipped += IsClipped(x, p);
 }
 
 // -0.0 and +0.0 compare equal, so which one a min/max keeps depends on the

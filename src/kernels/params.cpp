@@ -1,9 +1,32 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "wasmquant/kernels.h"
 
 namespace wasmquant {
 
+namespace {
+
+constexpr double kFloatMax = std::numeric_limits<float>::max();
+
+// The smallest float >= v, and the largest float <= v (v within +-FLT_MAX).
+float FloatAtLeast(double v) {
+  const float f = static_cast<float>(std::max(v, -kFloatMax));
+  return f >= v ? f : std::nextafter(f, std::numeric_limits<float>::infinity());
+}
+float FloatAtMost(double v) {
+  const float f = static_cast<float>(std::min(v, kFloatMax));
+  return f <= v ? f
+                : std::nextafter(f, -std::numeric_limits<float>::infinity());
+}
+
+}  // namespace
+
 KernelParams MakeKernelParams(const Encoding& encoding, Rounding rounding) {
   KernelParams p;
+  p.clip_low = FloatAtLeast(encoding.min - encoding.scale / 2);
+  p.clip_high = FloatAtMost(encoding.max + encoding.scale / 2);
   p.scale = static_cast<float>(encoding.scale);
   p.inv_scale = static_cast<float>(1.0 / encoding.scale);
   p.zero_point = -encoding.offset;

@@ -38,11 +38,8 @@ void Dequantize(const Code* codes, size_t n, const KernelParams& p, float* x) {
 
 void AccumulateError(const float* x, size_t n, const KernelParams& p,
                      ErrorLanes* lanes) {
-  const float clip_low = element::ClipLow(p);
-  const float clip_high = element::ClipHigh(p);
   for (size_t i = 0; i < n; ++i) {
-    element::AccumulateError(x[i], p, clip_low, clip_high,
-                             static_cast<int>(i % kErrorLanes), lanes);
+    element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes), lanes);
   }
 }
 

@@ -267,24 +267,19 @@ struct ErrorMaker {
         qmin(wasm_f32x4_splat(static_cast<float>(p.qmin))),
         qmax(wasm_f32x4_splat(static_cast<float>(p.qmax))),
         zero_point(wasm_f32x4_splat(static_cast<float>(p.zero_point))),
-        scale(wasm_f32x4_splat(p.scale)),
-        clip_low(wasm_f32x4_splat(element::ClipLow(p))),
-        clip_high(wasm_f32x4_splat(element::ClipHigh(p))) {}
+        scale(wasm_f32x4_splat(p.scale)) {}
 
-  // |x̂ - x| for four elements; counts the clipped ones into *clipped.
-  v128_t AbsError(v128_t x, v128_t* clipped) const {
+  // |x̂ - x| for four elements.
+  v128_t AbsError(v128_t x) const {
     const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
     const v128_t r = kRounding == Rounding::kHalfUp ? wasm_f32x4_floor(u)
                                                     : wasm_f32x4_nearest(u);
     const v128_t c = wasm_f32x4_pmin(wasm_f32x4_pmax(r, qmin), qmax);
     const v128_t xhat = wasm_f32x4_mul(wasm_f32x4_sub(c, zero_point), scale);
-    const v128_t out =
-        wasm_v128_or(wasm_f32x4_lt(u, clip_low), wasm_f32x4_gt(u, clip_high));
-    *clipped = wasm_i32x4_sub(*clipped, out);
     return wasm_f32x4_abs(wasm_f32x4_sub(xhat, x));
   }
 
-  v128_t inv, bias, qmin, qmax, zero_point, scale, clip_low, clip_high;
+  v128_t inv, bias, qmin, qmax, zero_point, scale;
 };
 
 template <Rounding kRounding>
@@ -297,39 +292,32 @@ struct AccumulateErrorLoop {
     part0.Load(*lanes, 0);
     part1.Load(*lanes, 4);
     v128_t max_err = wasm_f32x4_splat(lanes->max_abs_error);
+    // Clipping is rare, so the loop only tracks the range of x; a second
+    // look counts the clipped elements when that range says there are any.
+    v128_t x_lo = wasm_f32x4_splat(std::numeric_limits<float>::infinity());
+    v128_t x_hi = wasm_f32x4_splat(-std::numeric_limits<float>::infinity());
     size_t i = 0;
-    // int32 clip counters are flushed before they could overflow.
-    constexpr size_t kBlock = size_t{1} << 24;
-    while (i + 8 <= n) {
-      const size_t block_end = i + std::min(n - i, kBlock) / 8 * 8;
-      v128_t clipped = wasm_i32x4_splat(0);
-      for (; i < block_end; i += 8) {
-        const v128_t x0 = wasm_v128_load(x + i);
-        const v128_t x1 = wasm_v128_load(x + i + 4);
-        const v128_t e0 = maker.AbsError(x0, &clipped);
-        const v128_t e1 = maker.AbsError(x1, &clipped);
-        max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
-        part0.Add(e0, x0);
-        part1.Add(e1, x1);
-      }
-      lanes->clipped +=
-          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 0)) +
-          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 1)) +
-          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 2)) +
-          static_cast<uint32_t>(wasm_i32x4_extract_lane(clipped, 3));
+    for (; i + 8 <= n; i += 8) {
+      const v128_t x0 = wasm_v128_load(x + i);
+      const v128_t x1 = wasm_v128_load(x + i + 4);
+      x_lo = wasm_f32x4_pmin(x_lo, wasm_f32x4_pmin(x0, x1));
+      x_hi = wasm_f32x4_pmax(x_hi, wasm_f32x4_pmax(x0, x1));
+      const v128_t e0 = maker.AbsError(x0);
+      const v128_t e1 = maker.AbsError(x1);
+      max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
+      part0.Add(e0, x0);
+      part1.Add(e1, x1);
     }
     part0.Store(lanes, 0);
     part1.Store(lanes, 4);
-    for (int lane = 0; lane < 4; ++lane) {
-      float m;
-      std::memcpy(&m, reinterpret_cast<const char*>(&max_err) + 4 * lane, 4);
-      if (m > lanes->max_abs_error) lanes->max_abs_error = m;
+    lanes->max_abs_error = HorizontalMax(max_err);
+    if (HorizontalMin(x_lo) < p.clip_low || HorizontalMax(x_hi) > p.clip_high) {
+      for (size_t j = 0; j < i; ++j)
+        lanes->clipped += element::IsClipped(x[j], p);
     }
-    const float clip_low = element::ClipLow(p);
-    const float clip_high = element::ClipHigh(p);
     for (; i < n; ++i) {
-      element::AccumulateError(x[i], p, clip_low, clip_high,
-                               static_cast<int>(i % kErrorLanes), lanes);
+      element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes),
+                               lanes);
     }
   }
 };

@@ -16,6 +16,10 @@ namespace wasmquant {
 // bias = zero_point (half-even).
 struct KernelParams {
   float scale;
+  // x is clipped (SPEC §4) when x < clip_low or x > clip_high: the float32
+  // ends of [min - scale/2, max + scale/2], rounded inwards from double.
+  float clip_low;
+  float clip_high;
   float inv_scale;
   float bias;
   int32_t zero_point;

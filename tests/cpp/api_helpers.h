@@ -5,9 +5,9 @@
 #ifndef WASMQUANT_TESTS_CPP_API_HELPERS_H_
 #define WASMQUANT_TESTS_CPP_API_HELPERS_H_
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -33,7 +33,6 @@ struct DequantizeResult {
 // Sentinel written into output buffers before a call that must not write.
 constexpr uint8_t kSentinelU8 = 0xA5;
 constexpr uint16_t kSentinelU16 = 0xA5A5;
-constexpr uint32_t kSentinelCode = 0xA5A5;  // widened form of either sentinel
 constexpr float kSentinelFloat = -12345.5f;
 
 inline uint32_t SentinelFor(int bitwidth) {
@@ -63,8 +62,8 @@ inline QuantizeResult QuantizeAll(const KernelTable& kernels,
 // wasmquant::QuantizeChunk with a sentinel-filled code buffer.
 inline QuantizeResult QuantizeChunkAll(const KernelTable& kernels,
                                        const std::vector<float>& x,
-                                       const KernelParams& params,
-                                       int bitwidth, NonFinite non_finite,
+                                       const KernelParams& params, int bitwidth,
+                                       NonFinite non_finite,
                                        size_t index_base = 0) {
   QuantizeResult r;
   if (CodeBytes(bitwidth) == 1) {
@@ -101,17 +100,31 @@ inline DequantizeResult DequantizeAll(const KernelTable& kernels,
   return r;
 }
 
-// True if message contains index as a whole decimal number.
-inline bool NamesIndex(const std::string& message, uint64_t index) {
-  const std::regex re("(^|[^0-9])" + std::to_string(index) + "([^0-9]|$)");
-  return std::regex_search(message, re);
+inline std::string ToLower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 // True if message contains the word, ignoring case.
 inline bool ContainsIgnoringCase(const std::string& message,
                                  const std::string& word) {
-  const std::regex re(word, std::regex::icase);
-  return std::regex_search(message, re);
+  return ToLower(message).find(ToLower(word)) != std::string::npos;
+}
+
+// True if message contains index as a whole decimal number.
+inline bool NamesIndex(const std::string& message, uint64_t index) {
+  const std::string digits = std::to_string(index);
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (size_t pos = message.find(digits); pos != std::string::npos;
+       pos = message.find(digits, pos + 1)) {
+    const size_t end = pos + digits.size();
+    if ((pos == 0 || !is_digit(message[pos - 1])) &&
+        (end == message.size() || !is_digit(message[end]))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace test_util

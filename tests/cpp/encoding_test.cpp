@@ -1,4 +1,6 @@
 // SPEC.md §2 and the reference vectors of §2.1, through the public C++ API.
+#include "wasmquant/encoding.h"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -7,7 +9,6 @@
 #include "api_helpers.h"
 #include "gtest/gtest.h"
 #include "reference.h"
-#include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
 
@@ -35,8 +36,8 @@ struct VectorRow {
   double max;
   double scale;
   int32_t offset;
-  std::vector<int> codes;            // kUnpinned: any of the allowed codes
-  std::vector<double> dequantized;   // empty: not given by the table
+  std::vector<int> codes;           // kUnpinned: any of the allowed codes
+  std::vector<double> dequantized;  // empty: not given by the table
 };
 
 std::vector<VectorRow> SpecRows() {
@@ -78,15 +79,8 @@ std::vector<VectorRow> SpecRows() {
        {0, 166},
        {-20.0, -6.9803922}},
       {"Constant", {5.0f}, 8, 0.0, 5.01, 5.01 / 255, 0, {254}, {4.9903529}},
-      {"AllZeros",
-       std::vector<float>(16, 0.0f),
-       8,
-       0.0,
-       0.01,
-       0.01 / 255,
-       0,
-       std::vector<int>(16, 0),
-       std::vector<double>(16, 0.0)},
+      {"AllZeros", std::vector<float>(16, 0.0f), 8, 0.0, 0.01, 0.01 / 255, 0,
+       std::vector<int>(16, 0), std::vector<double>(16, 0.0)},
       // Notes of §2.1: the first row at 16 and 4 bits. min = offset * scale.
       {"QualcommExample16Bit",
        {-1.8f, -1.0f, 0.0f, 0.5f},
@@ -111,8 +105,7 @@ std::vector<VectorRow> SpecRows() {
 
 void ExpectRel(double got, double want, double rel, const char* what) {
   EXPECT_TRUE(RelNear(got, want, rel))
-      << what << ": got " << got << ", want " << want << " (rel " << rel
-      << ")";
+      << what << ": got " << got << ", want " << want << " (rel " << rel << ")";
 }
 
 class SpecVectorsTest : public ::testing::TestWithParam<const KernelTable*> {
@@ -120,8 +113,8 @@ class SpecVectorsTest : public ::testing::TestWithParam<const KernelTable*> {
   const KernelTable& kernels() const { return *GetParam(); }
 
   void CheckRow(const VectorRow& row, Rounding rounding) {
-    SCOPED_TRACE(row.name + (rounding == Rounding::kHalfUp ? " half-up"
-                                                            : " half-even"));
+    SCOPED_TRACE(row.name +
+                 (rounding == Rounding::kHalfUp ? " half-up" : " half-even"));
     QuantizeOptions options;
     options.bitwidth = row.bitwidth;
     options.rounding = rounding;
@@ -213,8 +206,8 @@ std::vector<TieCase> TieCases() {
 TEST_P(SpecVectorsTest, ExactTiesFollowTheRoundingMode) {
   for (const TieCase& c : TieCases()) {
     for (Rounding rounding : {Rounding::kHalfUp, Rounding::kHalfEven}) {
-      SCOPED_TRACE(c.name + (rounding == Rounding::kHalfUp ? " half-up"
-                                                          : " half-even"));
+      SCOPED_TRACE(c.name +
+                   (rounding == Rounding::kHalfUp ? " half-up" : " half-even"));
       QuantizeOptions options;
       options.bitwidth = c.bitwidth;
       options.rounding = rounding;
@@ -234,10 +227,9 @@ TEST_P(SpecVectorsTest, ExactTiesFollowTheRoundingMode) {
       }
 
       // Same codes chunk by chunk with explicit params.
-      const auto chunk =
-          QuantizeChunkAll(kernels(), c.input,
-                           MakeKernelParams(q.encoding, rounding), c.bitwidth,
-                           NonFinite::kError);
+      const auto chunk = QuantizeChunkAll(
+          kernels(), c.input, MakeKernelParams(q.encoding, rounding),
+          c.bitwidth, NonFinite::kError);
       ASSERT_TRUE(chunk.status.ok()) << chunk.status.message();
       EXPECT_EQ(chunk.codes, want);
     }

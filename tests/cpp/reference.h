@@ -56,6 +56,19 @@ inline RefEncoding TfEncoding(double lo, double hi, int bitwidth,
   return e;
 }
 
+// The reference view of an encoding computed (or given) elsewhere.
+inline RefEncoding FromEncoding(const Encoding& given) {
+  RefEncoding e;
+  e.bitwidth = given.bitwidth;
+  e.steps = RefSteps(given.bitwidth);
+  e.min = given.min;
+  e.max = given.max;
+  e.scale = given.scale;
+  e.offset = given.offset;
+  e.zero_point = -static_cast<int64_t>(given.offset);
+  return e;
+}
+
 // SPEC §2 step 1 and then TfEncoding: the range of the finite elements.
 inline RefEncoding TfEncodingOf(const std::vector<float>& x, int bitwidth,
                                 double min_range = 0.01) {
@@ -156,10 +169,10 @@ enum class Distribution {
 };
 
 inline std::vector<Distribution> AllDistributions() {
-  return {Distribution::kNormal,       Distribution::kUniform,
-          Distribution::kAllPositive,  Distribution::kAllNegative,
-          Distribution::kConstant,     Distribution::kTinyRange,
-          Distribution::kHuge,         Distribution::kNearFloatMin,
+  return {Distribution::kNormal,      Distribution::kUniform,
+          Distribution::kAllPositive, Distribution::kAllNegative,
+          Distribution::kConstant,    Distribution::kTinyRange,
+          Distribution::kHuge,        Distribution::kNearFloatMin,
           Distribution::kDenormal};
 }
 

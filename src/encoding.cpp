@@ -78,6 +78,14 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
   if (!status.ok()) return status;
   double zero_point = RoundHalfAwayFromZero(-lo / scale);
   zero_point = std::min<double>(std::max(zero_point, 0.0), steps);
+  const double min = -zero_point * scale;
+  if (min < -std::numeric_limits<float>::max() ||
+      min + steps * scale > std::numeric_limits<float>::max()) {
+    return Status::RangeError(
+        "the range [" + Num(lo) + ", " + Num(hi) +
+        "] is too wide for float32: shifted onto the grid, an end would "
+        "pass +-3.4e38 and dequantize to Infinity");
+  }
   encoding->bitwidth = options.bitwidth;
   encoding->offset = -static_cast<int32_t>(zero_point);
   encoding->scale = scale;

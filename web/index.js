@@ -3,7 +3,13 @@
 // and no wasm object or view escapes to the caller.
 import { throwIfError } from './errors.js';
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
-import { checkFiniteNumber, encodingForCore, parseOptions } from './options.js';
+import {
+  checkChoice,
+  checkFiniteNumber,
+  checkOptionsObject,
+  encodingForCore,
+  parseOptions,
+} from './options.js';
 
 export { simd128Supported };
 
@@ -177,6 +183,7 @@ class Quantizer {
         `wasmquant: codes for bitwidth ${given.bitwidth} must be a ${Codes.name}, got ${got}`,
       );
     }
+    if (codes.length === 0) throw new RangeError('wasmquant: the tensor is empty (codes.length is 0)');
     const out = new Float32Array(codes.length);
     for (let start = 0; start < codes.length; start += CHUNK) {
       const count = Math.min(CHUNK, codes.length - start);
@@ -221,16 +228,9 @@ class Quantizer {
   }
 }
 
-export async function createQuantizer(options = {}) {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('wasmquant: createQuantizer options must be an object');
-  }
-  const { backend, wasmUrl } = options;
-  if (backend !== undefined && !BACKENDS.includes(backend)) {
-    throw new RangeError(
-      `wasmquant: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got '${backend}'`,
-    );
-  }
+export async function createQuantizer(options) {
+  const { backend, wasmUrl } = checkOptionsObject(options, ['backend', 'wasmUrl'], 'createQuantizer options');
+  if (backend !== undefined) checkChoice('backend', backend, BACKENDS);
   const chosen = backend ?? (simd128Supported() ? 'simd128' : 'scalar');
   return new Quantizer(await loadModule(chosen, wasmUrl), chosen);
 }

@@ -20,6 +20,7 @@ function fail(ErrorClass, message) {
 
 function describe(value) {
   if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'bigint') return `the BigInt ${value}n`;
   if (value === null) return 'null';
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return String(value);
@@ -35,7 +36,7 @@ export function checkBitwidth(value, name = 'bitwidth') {
   return value;
 }
 
-function checkChoice(name, value, choices) {
+export function checkChoice(name, value, choices) {
   if (!choices.includes(value)) {
     const ErrorClass = typeof value === 'string' ? RangeError : TypeError;
     fail(ErrorClass, `${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describe(value)}`);
@@ -51,17 +52,24 @@ function checkMinRange(value) {
   return value;
 }
 
-// Returns the options with defaults filled in and enums as the core's ints.
-export function parseOptions(options) {
-  if (options === undefined) options = {};
+// Checks that options is an object with no keys but the known ones, so that
+// a misspelt option is an error rather than silently ignored.
+export function checkOptionsObject(options, known, what = 'options') {
+  if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    fail(TypeError, `options must be an object, got ${describe(options)}`);
+    fail(TypeError, `${what} must be an object, got ${describe(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) {
-      fail(TypeError, `unknown option '${key}'; the options are ${KNOWN.join(', ')}`);
+    if (!known.includes(key)) {
+      fail(TypeError, `unknown option '${key}' in ${what}; the options are ${known.join(', ')}`);
     }
   }
+  return options;
+}
+
+// Returns the options with defaults filled in and enums as the core's ints.
+export function parseOptions(options) {
+  options = checkOptionsObject(options, KNOWN);
   const o = { ...DEFAULTS };
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) o[key] = value;
@@ -92,7 +100,10 @@ export function encodingForCore(encoding, name = 'encoding') {
   const bitwidth = checkBitwidth(encoding.bitwidth, `${name}.bitwidth`);
   const scale = checkFiniteNumber(`${name}.scale`, encoding.scale);
   const offset = checkFiniteNumber(`${name}.offset`, encoding.offset);
-  if (!Number.isInteger(offset)) fail(RangeError, `${name}.offset must be an integer, got ${offset}`);
+  const steps = 2 ** bitwidth - 1;
+  if (!Number.isInteger(offset) || offset < -steps || offset > 0) {
+    fail(RangeError, `${name}.offset must be an integer from -${steps} to 0 for bitwidth ${bitwidth}, got ${offset}`);
+  }
   if (encoding.isSymmetric !== undefined && typeof encoding.isSymmetric !== 'boolean') {
     fail(TypeError, `${name}.isSymmetric must be a boolean, got ${describe(encoding.isSymmetric)}`);
   }

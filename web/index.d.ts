@@ -43,11 +43,17 @@ export interface QuantizeOptions {
   nonFinite?: NonFinitePolicy;
   /** Apply this encoding instead of calibrating. */
   encoding?: EncodingInput;
+  /**
+   * Where to write the result (quantize: codes; dequantize: floats) instead of
+   * a new array: a typed array of the right type and length, or a WasmTensor
+   * of the matching dtype (then nothing is copied at all).
+   */
+  out?: Codes | Float32Array | WasmTensor;
 }
 
 export type Codes = Uint8Array | Uint16Array;
 
-export interface QuantizeResult<C extends Codes = Codes> {
+export interface QuantizeResult<C extends Codes | WasmTensor = Codes> {
   codes: C;
   encoding: Encoding;
 }
@@ -68,25 +74,38 @@ export interface Report {
   nonFinite: number;
 }
 
-/** float32 data living in wasm memory: fill `data`, quantize, then free(). */
+export type Dtype = 'float32' | 'uint8' | 'uint16';
+
+/**
+ * Typed data living in wasm memory, for callers who fill or read it in place:
+ * pass it as input or as options.out, then free() it.
+ */
 export interface WasmTensor {
   readonly length: number;
+  readonly dtype: Dtype;
   /** A fresh view on every access; do not keep it across calls. */
-  readonly data: Float32Array;
+  readonly data: Float32Array | Uint8Array | Uint16Array;
   readonly freed: boolean;
   free(): void;
   [Symbol.dispose](): void;
 }
 
+/** float32 input: a Float32Array or a 'float32' WasmTensor. */
 export type Tensor = Float32Array | WasmTensor;
 
 export interface Quantizer {
   readonly backend: Backend;
   computeEncoding(min: number, max: number, options?: QuantizeOptions): Encoding;
-  quantize(x: Tensor, options?: QuantizeOptions): QuantizeResult;
-  dequantize(codes: Codes, encoding: EncodingInput, options?: QuantizeOptions): Float32Array;
-  analyze(x: Tensor, options?: QuantizeOptions): Report;
-  allocTensor(length: number): WasmTensor;
+  /** codes is options.out when given. */
+  quantize(x: Tensor, options?: QuantizeOptions): QuantizeResult<any>;
+  /** Returns options.out when given. */
+  dequantize(
+    codes: Codes | WasmTensor,
+    encoding: EncodingInput,
+    options?: QuantizeOptions,
+  ): Float32Array | WasmTensor;
+  analyze(x: Tensor, options?: Omit<QuantizeOptions, 'out'>): Report;
+  allocTensor(length: number, dtype?: Dtype): WasmTensor;
   /** The wasm heap's top, in bytes: for leak checks. */
   heapBytes(): number;
 }

@@ -12,13 +12,13 @@ const DEFAULTS = Object.freeze({
   minRange: 0.01,
   nonFinite: 'error',
 });
-const KNOWN = Object.keys(DEFAULTS).concat('encoding');
+const KNOWN = Object.keys(DEFAULTS).concat('encoding', 'out');
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: ${message}`);
 }
 
-function describe(value) {
+export function describe(value) {
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'bigint') return `the BigInt ${value}n`;
   if (value === null) return 'null';
@@ -81,6 +81,7 @@ export function parseOptions(options) {
     minRange: checkMinRange(o.minRange),
     nonFinite: NON_FINITE[checkChoice('nonFinite', o.nonFinite, Object.keys(NON_FINITE))],
     encoding: o.encoding,
+    out: o.out,
     bitwidthGiven: options.bitwidth !== undefined,
   };
 }

@@ -519,4 +519,73 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
       });
     });
   });
+
+  describe('options.out and typed wasm tensors', () => {
+    const n = CHUNK * 2 + 37; // several chunks, and a tail
+    const x = normalArray(n, 81);
+
+    for (const bitwidth of [8, 12]) {
+      it(`quantize into a caller's array and into a wasm tensor equals quantize(x): ${bitwidth} bits`, () => {
+        const Codes = codeType(bitwidth);
+        const expected = wq.quantize(x, { bitwidth });
+        const out = new Codes(n).fill(7);
+        const intoArray = wq.quantize(x, { bitwidth, out });
+        expect(intoArray.codes).toBe(out);
+        expectSameArray(out, expected.codes, 'out array');
+        expectEncodingClose(intoArray.encoding, expected.encoding, 0);
+
+        const xt = wq.allocTensor(n);
+        const qt = wq.allocTensor(n, bitwidth <= 8 ? 'uint8' : 'uint16');
+        const yt = wq.allocTensor(n);
+        try {
+          xt.data.set(x);
+          const inMemory = wq.quantize(xt, { bitwidth, out: qt });
+          expect(inMemory.codes).toBe(qt);
+          expect(qt.data).toBeInstanceOf(Codes);
+          expectSameArray(qt.data, expected.codes, 'out tensor');
+
+          // dequantize from a codes tensor, into a tensor and into an array
+          const x2 = wq.dequantize(expected.codes, expected.encoding);
+          expect(wq.dequantize(qt, expected.encoding, { out: yt })).toBe(yt);
+          expectSameArray(new Uint32Array(yt.data.slice().buffer), new Uint32Array(x2.buffer), 'dequantized tensor');
+          const into = new Float32Array(n);
+          expect(wq.dequantize(qt, expected.encoding, { out: into })).toBe(into);
+          expectSameArray(new Uint32Array(into.buffer), new Uint32Array(x2.buffer), 'dequantized array');
+        } finally {
+          for (const t of [xt, qt, yt]) t.free();
+        }
+      });
+    }
+
+    it('rejects an out of the wrong type, dtype or length, and out where nothing is written', () => {
+      const small = x.subarray(0, 100);
+      expectWasmquantError(() => wq.quantize(small, { out: new Uint16Array(100) }), TypeError, /options\.out/, /Uint8Array/);
+      expectWasmquantError(() => wq.quantize(small, { out: new Uint8Array(99) }), RangeError, /options\.out/, /100/);
+      const f = wq.allocTensor(100);
+      try {
+        expectWasmquantError(() => wq.quantize(small, { out: f }), TypeError, /uint8/, /float32/);
+        expectWasmquantError(() => wq.dequantize(new Uint8Array(100), { bitwidth: 8, scale: 1, offset: 0 }, { out: new Uint8Array(100) }), TypeError, /Float32Array/);
+        expectWasmquantError(() => wq.analyze(small, { out: new Uint8Array(100) }), TypeError, /analyze/);
+        expectWasmquantError(() => wq.computeEncoding(0, 1, { out: new Uint8Array(1) }), TypeError, /computeEncoding/);
+        expectWasmquantError(() => wq.allocTensor(10, 'int8'), RangeError, /dtype/, /uint16/);
+        // a codes tensor must match the bitwidth's dtype
+        const q16 = wq.allocTensor(100, 'uint16');
+        try {
+          expectWasmquantError(() => wq.dequantize(q16, { bitwidth: 8, scale: 1, offset: 0 }), TypeError, /uint8/);
+        } finally {
+          q16.free();
+        }
+      } finally {
+        f.free();
+      }
+    });
+
+    it('a failing call writes nothing to the caller\'s out', () => {
+      const bad = Float32Array.from(x.subarray(0, CHUNK + 10));
+      bad[CHUNK + 5] = NaN;
+      const out = new Uint8Array(bad.length).fill(42);
+      expectWasmquantError(() => wq.quantize(bad, { out }), RangeError, new RegExp(`${CHUNK + 5}`));
+      expect(out.every((v) => v === 42)).toBe(true);
+    });
+  });
 });

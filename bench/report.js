@@ -1,5 +1,5 @@
 // Renders bench/results.json's object as bench/RESULTS.md.
-import { CONTENDERS, RATIOS } from './suite.js';
+import { CHECKS, CONTENDERS, RATIOS } from './suite.js';
 
 const SIZE_NAMES = { 4096: '4K', 65536: '64K', 1048576: '1M', 16777216: '16M' };
 const sizeName = (n) => SIZE_NAMES[n] ?? String(n);
@@ -74,18 +74,42 @@ function environment(title, r) {
     '',
   );
   out.push(
-    'Cross-checks (differing codes, half-up): scalar vs simd128, in-memory vs e2e, given encoding vs e2e, plain JS vs ours: ' +
-      sizes
-        .map((n) => {
-          const c = r.sizes[n].checks;
-          const d = (k) => `${c[k].differing}${c[k].maxDiff ? ` (max ${c[k].maxDiff})` : ''}`;
-          return `${sizeName(n)} ${d('scalarVsSimd128')}, ${d('inMemoryVsE2e')}, ${d('givenVsE2e')}, ${d('plainJsVsOurs')}`;
-        })
-        .join('; ') +
-      '.',
+    'Cross-checks (elements that differ, half-up; all 0 except plain JS, see Method; ' +
+      '“max” = largest difference where not 0):',
+    '',
+    table(
+      ['check', ...sizes.map(sizeName)],
+      CHECKS.map((k) => [
+        k.label,
+        ...sizes.map((n) => {
+          const c = r.sizes[n].checks[k.key];
+          if (!c) return '—';
+          const bad = c.differing !== 0 && k.key !== 'plainJsVsOurs';
+          const text = `${c.differing}${c.maxDiff ? ` (max ${c.maxDiff})` : ''}`;
+          return bad ? `**${text}**` : text;
+        }),
+      ]),
+    ),
     '',
   );
   return out.join('\n');
+}
+
+// The e2e ratios of quantize(x, { out }), for information, next to the
+// plain e2e row's.
+function outRowInfo(res) {
+  const info = Object.values(res.outRowInfo ?? {});
+  if (!info.length) return [];
+  const n = info[0].n;
+  return [
+    `For information, not targets: e2e into a caller’s Uint8Array (\`wq.quantize(x, { out })\`), Node, ${sizeName(n)} elements:`,
+    '',
+    table(
+      ['ratio', 'into a caller’s Uint8Array', 'plain `wq.quantize(x)` (the target row)'],
+      info.map((i) => [i.description, `${num(i.value)}×`, `${num(i.plainE2e)}×`]),
+    ),
+    '',
+  ];
 }
 
 export function renderMarkdown(res) {
@@ -107,9 +131,16 @@ export function renderMarkdown(res) {
     '## Method',
     '',
     '- Data: standard normal float32 (splitmix32 + Box–Muller, fixed seed), the same bits in Node and Chromium.',
-    '- Everything is 8-bit `tf` (SPEC §2). “e2e” = `wq.quantize(float32Array)` → `Uint8Array` codes ' +
-      '(calibrate + quantize, including the copies in and out of wasm memory). “In wasm memory” = ' +
-      '`wq.quantize(t)` on a `WasmTensor` the caller filled beforehand (no input copy).',
+    '- Everything is 8-bit `tf` (SPEC §2). “e2e” = `wq.quantize(x)` from a JS `Float32Array` to a new ' +
+      '`Uint8Array` of codes (calibrate + quantize, including the copies in and out of wasm memory); the e2e ' +
+      'targets are evaluated on this row. “Into a caller’s Uint8Array” = `wq.quantize(x, { out })` with a ' +
+      '`Uint8Array` allocated once per size (as the plain JS contender could do too); its ratios are shown for ' +
+      'information. Dequantize likewise: to a new `Float32Array`, and into a caller’s `Float32Array`.',
+    '- “In wasm memory” = nothing crosses the JS/wasm boundary: `wq.quantize(t, { out: codes })` from a float32 ' +
+      '`WasmTensor` the caller filled beforehand into a uint8 `WasmTensor` (simd128 and scalar), ' +
+      '`wq.dequantize(codes, encoding, { out: values })` from that uint8 tensor into a float32 tensor, and ' +
+      '`wq.analyze(t)`; every tensor is allocated once per size. The in-memory targets are evaluated on these rows. ' +
+      'They exclude filling the input tensor: a caller whose data starts in a Float32Array pays the yardstick on top.',
     '- Yardstick: `t.data.set(x)`, copying the same Float32Array into a wasm tensor of the same size ' +
       '(memory already touched). For reference, `new Float32Array(n).set(x)` writes fresh memory, ' +
       'which is what an API returning a new array (dequantize) pays at least.',
@@ -124,7 +155,9 @@ export function renderMarkdown(res) {
       'agree, so the codes differ only where `x / scale` lies within float32 rounding of a half step: ' +
       'by 1, on a few per million elements. The last column re-computes the ONNX formula in JS and counts ' +
       'codes where onnxruntime differs from it (0 expected).',
-    '- The cross-checks count codes that differ between contenders. Plain JS evaluates ' +
+    '- The cross-checks count elements that differ between contenders (codes; float32 bit patterns for ' +
+      'dequantize; result fields for analyze). Each `out` row is also checked to return the `out` it was given, ' +
+      'after it was zeroed. Plain JS evaluates ' +
       '`floor(x * inv + z + 0.5)` in double, the library in float32, so they differ by 1 on a few per million ' +
       'elements that lie within float32 rounding of a half step; everything else must be 0.',
     '- Small sizes time batches of calls (≥ a few ms per sample) and divide; with `--expose-gc` a full GC ' +
@@ -141,6 +174,7 @@ export function renderMarkdown(res) {
       ]),
     ),
     '',
+    ...outRowInfo(res),
     environment(`Node ${m.node}`, res.node),
   ];
   if (res.chromium) {

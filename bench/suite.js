@@ -29,17 +29,22 @@ export function plan({ quick = false, browser = false } = {}) {
   };
 }
 
-// The contenders, in the order they appear in tables.
+// The contenders, in the order they appear in tables. "e2e" starts from a
+// JS Float32Array; "in wasm memory" starts from a float32 WasmTensor the
+// caller filled beforehand and writes into a WasmTensor (no copy at all).
 export const CONTENDERS = Object.freeze([
-  { key: 'e2eSimd128', label: 'ours e2e, simd128 (Float32Array → codes, calibrate+quantize)' },
-  { key: 'e2eScalar', label: 'ours e2e, scalar' },
-  { key: 'quantizeGiven', label: 'ours quantize with a given encoding (simd128)' },
-  { key: 'dequantize', label: 'ours dequantize (simd128, codes → Float32Array)' },
+  { key: 'e2eSimd128', label: 'ours e2e, simd128: wq.quantize(x), Float32Array → new Uint8Array (calibrate+quantize)' },
+  { key: 'e2eOutSimd128', label: 'ours e2e, simd128, into a caller’s Uint8Array (options.out)' },
+  { key: 'e2eScalar', label: 'ours e2e, scalar (→ new Uint8Array)' },
+  { key: 'quantizeGiven', label: 'ours quantize with a given encoding (simd128, → new Uint8Array)' },
+  { key: 'dequantize', label: 'ours dequantize (simd128, Uint8Array → new Float32Array)' },
+  { key: 'dequantizeOut', label: 'ours dequantize into a caller’s Float32Array (options.out)' },
   { key: 'analyze', label: 'ours analyze (simd128, from a Float32Array)' },
-  { key: 'memSimd128', label: 'ours in wasm memory, calibrate+quantize, simd128' },
-  { key: 'memScalar', label: 'ours in wasm memory, calibrate+quantize, scalar' },
-  { key: 'memAnalyze', label: 'ours in wasm memory, analyze (simd128)' },
-  { key: 'plainJs', label: 'plain JS (typed arrays, same algorithm)' },
+  { key: 'memSimd128', label: 'ours in wasm memory, calibrate+quantize, simd128 (float32 tensor → uint8 tensor)' },
+  { key: 'memScalar', label: 'ours in wasm memory, calibrate+quantize, scalar (float32 tensor → uint8 tensor)' },
+  { key: 'memDequantize', label: 'ours in wasm memory, dequantize (simd128, uint8 tensor → float32 tensor)' },
+  { key: 'memAnalyze', label: 'ours in wasm memory, analyze (simd128, float32 tensor)' },
+  { key: 'plainJs', label: 'plain JS (typed arrays, same algorithm, → new Uint8Array)' },
   { key: 'onnxruntime', label: 'onnxruntime-web DynamicQuantizeLinear (wasm, 1 thread)' },
   { key: 'yardstick', label: 'yardstick: copy Float32Array into wasm memory' },
   // Not a target's yardstick: what any API that returns a new Float32Array
@@ -54,13 +59,34 @@ export const RATIOS = Object.freeze([
   { key: 'e2eVsOnnxruntime', num: 'onnxruntime', den: 'e2eSimd128', speedup: true, label: 'e2e speed-up vs onnxruntime-web' },
   { key: 'e2eVsPlainJs', num: 'plainJs', den: 'e2eSimd128', speedup: true, label: 'e2e speed-up vs plain JS' },
   { key: 'e2ePerYardstick', num: 'e2eSimd128', den: 'yardstick', label: 'e2e / yardstick' },
+  { key: 'e2eOutVsOnnxruntime', num: 'onnxruntime', den: 'e2eOutSimd128', speedup: true, label: 'e2e into a caller’s Uint8Array: speed-up vs onnxruntime-web' },
+  { key: 'e2eOutVsPlainJs', num: 'plainJs', den: 'e2eOutSimd128', speedup: true, label: 'e2e into a caller’s Uint8Array: speed-up vs plain JS' },
+  { key: 'e2eOutPerYardstick', num: 'e2eOutSimd128', den: 'yardstick', label: 'e2e into a caller’s Uint8Array / yardstick' },
   { key: 'memPerYardstick', num: 'memSimd128', den: 'yardstick', label: 'in-memory calibrate+quantize / yardstick' },
-  { key: 'memVsOnnxruntime', num: 'onnxruntime', den: 'memSimd128', speedup: true, label: 'in-memory speed-up vs onnxruntime-web' },
-  { key: 'dequantizePerYardstick', num: 'dequantize', den: 'yardstick', label: 'dequantize / yardstick' },
-  { key: 'dequantizePerFreshArray', num: 'dequantize', den: 'freshArray', label: 'dequantize / new Float32Array(n).set(x)' },
-  { key: 'analyzeMemPerYardstick', num: 'memAnalyze', den: 'yardstick', label: 'analyze (in memory) / yardstick' },
-  { key: 'simd128VsScalarMem', num: 'memScalar', den: 'memSimd128', speedup: true, label: 'simd128 speed-up vs scalar (in memory)' },
+  { key: 'memVsOnnxruntime', num: 'onnxruntime', den: 'memSimd128', speedup: true, label: 'in-memory calibrate+quantize speed-up vs onnxruntime-web' },
+  { key: 'memDequantizePerYardstick', num: 'memDequantize', den: 'yardstick', label: 'in-memory dequantize / yardstick' },
+  { key: 'dequantizePerYardstick', num: 'dequantize', den: 'yardstick', label: 'dequantize → new Float32Array / yardstick' },
+  { key: 'dequantizePerFreshArray', num: 'dequantize', den: 'freshArray', label: 'dequantize → new Float32Array / new Float32Array(n).set(x)' },
+  { key: 'dequantizeOutPerYardstick', num: 'dequantizeOut', den: 'yardstick', label: 'dequantize into a caller’s Float32Array / yardstick' },
+  { key: 'analyzeMemPerYardstick', num: 'memAnalyze', den: 'yardstick', label: 'in-memory analyze / yardstick' },
+  { key: 'analyzePerYardstick', num: 'analyze', den: 'yardstick', label: 'analyze from a Float32Array / yardstick' },
+  { key: 'simd128VsScalarMem', num: 'memScalar', den: 'memSimd128', speedup: true, label: 'simd128 speed-up vs scalar (in-memory calibrate+quantize)' },
   { key: 'simd128VsScalarE2e', num: 'e2eScalar', den: 'e2eSimd128', speedup: true, label: 'simd128 speed-up vs scalar (e2e)' },
+]);
+
+// The correctness cross-checks, in the order they appear in RESULTS.md; each
+// counts elements that differ from the reference. All must be 0 except
+// plainJsVsOurs (double vs float32 arithmetic, see the method notes).
+export const CHECKS = Object.freeze([
+  { key: 'scalarVsSimd128', label: 'e2e scalar vs e2e simd128' },
+  { key: 'outVsE2e', label: 'e2e into options.out vs e2e' },
+  { key: 'inMemoryVsE2e', label: 'in memory simd128 vs e2e' },
+  { key: 'inMemoryScalarVsE2e', label: 'in memory scalar vs e2e' },
+  { key: 'givenVsE2e', label: 'given encoding vs e2e' },
+  { key: 'dequantizeOutVsDequantize', label: 'dequantize into options.out vs dequantize (float32 bits)' },
+  { key: 'inMemoryDequantizeVsDequantize', label: 'in memory dequantize vs dequantize (float32 bits)' },
+  { key: 'inMemoryAnalyzeVsAnalyze', label: 'in memory analyze vs analyze (differing fields)' },
+  { key: 'plainJsVsOurs', label: 'plain JS vs ours' },
 ]);
 
 // ---------------------------------------------------------------- data
@@ -185,82 +211,153 @@ async function createOrtSession(ort, n) {
   });
 }
 
+// Same float32 values bit for bit (Float32Array or float32 WasmTensor data).
+function compareFloatBits(a, b) {
+  return compareCodes(new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length));
+}
+
+// analyze() results: the number of fields (encoding included) that differ.
+function compareAnalyses(a, b) {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  let differing = 0;
+  for (const k of keys) {
+    const same = k === 'encoding' ? JSON.stringify(a[k]) === JSON.stringify(b[k]) : Object.is(a[k], b[k]);
+    if (!same) differing++;
+  }
+  return { differing, fields: keys.size, maxDiff: 0 };
+}
+
+// `out` options must come back as the result itself: a harness error otherwise.
+function expectSame(got, out, what) {
+  if (got !== out) throw new Error(`bench: ${what} did not return options.out`);
+  return got;
+}
+
 // Builds the contenders for one tensor; every `run` returns its output so the
 // work cannot be skipped. Returns them with a `dispose` for the wasm memory.
+// Every output buffer (options.out) is allocated once here, as a caller that
+// quantizes tensors of one shape again and again would.
 async function setUp(env, x) {
   const { simd, scalar, ort } = env;
   const n = x.length;
-
-  const tSimd = simd.allocTensor(n);
-  const tScalar = scalar.allocTensor(n);
-  tSimd.data.set(x);
-  tScalar.data.set(x);
-  const { codes, encoding } = simd.quantize(x);
-  const session = await createOrtSession(ort, n);
-
-  const run = {
-    e2eSimd128: () => simd.quantize(x).codes,
-    e2eScalar: () => scalar.quantize(x).codes,
-    quantizeGiven: () => simd.quantize(x, { encoding }).codes,
-    dequantize: () => simd.dequantize(codes, encoding),
-    analyze: () => simd.analyze(x),
-    memSimd128: () => simd.quantize(tSimd).codes,
-    memScalar: () => scalar.quantize(tScalar).codes,
-    memAnalyze: () => simd.analyze(tSimd),
-    plainJs: () => plainJsQuantize(x).codes,
-    onnxruntime: async () => {
-      const out = await session.run({ x: new ort.Tensor('float32', x, [n]) });
-      return out.y.data;
-    },
-    yardstick: () => {
-      const view = tSimd.data;
-      view.set(x);
-      return view;
-    },
-    freshArray: () => {
-      const copy = new Float32Array(n);
-      copy.set(x);
-      return copy;
-    },
-  };
-  const contenders = CONTENDERS.map((c) => ({
-    ...c,
-    run: run[c.key],
-    isAsync: c.key === 'onnxruntime',
-  }));
-
-  // Correctness cross-checks, outside the timing.
-  const ortOut = await session.run({ x: new ort.Tensor('float32', x, [n]) });
-  const halfEven = simd.quantize(x, { rounding: 'half-even' });
-  const plain = plainJsQuantize(x);
-  const ortScale = ortOut.y_scale.data[0];
-  const ortZeroPoint = ortOut.y_zero_point.data[0];
-  const ortMismatch = {
-    comparedWith: "ours, scheme 'tf', rounding 'half-even' (simd128)",
-    ...compareCodes(ortOut.y.data, halfEven.codes),
-    ortScale,
-    ortZeroPoint,
-    oursScale: halfEven.encoding.scale,
-    oursZeroPoint: -halfEven.encoding.offset,
-    scaleRelDiff: Math.abs(ortScale - halfEven.encoding.scale) / halfEven.encoding.scale,
-    // onnxruntime vs onnxDynamicQuantizeModel (the ONNX formula in JS): 0 expected.
-    ortVsOnnxFormulaInJs: compareCodes(ortOut.y.data, onnxDynamicQuantizeModel(x).codes).differing,
-  };
-  const checks = {
-    scalarVsSimd128: compareCodes(scalar.quantize(x).codes, codes),
-    inMemoryVsE2e: compareCodes(simd.quantize(tSimd).codes, codes),
-    plainJsVsOurs: compareCodes(plain.codes, codes),
-    givenVsE2e: compareCodes(simd.quantize(x, { encoding }).codes, codes),
-    oursEncoding: encoding,
-    plainJsEncoding: plain.encoding,
+  const tensors = [];
+  const alloc = (q, dtype) => {
+    const t = q.allocTensor(n, dtype);
+    tensors.push(t);
+    return t;
   };
 
-  const dispose = async () => {
-    tSimd.free();
-    tScalar.free();
-    await session.release();
-  };
-  return { contenders, ortMismatch, checks, dispose };
+  try {
+    // In wasm memory: the float32 inputs, filled once, the uint8 codes and the
+    // float32 dequantized values.
+    const tSimd = alloc(simd, 'float32');
+    const tScalar = alloc(scalar, 'float32');
+    tSimd.data.set(x);
+    tScalar.data.set(x);
+    const codesSimd = alloc(simd, 'uint8');
+    const codesScalar = alloc(scalar, 'uint8');
+    const valuesSimd = alloc(simd, 'float32');
+    // In JS memory: the caller's preallocated outputs.
+    const codesOut = new Uint8Array(n);
+    const valuesOut = new Float32Array(n);
+
+    const { codes, encoding } = simd.quantize(x);
+    codesSimd.data.set(codes); // the in-memory dequantize's input
+    const session = await createOrtSession(ort, n);
+    tensors.push({ free: () => session.release() });
+
+    const run = {
+      e2eSimd128: () => simd.quantize(x).codes,
+      e2eOutSimd128: () => simd.quantize(x, { out: codesOut }).codes,
+      e2eScalar: () => scalar.quantize(x).codes,
+      quantizeGiven: () => simd.quantize(x, { encoding }).codes,
+      dequantize: () => simd.dequantize(codes, encoding),
+      dequantizeOut: () => simd.dequantize(codes, encoding, { out: valuesOut }),
+      analyze: () => simd.analyze(x),
+      memSimd128: () => simd.quantize(tSimd, { out: codesSimd }).codes,
+      memScalar: () => scalar.quantize(tScalar, { out: codesScalar }).codes,
+      memDequantize: () => simd.dequantize(codesSimd, encoding, { out: valuesSimd }),
+      memAnalyze: () => simd.analyze(tSimd),
+      plainJs: () => plainJsQuantize(x).codes,
+      onnxruntime: async () => {
+        const out = await session.run({ x: new ort.Tensor('float32', x, [n]) });
+        return out.y.data;
+      },
+      yardstick: () => {
+        const view = tSimd.data;
+        view.set(x);
+        return view;
+      },
+      freshArray: () => {
+        const copy = new Float32Array(n);
+        copy.set(x);
+        return copy;
+      },
+    };
+    const contenders = CONTENDERS.map((c) => ({
+      ...c,
+      run: run[c.key],
+      isAsync: c.key === 'onnxruntime',
+    }));
+
+    // Correctness cross-checks, outside the timing. The outputs are cleared
+    // first, so a call that wrote nothing cannot pass on an earlier result.
+    const ortOut = await session.run({ x: new ort.Tensor('float32', x, [n]) });
+    const halfEven = simd.quantize(x, { rounding: 'half-even' });
+    const plain = plainJsQuantize(x);
+    const ortScale = ortOut.y_scale.data[0];
+    const ortZeroPoint = ortOut.y_zero_point.data[0];
+    const ortMismatch = {
+      comparedWith: "ours, scheme 'tf', rounding 'half-even' (simd128)",
+      ...compareCodes(ortOut.y.data, halfEven.codes),
+      ortScale,
+      ortZeroPoint,
+      oursScale: halfEven.encoding.scale,
+      oursZeroPoint: -halfEven.encoding.offset,
+      scaleRelDiff: Math.abs(ortScale - halfEven.encoding.scale) / halfEven.encoding.scale,
+      // onnxruntime vs onnxDynamicQuantizeModel (the ONNX formula in JS): 0 expected.
+      ortVsOnnxFormulaInJs: compareCodes(ortOut.y.data, onnxDynamicQuantizeModel(x).codes).differing,
+    };
+
+    codesOut.fill(0);
+    expectSame(run.e2eOutSimd128(), codesOut, 'quantize(x, { out: Uint8Array })');
+    codesSimd.data.fill(0);
+    expectSame(run.memSimd128(), codesSimd, 'quantize(tensor, { out: uint8 tensor }) (simd128)');
+    codesScalar.data.fill(0);
+    expectSame(run.memScalar(), codesScalar, 'quantize(tensor, { out: uint8 tensor }) (scalar)');
+    const values = simd.dequantize(codes, encoding);
+    valuesOut.fill(0);
+    expectSame(run.dequantizeOut(), valuesOut, 'dequantize(codes, encoding, { out: Float32Array })');
+    codesSimd.data.set(codes);
+    valuesSimd.data.fill(0);
+    expectSame(run.memDequantize(), valuesSimd, 'dequantize(uint8 tensor, encoding, { out: float32 tensor })');
+
+    const checks = {
+      scalarVsSimd128: compareCodes(scalar.quantize(x).codes, codes),
+      outVsE2e: compareCodes(codesOut, codes),
+      inMemoryVsE2e: compareCodes(codesSimd.data, codes),
+      inMemoryScalarVsE2e: compareCodes(codesScalar.data, codes),
+      givenVsE2e: compareCodes(simd.quantize(x, { encoding }).codes, codes),
+      dequantizeOutVsDequantize: compareFloatBits(valuesOut, values),
+      inMemoryDequantizeVsDequantize: compareFloatBits(valuesSimd.data, values),
+      inMemoryAnalyzeVsAnalyze: compareAnalyses(simd.analyze(tSimd), simd.analyze(x)),
+      plainJsVsOurs: compareCodes(plain.codes, codes),
+      oursEncoding: encoding,
+      plainJsEncoding: plain.encoding,
+    };
+    const failed = CHECKS.filter((c) => c.key !== 'plainJsVsOurs' && checks[c.key].differing !== 0);
+    if (failed.length) {
+      env.log?.(`n=${n}: CROSS-CHECK FAILED: ${failed.map((c) => `${c.label}: ${checks[c.key].differing}`).join('; ')}`);
+    }
+
+    const dispose = async () => {
+      for (const t of tensors.splice(0).reverse()) await t.free();
+    };
+    return { contenders, ortMismatch, checks, dispose };
+  } catch (error) {
+    for (const t of tensors.splice(0).reverse()) await t.free();
+    throw error;
+  }
 }
 
 async function timeBatch(c, batch, now) {

@@ -2,11 +2,14 @@
 // in as numbers, Status goes out as {kind, message}, and web/ turns a non-zero
 // kind into a RangeError/TypeError/Error.
 #include <emscripten/bind.h>
+#include <emscripten/val.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
@@ -14,6 +17,8 @@
 
 namespace wasmquant {
 namespace {
+
+using emscripten::val;
 
 struct JsStatus {
   int kind = 0;
@@ -30,8 +35,37 @@ struct JsEncodingResult {
   Encoding encoding;
 };
 
-JsEncodingResult ToJs(const Status& status, const Encoding& encoding) {
-  return {static_cast<int>(status.kind()), status.message(), encoding};
+// The options of web/options.js, already checked there.
+struct JsOptions {
+  int scheme = 0;
+  int bitwidth = 8;
+  double min_range = kDefaultMinRange;
+  bool symmetric = false;
+  bool strict = false;
+  bool unsigned_symmetric = false;
+  double percentile = 99.99;
+  int non_finite = 0;
+  double channels = 1;
+  double inner = 0;  // 0: per tensor
+
+  EncodingOptions Encoding() const {
+    EncodingOptions o;
+    o.bitwidth = bitwidth;
+    o.min_range = min_range;
+    o.symmetric = symmetric;
+    o.strict = strict;
+    o.unsigned_symmetric = unsigned_symmetric;
+    return o;
+  }
+};
+
+ChannelLayout Layout(double channels, double inner) {
+  ChannelLayout layout;
+  if (inner > 0) {
+    layout.channels = static_cast<uint64_t>(channels);
+    layout.inner = static_cast<uint64_t>(inner);
+  }
+  return layout;
 }
 
 template <typename T>
@@ -43,70 +77,111 @@ const KernelTable& Kernels() { return DefaultKernels(); }
 
 std::string Backend() { return Kernels().name; }
 
-JsEncodingResult ComputeEncoding(double lo, double hi, int bitwidth,
-                                 double min_range) {
-  Encoding encoding;
-  const Status status =
-      ComputeTfEncoding(lo, hi, {bitwidth, min_range}, &encoding);
-  return ToJs(status, encoding);
+// The top of the heap: grows when allocations leak, stays put otherwise.
+double HeapTop() {
+  return static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
 }
 
-JsEncodingResult NormalizeEncoding(const Encoding& given) {
+JsEncodingResult ComputeEncodingJs(double lo, double hi,
+                                   const JsOptions& options) {
+  Encoding encoding;
+  const Status status = ComputeEncoding(lo, hi, options.Encoding(), &encoding);
+  return {static_cast<int>(status.kind()), status.message(), encoding};
+}
+
+JsEncodingResult NormalizeEncodingJs(const Encoding& given) {
   Encoding encoding;
   const Status status = NormalizeGivenEncoding(given, &encoding);
-  return ToJs(status, encoding);
+  return {static_cast<int>(status.kind()), status.message(), encoding};
 }
 
-class JsRangeTracker {
+std::vector<Encoding> EncodingsFrom(const val& array) {
+  return emscripten::vecFromJSArray<Encoding>(array);
+}
+
+class JsCalibrator {
  public:
-  explicit JsRangeTracker(int non_finite)
-      : tracker_(Kernels(), static_cast<NonFinite>(non_finite)) {}
-  JsStatus Add(uintptr_t x, size_t n) {
-    return ToJs(tracker_.Add(Ptr<const float>(x), n));
+  explicit JsCalibrator(const JsOptions& o)
+      : calibrator_(Kernels(), Options(o)) {}
+
+  int passes() const { return calibrator_.passes(); }
+  JsStatus Add(uintptr_t x, size_t n, double index_base) {
+    return ToJs(calibrator_.Add(Ptr<const float>(x), n,
+                                static_cast<uint64_t>(index_base)));
   }
-  JsEncodingResult Finish(int bitwidth, double min_range) const {
-    Encoding encoding;
-    const Status status = tracker_.Finish({bitwidth, min_range}, &encoding);
-    return ToJs(status, encoding);
+  JsStatus EndPass() { return ToJs(calibrator_.EndPass()); }
+  // {kind, message, encodings: [one per channel]}
+  val Finish() const {
+    std::vector<Encoding> encodings;
+    const Status status = calibrator_.Finish(&encodings);
+    val result = val::object();
+    result.set("kind", static_cast<int>(status.kind()));
+    result.set("message", status.message());
+    val list = val::array();
+    for (const Encoding& e : encodings) list.call<void>("push", e);
+    result.set("encodings", list);
+    return result;
   }
-  double nonfinite() const { return static_cast<double>(tracker_.nonfinite()); }
+  double nonfinite() const {
+    return static_cast<double>(calibrator_.nonfinite());
+  }
 
  private:
-  RangeTracker tracker_;
+  static CalibrationOptions Options(const JsOptions& o) {
+    CalibrationOptions c;
+    c.scheme = static_cast<Scheme>(o.scheme);
+    c.encoding = o.Encoding();
+    c.non_finite = static_cast<NonFinite>(o.non_finite);
+    c.percentile = o.percentile;
+    c.layout = Layout(o.channels, o.inner);
+    return c;
+  }
+
+  Calibrator calibrator_;
 };
 
-JsStatus QuantizeChunkJs(uintptr_t x, size_t n, const Encoding& encoding,
-                         int rounding, int non_finite, double index_base,
-                         uintptr_t codes, bool known_finite) {
-  return ToJs(QuantizeChunk(
-      Kernels(), Ptr<const float>(x), n,
-      MakeKernelParams(encoding, static_cast<Rounding>(rounding)),
-      encoding.bitwidth, static_cast<NonFinite>(non_finite),
-      static_cast<size_t>(index_base), Ptr<void>(codes), known_finite));
-}
-
-JsStatus DequantizeChunkJs(uintptr_t codes, size_t n, const Encoding& encoding,
-                           double index_base, uintptr_t x) {
-  return ToJs(DequantizeChunk(Kernels(), Ptr<const void>(codes), n,
-                              MakeKernelParams(encoding, Rounding::kHalfUp),
-                              encoding.bitwidth,
-                              static_cast<size_t>(index_base), Ptr<float>(x)));
-}
-
-class JsErrorAccumulator {
+class JsChannelQuantizer {
  public:
-  JsErrorAccumulator(const Encoding& encoding, int rounding, int non_finite)
-      : accumulator_(
-            Kernels(),
-            MakeKernelParams(encoding, static_cast<Rounding>(rounding)),
-            static_cast<NonFinite>(non_finite)) {}
-  JsStatus Add(uintptr_t x, size_t n) {
-    return ToJs(accumulator_.Add(Ptr<const float>(x), n));
+  JsChannelQuantizer(const val& encodings, double channels, double inner,
+                     int rounding)
+      : quantizer_(Kernels(), Layout(channels, inner), EncodingsFrom(encodings),
+                   static_cast<Rounding>(rounding)) {}
+
+  JsStatus Check() const { return ToJs(quantizer_.Check()); }
+  JsStatus Quantize(uintptr_t x, size_t n, int non_finite, double index_base,
+                    uintptr_t codes, bool known_finite) const {
+    return ToJs(quantizer_.Quantize(
+        Ptr<const float>(x), n, static_cast<NonFinite>(non_finite),
+        static_cast<uint64_t>(index_base), Ptr<void>(codes), known_finite));
   }
-  Report Finish() const { return accumulator_.Finish(); }
+  JsStatus Dequantize(uintptr_t codes, size_t n, double index_base,
+                      uintptr_t x) const {
+    return ToJs(quantizer_.Dequantize(Ptr<const void>(codes), n,
+                                      static_cast<uint64_t>(index_base),
+                                      Ptr<float>(x)));
+  }
 
  private:
-  ErrorAccumulator accumulator_;
+  ChannelQuantizer quantizer_;
+};
+
+class JsChannelReport {
+ public:
+  JsChannelReport(const val& encodings, double channels, double inner,
+                  int rounding, int non_finite)
+      : accumulator_(Kernels(), Layout(channels, inner),
+                     EncodingsFrom(encodings), static_cast<Rounding>(rounding),
+                     static_cast<NonFinite>(non_finite)) {}
+
+  JsStatus Add(uintptr_t x, size_t n, double index_base) {
+    return ToJs(accumulator_.Add(Ptr<const float>(x), n,
+                                 static_cast<uint64_t>(index_base)));
+  }
+  Report Total() const { return accumulator_.Total(); }
+  Report Channel(size_t channel) const { return accumulator_.Channel(channel); }
+
+ private:
+  ChannelErrorAccumulator accumulator_;
 };
 
 // uint64 counts cross as doubles: exact up to 2^53 elements.
@@ -116,11 +191,6 @@ double ReportNonFinite(const Report& r) {
   return static_cast<double>(r.nonfinite);
 }
 void SetIgnored(Report&, double) {}
-
-// The top of the heap: grows when allocations leak, stays put otherwise.
-double HeapTop() {
-  return static_cast<double>(reinterpret_cast<uintptr_t>(sbrk(0)));
-}
 
 }  // namespace
 
@@ -140,6 +210,17 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .field("kind", &JsEncodingResult::kind)
       .field("message", &JsEncodingResult::message)
       .field("encoding", &JsEncodingResult::encoding);
+  value_object<JsOptions>("Options")
+      .field("scheme", &JsOptions::scheme)
+      .field("bitwidth", &JsOptions::bitwidth)
+      .field("minRange", &JsOptions::min_range)
+      .field("symmetric", &JsOptions::symmetric)
+      .field("strict", &JsOptions::strict)
+      .field("unsignedSymmetric", &JsOptions::unsigned_symmetric)
+      .field("percentile", &JsOptions::percentile)
+      .field("nonFinite", &JsOptions::non_finite)
+      .field("channels", &JsOptions::channels)
+      .field("inner", &JsOptions::inner);
   value_object<Report>("Report")
       .field("mse", &Report::mse)
       .field("rmse", &Report::rmse)
@@ -152,19 +233,25 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
 
   emscripten::function("backend", &Backend);
   emscripten::function("heapTop", &HeapTop);
-  emscripten::function("computeEncoding", &ComputeEncoding);
-  emscripten::function("normalizeEncoding", &NormalizeEncoding);
-  emscripten::function("quantizeChunk", &QuantizeChunkJs);
-  emscripten::function("dequantizeChunk", &DequantizeChunkJs);
-  emscripten::class_<JsRangeTracker>("RangeTracker")
-      .constructor<int>()
-      .function("add", &JsRangeTracker::Add)
-      .function("finish", &JsRangeTracker::Finish)
-      .function("nonfinite", &JsRangeTracker::nonfinite);
-  emscripten::class_<JsErrorAccumulator>("ErrorAccumulator")
-      .constructor<const Encoding&, int, int>()
-      .function("add", &JsErrorAccumulator::Add)
-      .function("finish", &JsErrorAccumulator::Finish);
+  emscripten::function("computeEncoding", &ComputeEncodingJs);
+  emscripten::function("normalizeEncoding", &NormalizeEncodingJs);
+  emscripten::class_<JsCalibrator>("Calibrator")
+      .constructor<const JsOptions&>()
+      .function("passes", &JsCalibrator::passes)
+      .function("add", &JsCalibrator::Add)
+      .function("endPass", &JsCalibrator::EndPass)
+      .function("finish", &JsCalibrator::Finish)
+      .function("nonfinite", &JsCalibrator::nonfinite);
+  emscripten::class_<JsChannelQuantizer>("ChannelQuantizer")
+      .constructor<const val&, double, double, int>()
+      .function("check", &JsChannelQuantizer::Check)
+      .function("quantize", &JsChannelQuantizer::Quantize)
+      .function("dequantize", &JsChannelQuantizer::Dequantize);
+  emscripten::class_<JsChannelReport>("ChannelReport")
+      .constructor<const val&, double, double, int, int>()
+      .function("add", &JsChannelReport::Add)
+      .function("total", &JsChannelReport::Total)
+      .function("channel", &JsChannelReport::Channel);
 }
 
 }  // namespace wasmquant

@@ -54,10 +54,7 @@ Status CheckScale(double scale, const std::string& what) {
 // Half away from zero; zf is never negative here, so this is floor(zf + 0.5).
 double RoundHalfAwayFromZero(double v) { return std::round(v); }
 
-}  // namespace
-
-Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
-                         Encoding* encoding) {
+Status CheckRange(double lo, double hi, const EncodingOptions& options) {
   Status status = ValidateBitwidth(options.bitwidth);
   if (!status.ok()) return status;
   status = ValidateMinRange(options.min_range);
@@ -67,50 +64,130 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
         "the range must be finite with min <= max, got [" + Num(lo) + ", " +
         Num(hi) + "]");
   }
+  return Status::Ok();
+}
+
+// Fills in an encoding from its scale and offset, where the ends stay
+// within float32 (else the end codes would dequantize to Infinity).
+Status FromScaleOffset(int bitwidth, double scale, int32_t offset,
+                       bool is_symmetric, const std::string& what,
+                       Encoding* encoding) {
+  Status status = CheckScale(scale, "the scale of " + what);
+  if (!status.ok()) return status;
+  Encoding e;
+  e.bitwidth = bitwidth;
+  e.scale = scale;
+  e.offset = offset;
+  e.is_symmetric = is_symmetric;
+  e.min = offset * scale;
+  e.max = e.min + MaxUnsignedCode(e) * scale;
+  if (e.min < -std::numeric_limits<float>::max() ||
+      e.max > std::numeric_limits<float>::max()) {
+    return Status::RangeError(
+        what +
+        " is too wide for float32: shifted onto the grid, an end would pass "
+        "+-3.4e38 and dequantize to Infinity");
+  }
+  *encoding = e;
+  return Status::Ok();
+}
+
+}  // namespace
+
+int32_t MaxUnsignedCode(const Encoding& encoding) {
+  return Steps(encoding.bitwidth) - (IsStrictSymmetric(encoding) ? 1 : 0);
+}
+
+bool IsStrictSymmetric(const Encoding& encoding) {
+  return encoding.is_symmetric &&
+         encoding.offset == -((int32_t{1} << (encoding.bitwidth - 1)) - 1);
+}
+
+CodeType CodeTypeOf(const Encoding& encoding) {
+  if (encoding.is_symmetric) {
+    return encoding.bitwidth <= 8 ? CodeType::kI8 : CodeType::kI16;
+  }
+  return encoding.bitwidth <= 8 ? CodeType::kU8 : CodeType::kU16;
+}
+
+Status NudgeRange(double lo, double hi, int bitwidth, Encoding* encoding) {
+  const int32_t steps = Steps(bitwidth);
+  const double scale = (hi - lo) / steps;
+  if (!(scale > 0)) {
+    return Status::RangeError("the range [" + Num(lo) + ", " + Num(hi) +
+                              "] is empty");
+  }
+  double zero_point = RoundHalfAwayFromZero(-lo / scale);
+  zero_point = std::min<double>(std::max(zero_point, 0.0), steps);
+  return FromScaleOffset(bitwidth, scale, -static_cast<int32_t>(zero_point),
+                         false, "the range [" + Num(lo) + ", " + Num(hi) + "]",
+                         encoding);
+}
+
+Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
+                         Encoding* encoding) {
+  Status status = CheckRange(lo, hi, options);
+  if (!status.ok()) return status;
   hi = std::max(hi, lo + options.min_range);
   // Zero must be on the grid, so the range always contains it.
   if (lo > 0) lo = 0;
   if (hi < 0) hi = 0;
-  const int32_t steps = Steps(options.bitwidth);
-  const double scale = (hi - lo) / steps;
-  status = CheckScale(
-      scale, "the scale of the range [" + Num(lo) + ", " + Num(hi) + "]");
+  return NudgeRange(lo, hi, options.bitwidth, encoding);
+}
+
+Status SymmetricFromAbsmax(double absmax, const EncodingOptions& options,
+                           Encoding* encoding) {
+  const int32_t half = int32_t{1} << (options.bitwidth - 1);
+  return FromScaleOffset(options.bitwidth, absmax / (half - 1),
+                         options.strict ? -(half - 1) : -half, true,
+                         "the symmetric range +-" + Num(absmax), encoding);
+}
+
+Status ComputeSymmetricEncoding(double lo, double hi,
+                                const EncodingOptions& options,
+                                Encoding* encoding) {
+  Status status = CheckRange(lo, hi, options);
   if (!status.ok()) return status;
-  double zero_point = RoundHalfAwayFromZero(-lo / scale);
-  zero_point = std::min<double>(std::max(zero_point, 0.0), steps);
-  const double min = -zero_point * scale;
-  if (min < -std::numeric_limits<float>::max() ||
-      min + steps * scale > std::numeric_limits<float>::max()) {
-    return Status::RangeError(
-        "the range [" + Num(lo) + ", " + Num(hi) +
-        "] is too wide for float32: shifted onto the grid, an end would "
-        "pass +-3.4e38 and dequantize to Infinity");
+  if (options.unsigned_symmetric && lo >= 0) {
+    return ComputeTfEncoding(0, hi, options, encoding);
   }
-  encoding->bitwidth = options.bitwidth;
-  encoding->offset = -static_cast<int32_t>(zero_point);
-  encoding->scale = scale;
-  encoding->min = encoding->offset * scale;
-  encoding->max = encoding->min + steps * scale;
-  encoding->is_symmetric = false;
-  return Status::Ok();
+  const double absmax =
+      std::max({std::fabs(lo), std::fabs(hi), options.min_range / 2});
+  return SymmetricFromAbsmax(absmax, options, encoding);
+}
+
+Status ComputeEncoding(double lo, double hi, const EncodingOptions& options,
+                       Encoding* encoding) {
+  return options.symmetric ? ComputeSymmetricEncoding(lo, hi, options, encoding)
+                           : ComputeTfEncoding(lo, hi, options, encoding);
 }
 
 Status NormalizeGivenEncoding(const Encoding& given, Encoding* encoding) {
   Status status = ValidateBitwidth(given.bitwidth);
   if (!status.ok()) return status;
   const int32_t steps = Steps(given.bitwidth);
-  status = CheckScale(given.scale, "encoding.scale");
-  if (!status.ok()) return status;
-  if (given.offset > 0 || given.offset < -steps) {
+  const int32_t half = int32_t{1} << (given.bitwidth - 1);
+  if (given.is_symmetric) {
+    if (given.offset != -half && given.offset != -(half - 1)) {
+      return Status::RangeError(
+          "encoding.offset of a symmetric encoding must be -" +
+          std::to_string(half) + " (or -" + std::to_string(half - 1) +
+          " for strict) for bitwidth " + std::to_string(given.bitwidth) +
+          ", got " + std::to_string(given.offset));
+    }
+  } else if (given.offset > 0 || given.offset < -steps) {
     return Status::RangeError("encoding.offset must be an integer from -" +
                               std::to_string(steps) + " to 0 for bitwidth " +
                               std::to_string(given.bitwidth) + ", got " +
                               std::to_string(given.offset));
   }
-  *encoding = given;
-  encoding->min = given.offset * given.scale;
-  encoding->max = encoding->min + steps * given.scale;
-  return Status::Ok();
+  status = CheckScale(given.scale, "encoding.scale");
+  if (!status.ok()) return status;
+  return FromScaleOffset(given.bitwidth, given.scale, given.offset,
+                         given.is_symmetric,
+                         "the encoding with scale " + Num(given.scale) +
+                             " and offset " + std::to_string(given.offset),
+                         encoding);
 }
 
 }  // namespace wasmquant

@@ -9,7 +9,7 @@
 namespace wasmquant {
 
 // The RangeError for the first non-finite element, at its index in the tensor.
-Status NonFiniteError(size_t index, float value);
+Status NonFiniteError(uint64_t index, float value);
 
 // Index of the first NaN/Inf in x[0, n), or n.
 size_t FirstNonFinite(const float* x, size_t n);

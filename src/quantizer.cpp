@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "nonfinite.h"
 
@@ -17,7 +18,7 @@ std::string Describe(float v) {
 
 }  // namespace
 
-Status NonFiniteError(size_t index, float value) {
+Status NonFiniteError(uint64_t index, float value) {
   return Status::RangeError(
       "element " + std::to_string(index) + " is " + Describe(value) +
       "; non-finite values are rejected unless nonFinite is 'saturate'");
@@ -27,45 +28,6 @@ size_t FirstNonFinite(const float* x, size_t n) {
   size_t i = 0;
   while (i < n && std::isfinite(x[i])) ++i;
   return i;
-}
-
-Status RangeTracker::Add(const float* x, size_t n) {
-  const MinMaxResult r = kernels_.min_max(x, n);
-  float lo = r.lo;
-  float hi = r.hi;
-  if (!r.all_finite) {
-    if (non_finite_ == NonFinite::kError) {
-      const size_t i = FirstNonFinite(x, n);
-      return NonFiniteError(count_ + i, x[i]);
-    }
-    lo = std::numeric_limits<float>::infinity();
-    hi = -lo;
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(x[i])) {
-        ++nonfinite_;
-        continue;
-      }
-      if (x[i] < lo) lo = x[i];
-      if (x[i] > hi) hi = x[i];
-    }
-  }
-  if (lo < lo_) lo_ = lo;
-  if (hi > hi_) hi_ = hi;
-  count_ += n;
-  return Status::Ok();
-}
-
-Status RangeTracker::Finish(const EncodingOptions& options,
-                            Encoding* encoding) const {
-  if (count_ == 0) {
-    return Status::RangeError(
-        "the tensor is empty: there is nothing to calibrate");
-  }
-  if (nonfinite_ == count_) {
-    return Status::RangeError(
-        "the tensor has no finite element to calibrate on");
-  }
-  return ComputeTfEncoding(lo_ + 0.0f, hi_ + 0.0f, options, encoding);
 }
 
 namespace {
@@ -78,84 +40,156 @@ void QuantizeInto(void (*kernel)(const float*, size_t, const KernelParams&,
   kernel(x, n, params, codes);
   if (!has_nonfinite) return;
   for (size_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) codes[i] = static_cast<Code>(params.zero_point);
+    if (std::isnan(x[i])) {
+      codes[i] = static_cast<Code>(params.zero_point + params.code_offset);
+    }
   }
 }
 
 }  // namespace
 
 Status QuantizeChunk(const KernelTable& kernels, const float* x, size_t n,
-                     const KernelParams& params, int bitwidth,
-                     NonFinite non_finite, size_t index_base, void* codes,
+                     const KernelParams& params, CodeType code_type,
+                     NonFinite non_finite, uint64_t index_base, void* codes,
                      bool known_finite) {
   const bool finite = known_finite || kernels.min_max(x, n).all_finite;
   if (!finite && non_finite == NonFinite::kError) {
     const size_t i = FirstNonFinite(x, n);
     return NonFiniteError(index_base + i, x[i]);
   }
-  if (CodeBytes(bitwidth) == 1) {
-    QuantizeInto(kernels.quantize_u8, x, n, params, !finite,
-                 static_cast<uint8_t*>(codes));
-  } else {
-    QuantizeInto(kernels.quantize_u16, x, n, params, !finite,
-                 static_cast<uint16_t*>(codes));
+  switch (code_type) {
+    case CodeType::kU8:
+      QuantizeInto(kernels.quantize_u8, x, n, params, !finite,
+                   static_cast<uint8_t*>(codes));
+      break;
+    case CodeType::kU16:
+      QuantizeInto(kernels.quantize_u16, x, n, params, !finite,
+                   static_cast<uint16_t*>(codes));
+      break;
+    case CodeType::kI8:
+      QuantizeInto(kernels.quantize_i8, x, n, params, !finite,
+                   static_cast<int8_t*>(codes));
+      break;
+    case CodeType::kI16:
+      QuantizeInto(kernels.quantize_i16, x, n, params, !finite,
+                   static_cast<int16_t*>(codes));
+      break;
   }
   return Status::Ok();
 }
 
 namespace {
 
+// Checks the codes against the encoding's range, then dequantizes them.
 template <typename Code>
-Status CheckCodes(const Code* codes, size_t n, int bitwidth,
-                  size_t index_base) {
-  const uint32_t steps = static_cast<uint32_t>(Steps(bitwidth));
-  if (steps >= std::numeric_limits<Code>::max()) return Status::Ok();
-  for (size_t i = 0; i < n; ++i) {
-    if (codes[i] > steps) {
-      return Status::RangeError("code " + std::to_string(codes[i]) +
-                                " at index " + std::to_string(index_base + i) +
-                                " is outside [0, " + std::to_string(steps) +
-                                "] for bitwidth " + std::to_string(bitwidth));
+Status DequantizeFrom(void (*kernel)(const Code*, size_t, const KernelParams&,
+                                     float*),
+                      const Code* codes, size_t n, const KernelParams& params,
+                      uint64_t index_base, float* x) {
+  const int32_t lo = params.qmin + params.code_offset;
+  const int32_t hi = params.qmax + params.code_offset;
+  if (lo > std::numeric_limits<Code>::min() ||
+      hi < std::numeric_limits<Code>::max()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (codes[i] < lo || codes[i] > hi) {
+        return Status::RangeError(
+            "code " + std::to_string(codes[i]) + " at index " +
+            std::to_string(index_base + i) + " is outside [" +
+            std::to_string(lo) + ", " + std::to_string(hi) +
+            "], the codes of this encoding");
+      }
     }
   }
+  kernel(codes, n, params, x);
   return Status::Ok();
 }
 
 }  // namespace
 
 Status DequantizeChunk(const KernelTable& kernels, const void* codes, size_t n,
-                       const KernelParams& params, int bitwidth,
-                       size_t index_base, float* x) {
-  if (CodeBytes(bitwidth) == 1) {
-    const auto* in = static_cast<const uint8_t*>(codes);
-    Status status = CheckCodes(in, n, bitwidth, index_base);
-    if (!status.ok()) return status;
-    kernels.dequantize_u8(in, n, params, x);
-  } else {
-    const auto* in = static_cast<const uint16_t*>(codes);
-    Status status = CheckCodes(in, n, bitwidth, index_base);
-    if (!status.ok()) return status;
-    kernels.dequantize_u16(in, n, params, x);
+                       const KernelParams& params, CodeType code_type,
+                       uint64_t index_base, float* x) {
+  switch (code_type) {
+    case CodeType::kU8:
+      return DequantizeFrom(kernels.dequantize_u8,
+                            static_cast<const uint8_t*>(codes), n, params,
+                            index_base, x);
+    case CodeType::kU16:
+      return DequantizeFrom(kernels.dequantize_u16,
+                            static_cast<const uint16_t*>(codes), n, params,
+                            index_base, x);
+    case CodeType::kI8:
+      return DequantizeFrom(kernels.dequantize_i8,
+                            static_cast<const int8_t*>(codes), n, params,
+                            index_base, x);
+    case CodeType::kI16:
+      return DequantizeFrom(kernels.dequantize_i16,
+                            static_cast<const int16_t*>(codes), n, params,
+                            index_base, x);
+  }
+  return Status::Error("unknown code type");
+}
+
+ChannelQuantizer::ChannelQuantizer(const KernelTable& kernels,
+                                   const ChannelLayout& layout,
+                                   const std::vector<Encoding>& encodings,
+                                   Rounding rounding)
+    : kernels_(kernels),
+      layout_(layout),
+      code_type_(encodings.empty() ? CodeType::kU8
+                                   : CodeTypeOf(encodings.front())) {
+  params_.reserve(encodings.size());
+  for (const Encoding& e : encodings) {
+    params_.push_back(MakeKernelParams(e, rounding));
+    mixed_types_ |= CodeTypeOf(e) != code_type_;
+  }
+}
+
+Status ChannelQuantizer::Check() const {
+  if (params_.size() != layout_.channels) {
+    return Status::RangeError("expected " + std::to_string(layout_.channels) +
+                              " encodings, one per channel, got " +
+                              std::to_string(params_.size()));
+  }
+  if (mixed_types_) {
+    return Status::RangeError(
+        "the channels' encodings must all have the same bitwidth and "
+        "symmetry, so that the codes have one type");
   }
   return Status::Ok();
 }
 
-Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding) {
-  RangeTracker tracker(kernels, options.non_finite);
-  Status status = tracker.Add(x, n);
-  if (!status.ok()) return status;
-  return tracker.Finish({options.bitwidth, options.min_range}, encoding);
+Status ChannelQuantizer::Quantize(const float* x, size_t n,
+                                  NonFinite non_finite, uint64_t index_base,
+                                  void* codes, bool known_finite) const {
+  const size_t bytes = CodeBytes(code_type_);
+  // Each run within one channel is checked and quantized on its own: on an
+  // error the runs before it are written, so callers write into scratch.
+  for (size_t j = 0; j < n;) {
+    const uint64_t index = index_base + j;
+    const size_t run = layout_.RunFrom(index, n - j);
+    Status status = QuantizeChunk(
+        kernels_, x + j, run, params_[layout_.ChannelOf(index)], code_type_,
+        non_finite, index, static_cast<char*>(codes) + j * bytes, known_finite);
+    if (!status.ok()) return status;
+    j += run;
+  }
+  return Status::Ok();
 }
 
-Status Quantize(const KernelTable& kernels, const float* x, size_t n,
-                const QuantizeOptions& options, Encoding* encoding,
-                void* codes) {
-  Status status = Calibrate(kernels, x, n, options, encoding);
-  if (!status.ok()) return status;
-  return QuantizeChunk(kernels, x, n,
-                       MakeKernelParams(*encoding, options.rounding),
-                       options.bitwidth, options.non_finite, 0, codes);
+Status ChannelQuantizer::Dequantize(const void* codes, size_t n,
+                                    uint64_t index_base, float* x) const {
+  const size_t bytes = CodeBytes(code_type_);
+  for (size_t j = 0; j < n;) {
+    const uint64_t index = index_base + j;
+    const size_t run = layout_.RunFrom(index, n - j);
+    Status status = DequantizeChunk(
+        kernels_, static_cast<const char*>(codes) + j * bytes, run,
+        params_[layout_.ChannelOf(index)], code_type_, index, x + j);
+    if (!status.ok()) return status;
+    j += run;
+  }
+  return Status::Ok();
 }
 
 }  // namespace wasmquant

@@ -1,5 +1,6 @@
 #include "wasmquant/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -13,7 +14,7 @@ ErrorAccumulator::ErrorAccumulator(const KernelTable& kernels,
                                    NonFinite non_finite)
     : kernels_(kernels), params_(params), non_finite_(non_finite), lanes_() {}
 
-Status ErrorAccumulator::Add(const float* x, size_t n) {
+Status ErrorAccumulator::Add(const float* x, size_t n, uint64_t index_base) {
   if (kernels_.min_max(x, n).all_finite) {
     kernels_.accumulate_error(x, n, params_, &lanes_);
     count_ += n;
@@ -25,7 +26,7 @@ Status ErrorAccumulator::Add(const float* x, size_t n) {
     if (std::isfinite(x[i])) {
       finite.push_back(x[i]);
     } else if (non_finite_ == NonFinite::kError) {
-      return NonFiniteError(count_ + nonfinite_ + i, x[i]);
+      return NonFiniteError(index_base + i, x[i]);
     }
   }
   kernels_.accumulate_error(finite.data(), finite.size(), params_, &lanes_);
@@ -45,21 +46,70 @@ double Fold(const double (&lanes)[kErrorLanes]) {
 
 }  // namespace
 
-Report ErrorAccumulator::Finish() const {
+ErrorSums ErrorAccumulator::Sums() const {
+  ErrorSums s;
+  s.sq_error = Fold(lanes_.sq_error);
+  s.abs_error = Fold(lanes_.abs_error);
+  s.sq_signal = Fold(lanes_.sq_signal);
+  s.max_abs_error = lanes_.max_abs_error;
+  s.clipped = lanes_.clipped;
+  s.count = count_;
+  s.nonfinite = nonfinite_;
+  return s;
+}
+
+void ErrorSums::Add(const ErrorSums& other) {
+  sq_error += other.sq_error;
+  abs_error += other.abs_error;
+  sq_signal += other.sq_signal;
+  max_abs_error = std::max(max_abs_error, other.max_abs_error);
+  clipped += other.clipped;
+  count += other.count;
+  nonfinite += other.nonfinite;
+}
+
+Report ErrorSums::ToReport() const {
   Report r;
-  r.count = count_;
-  r.nonfinite = nonfinite_;
-  r.clipped = lanes_.clipped;
-  r.max_abs_error = lanes_.max_abs_error;
-  if (count_ == 0) return r;
-  const double sq_error = Fold(lanes_.sq_error);
-  const double sq_signal = Fold(lanes_.sq_signal);
-  r.mse = sq_error / static_cast<double>(count_);
+  r.count = count;
+  r.nonfinite = nonfinite;
+  r.clipped = clipped;
+  r.max_abs_error = max_abs_error;
+  if (count == 0) return r;
+  r.mse = sq_error / static_cast<double>(count);
   r.rmse = std::sqrt(r.mse);
-  r.mean_abs_error = Fold(lanes_.abs_error) / static_cast<double>(count_);
+  r.mean_abs_error = abs_error / static_cast<double>(count);
   r.sqnr_db = sq_error == 0 ? std::numeric_limits<double>::infinity()
                             : 10 * std::log10(sq_signal / sq_error);
   return r;
+}
+
+ChannelErrorAccumulator::ChannelErrorAccumulator(
+    const KernelTable& kernels, const ChannelLayout& layout,
+    const std::vector<Encoding>& encodings, Rounding rounding,
+    NonFinite non_finite)
+    : layout_(layout) {
+  channels_.reserve(encodings.size());
+  for (const Encoding& e : encodings) {
+    channels_.emplace_back(kernels, MakeKernelParams(e, rounding), non_finite);
+  }
+}
+
+Status ChannelErrorAccumulator::Add(const float* x, size_t n,
+                                    uint64_t index_base) {
+  for (size_t j = 0; j < n;) {
+    const uint64_t index = index_base + j;
+    const size_t run = layout_.RunFrom(index, n - j);
+    Status status = channels_[layout_.ChannelOf(index)].Add(x + j, run, index);
+    if (!status.ok()) return status;
+    j += run;
+  }
+  return Status::Ok();
+}
+
+Report ChannelErrorAccumulator::Total() const {
+  ErrorSums total;
+  for (const ErrorAccumulator& c : channels_) total.Add(c.Sums());
+  return total.ToReport();
 }
 
 Status Analyze(const KernelTable& kernels, const float* x, size_t n,
@@ -72,7 +122,7 @@ Status Analyze(const KernelTable& kernels, const float* x, size_t n,
   ErrorAccumulator accumulator(kernels,
                                MakeKernelParams(encoding, options.rounding),
                                options.non_finite);
-  Status status = accumulator.Add(x, n);
+  Status status = accumulator.Add(x, n, 0);
   if (!status.ok()) return status;
   *report = accumulator.Finish();
   return Status::Ok();

@@ -5,13 +5,16 @@
 import { throwIfError } from './errors.js';
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
 import {
+  channelLayout,
   checkChoice,
   checkFiniteNumber,
   checkOptionsObject,
   describe,
   encodingForCore,
+  NON_FINITE,
   parseOptions,
 } from './options.js';
+import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
 import { DTYPES, WasmTensor } from './tensor.js';
 
 export { simd128Supported };
@@ -19,8 +22,12 @@ export { simd128Supported };
 // 64 Ki elements: 256 KiB of float32 in, the same out; both stay in L2.
 const CHUNK = 1 << 16;
 
-function codeDtype(bitwidth) {
-  return bitwidth <= 8 ? 'uint8' : 'uint16';
+const PER_TENSOR = Object.freeze({ channels: 1, inner: 0 });
+
+// Symmetric encodings have signed codes (SPEC §3.1).
+function codeDtype(encoding) {
+  const bits = encoding.bitwidth <= 8 ? 8 : 16;
+  return `${encoding.isSymmetric ? 'int' : 'uint'}${bits}`;
 }
 
 // x must be a typed array of the dtype's type, or a WasmTensor of the dtype.
@@ -92,35 +99,89 @@ class Quantizer {
     }
   }
 
-  #calibrate(x, o) {
-    const tracker = new this.#m.RangeTracker(o.nonFinite);
+  // Runs every calibration pass over x; the encodings, one per channel.
+  #calibrate(x, o, layout) {
+    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout));
     try {
-      this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(tracker.add(inPtr, count)));
-      const result = throwIfError(tracker.finish(o.bitwidth, o.minRange));
-      return { encoding: result.encoding, finite: tracker.nonfinite() === 0 };
+      const passes = calibrator.passes();
+      for (let pass = 0; pass < passes; pass += 1) {
+        this.#stream(
+          x,
+          null,
+          (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)),
+          pass > 0 && this.#fitsScratch(x),
+        );
+        throwIfError(calibrator.endPass());
+      }
+      const { encodings } = throwIfError(calibrator.finish());
+      return { encodings, finite: calibrator.nonfinite() === 0 };
     } finally {
-      tracker.delete();
+      calibrator.delete();
     }
   }
 
-  #given(o) {
-    const encoding = throwIfError(this.#m.normalizeEncoding(encodingForCore(o.encoding))).encoding;
-    if (o.bitwidthGiven && o.bitwidth !== encoding.bitwidth) {
+  #coreOptions(o, layout) {
+    return {
+      scheme: o.scheme,
+      bitwidth: o.bitwidth,
+      minRange: o.minRange,
+      symmetric: o.symmetric,
+      strict: o.strict,
+      unsignedSymmetric: o.unsignedSymmetric,
+      percentile: o.percentile,
+      nonFinite: o.nonFinite,
+      channels: layout.channels,
+      inner: layout.inner,
+    };
+  }
+
+  // The caller's encodings (one, or one per channel), checked by the core.
+  #given(o, layout) {
+    const perChannel = Array.isArray(o.encoding);
+    const list = perChannel ? o.encoding : [o.encoding];
+    if (perChannel !== layout.channels > 1 || list.length !== layout.channels) {
       throw new RangeError(
-        `wasmquant: bitwidth ${o.bitwidth} conflicts with encoding.bitwidth ${encoding.bitwidth}; give one of them`,
+        perChannel
+          ? `wasmquant: ${list.length} encodings given for a tensor of ${layout.channels} channel(s); give shape and axis for per-channel encodings`
+          : `wasmquant: per-channel quantization (axis ${layout.axis}) needs an array of ${layout.channels} encodings`,
       );
     }
-    return encoding;
+    const encodings = list.map((e, i) => {
+      const name = perChannel ? `encoding[${i}]` : 'encoding';
+      const result = this.#m.normalizeEncoding(encodingForCore(e, name));
+      if (result.kind !== 0 && perChannel) result.message = `${name}: ${result.message}`;
+      return throwIfError(result).encoding;
+    });
+    if (o.bitwidthGiven && encodings.some((e) => e.bitwidth !== o.bitwidth)) {
+      throw new RangeError(
+        `wasmquant: bitwidth ${o.bitwidth} conflicts with the encoding's bitwidth ${encodings[0].bitwidth}; give one of them`,
+      );
+    }
+    return encodings;
   }
 
-  // The encoding to use, and whether x is known to be all finite.
-  #encodingFor(x, o) {
-    return o.encoding === undefined ? this.#calibrate(x, o) : { encoding: this.#given(o), finite: false };
+  // The encodings to use, and whether x is known to be all finite.
+  #encodingsFor(x, o, layout) {
+    if (o.encoding === undefined) return this.#calibrate(x, o, layout);
+    const encodings = this.#given(o, layout);
+    // With the caller's own output, an error must leave it untouched, so the
+    // data is checked before anything is written.
+    const check = o.out !== undefined && o.nonFinite === NON_FINITE.error;
+    if (check) this.#calibrate(x, parseOptions(), PER_TENSOR);
+    return { encodings, finite: check };
   }
 
-  // A single chunk that calibration copied in is still in the scratch area.
-  #stillInScratch(x, o) {
-    return o.encoding === undefined && !(x instanceof WasmTensor) && x.length <= CHUNK;
+  // A tensor of one chunk that an earlier pass copied in is still there.
+  #fitsScratch(x) {
+    return !(x instanceof WasmTensor) && x.length <= CHUNK;
+  }
+
+  #channelQuantizer(encodings, layout, rounding) {
+    const q = new this.#m.ChannelQuantizer(encodings, layout.channels, layout.inner, rounding);
+    const status = q.check();
+    if (status.kind !== 0) q.delete();
+    throwIfError(status);
+    return q;
   }
 
   computeEncoding(min, max, options) {
@@ -129,34 +190,52 @@ class Quantizer {
     checkFiniteNumber('min', min);
     checkFiniteNumber('max', max);
     if (min > max) throw new RangeError(`wasmquant: min (${min}) must not be greater than max (${max})`);
-    return throwIfError(this.#m.computeEncoding(min, max, o.bitwidth, o.minRange)).encoding;
+    return throwIfError(this.#m.computeEncoding(min, max, this.#coreOptions(o, PER_TENSOR))).encoding;
   }
 
   quantize(x, options) {
     checkTensor(x, 'float32', 'x');
     const o = parseOptions(options);
-    const { encoding, finite } = this.#encodingFor(x, o);
-    const codes = outputFor(o.out, codeDtype(encoding.bitwidth), x.length);
-    this.#stream(
-      x,
-      codes,
-      (inPtr, outPtr, start, count) =>
-        throwIfError(
-          this.#m.quantizeChunk(inPtr, count, encoding, o.rounding, o.nonFinite, start, outPtr, finite),
-        ),
-      this.#stillInScratch(x, o),
-    );
-    return { codes, encoding };
+    const layout = channelLayout(o, x.length);
+    if (o.pack && o.out !== undefined) {
+      throw new TypeError('wasmquant: pack returns new packed codes; drop options.out');
+    }
+    const { encodings, finite } = this.#encodingsFor(x, o, layout);
+    if (o.pack) checkPackable(encodings[0]);
+    const codes = outputFor(o.out, codeDtype(encodings[0]), x.length);
+    const q = this.#channelQuantizer(encodings, layout, o.rounding);
+    try {
+      this.#stream(
+        x,
+        codes,
+        (inPtr, outPtr, start, count) =>
+          throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
+        this.#fitsScratch(x) && o.encoding === undefined,
+      );
+    } finally {
+      q.delete();
+    }
+    const encoding = layout.channels > 1 ? encodings : encodings[0];
+    return { codes: o.pack ? packNibbles(codes, layout) : codes, encoding };
   }
 
   dequantize(codes, encoding, options) {
     const o = parseOptions({ ...options, encoding });
-    const given = this.#given(o);
-    checkTensor(codes, codeDtype(given.bitwidth), `codes for bitwidth ${given.bitwidth}`);
+    const layout = channelLayout(o, o.pack ? undefined : codes?.length);
+    const encodings = this.#given(o, layout);
+    const dtype = codeDtype(encodings[0]);
+    if (o.pack) {
+      checkPackable(encodings[0]);
+      codes = unpackNibbles(codes, o, layout, dtype);
+    }
+    checkTensor(codes, dtype, `codes of this encoding (bitwidth ${encodings[0].bitwidth})`);
     const out = outputFor(o.out, 'float32', codes.length);
-    this.#stream(codes, out, (inPtr, outPtr, start, count) =>
-      throwIfError(this.#m.dequantizeChunk(inPtr, count, given, start, outPtr)),
-    );
+    const q = this.#channelQuantizer(encodings, layout, o.rounding);
+    try {
+      this.#stream(codes, out, (inPtr, outPtr, start, n) => throwIfError(q.dequantize(inPtr, n, start, outPtr)));
+    } finally {
+      q.delete();
+    }
     return out;
   }
 
@@ -164,18 +243,21 @@ class Quantizer {
     checkTensor(x, 'float32', 'x');
     const o = parseOptions(options);
     rejectOut(o, 'analyze');
-    const { encoding } = this.#encodingFor(x, o);
-    const accumulator = new this.#m.ErrorAccumulator(encoding, o.rounding, o.nonFinite);
+    const layout = channelLayout(o, x.length);
+    const { encodings } = this.#encodingsFor(x, o, layout);
+    const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
     try {
       this.#stream(
         x,
         null,
-        (inPtr, outPtr, start, count) => throwIfError(accumulator.add(inPtr, count)),
-        this.#stillInScratch(x, o),
+        (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)),
+        this.#fitsScratch(x) && o.encoding === undefined,
       );
-      return { encoding, ...accumulator.finish() };
+      if (layout.channels === 1) return { encoding: encodings[0], ...report.total() };
+      const channels = encodings.map((encoding, c) => ({ encoding, ...report.channel(c) }));
+      return { encoding: encodings, ...report.total(), channels };
     } finally {
-      accumulator.delete();
+      report.delete();
     }
   }
 
@@ -197,3 +279,12 @@ export async function createQuantizer(options) {
   const chosen = backend ?? (simd128Supported() ? 'simd128' : 'scalar');
   return new Quantizer(await loadModule(chosen, wasmUrl), chosen);
 }
+
+export {
+  readNpy,
+  writeNpy,
+  readSafetensors,
+  writeSafetensors,
+  toAimetEncodings,
+  fromAimetEncodings,
+} from './formats/index.js';

@@ -3,16 +3,23 @@
 
 export const ROUNDINGS = Object.freeze({ 'half-up': 0, 'half-even': 1 });
 export const NON_FINITE = Object.freeze({ error: 0, saturate: 1 });
-export const SCHEMES = Object.freeze(['tf']);
+// The core's Scheme values; 'symmetric' is 'tf' with symmetric: true.
+const SCHEME_IDS = Object.freeze({ tf: 0, symmetric: 0, tf_enhanced: 1, percentile: 2 });
+export const SCHEMES = Object.freeze(Object.keys(SCHEME_IDS));
 
 const DEFAULTS = Object.freeze({
   bitwidth: 8,
   scheme: 'tf',
+  symmetric: false,
+  strict: false,
+  unsignedSymmetric: false,
+  percentile: 99.99,
   rounding: 'half-up',
   minRange: 0.01,
   nonFinite: 'error',
+  pack: false,
 });
-const KNOWN = Object.keys(DEFAULTS).concat('encoding', 'out');
+const KNOWN = Object.keys(DEFAULTS).concat('shape', 'axis', 'encoding', 'out');
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: ${message}`);
@@ -74,16 +81,82 @@ export function parseOptions(options) {
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) o[key] = value;
   }
+  const scheme = checkChoice('scheme', o.scheme, SCHEMES);
+  const symmetric = checkBoolean('symmetric', o.symmetric) || scheme === 'symmetric';
+  const bitwidth = checkBitwidth(o.bitwidth);
+  checkBoolean('pack', o.pack);
+  if (checkBoolean('strict', o.strict) && !symmetric) {
+    fail(RangeError, "strict applies to symmetric encodings: add symmetric: true or scheme: 'symmetric'");
+  }
+  if (options.percentile !== undefined && scheme !== 'percentile') {
+    fail(RangeError, `percentile applies to scheme 'percentile', not '${scheme}'`);
+  }
   return {
-    bitwidth: checkBitwidth(o.bitwidth),
-    scheme: checkChoice('scheme', o.scheme, SCHEMES),
+    bitwidth,
+    scheme: SCHEME_IDS[scheme],
+    symmetric,
+    strict: o.strict,
+    unsignedSymmetric: checkBoolean('unsignedSymmetric', o.unsignedSymmetric),
+    percentile: checkPercentile(o.percentile),
     rounding: ROUNDINGS[checkChoice('rounding', o.rounding, Object.keys(ROUNDINGS))],
     minRange: checkMinRange(o.minRange),
     nonFinite: NON_FINITE[checkChoice('nonFinite', o.nonFinite, Object.keys(NON_FINITE))],
+    pack: o.pack,
+    shape: o.shape,
+    axis: o.axis,
     encoding: o.encoding,
     out: o.out,
     bitwidthGiven: options.bitwidth !== undefined,
   };
+}
+
+function checkBoolean(name, value) {
+  if (typeof value !== 'boolean') fail(TypeError, `${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+function checkPercentile(value) {
+  if (typeof value !== 'number') fail(TypeError, `percentile must be a number, got ${describe(value)}`);
+  if (!(value >= 50 && value <= 100)) {
+    fail(RangeError, `percentile must be from 50 to 100 (the upper percentile; the lower is 100 - percentile), got ${value}`);
+  }
+  return value;
+}
+
+// The tensor as [outer, channels, inner] for per-channel work (SPEC §3.2),
+// from options.shape and options.axis; channels 1 and inner 0 per tensor.
+export function channelLayout(o, length) {
+  if (o.shape === undefined) {
+    if (o.axis !== undefined) fail(TypeError, 'axis needs shape: give the tensor\'s shape too');
+    return { channels: 1, inner: 0, outer: 1 };
+  }
+  const { shape } = o;
+  if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) {
+    fail(TypeError, `shape must be an array of dimension sizes, got ${describe(shape)}`);
+  }
+  let product = 1;
+  for (const [i, d] of Array.from(shape).entries()) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      fail(RangeError, `shape[${i}] must be a non-negative integer, got ${describe(d)}`);
+    }
+    product *= d;
+  }
+  if (length !== undefined && product !== length) {
+    fail(RangeError, `shape [${Array.from(shape).join(', ')}] holds ${product} elements, but the tensor has ${length}`);
+  }
+  if (o.axis === undefined) return { channels: 1, inner: 0, outer: 1 };
+  const rank = shape.length;
+  if (typeof o.axis !== 'number' || !Number.isInteger(o.axis)) {
+    fail(TypeError, `axis must be an integer, got ${describe(o.axis)}`);
+  }
+  if (o.axis < -rank || o.axis >= rank) {
+    fail(RangeError, `axis must be from ${-rank} to ${rank - 1} for a shape of rank ${rank}, got ${o.axis}`);
+  }
+  const axis = o.axis < 0 ? o.axis + rank : o.axis;
+  const dims = Array.from(shape);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  return { channels: dims[axis], inner: Math.max(inner, 1), outer, axis };
 }
 
 export function checkFiniteNumber(name, value) {
@@ -108,8 +181,5 @@ export function encodingForCore(encoding, name = 'encoding') {
   if (encoding.isSymmetric !== undefined && typeof encoding.isSymmetric !== 'boolean') {
     fail(TypeError, `${name}.isSymmetric must be a boolean, got ${describe(encoding.isSymmetric)}`);
   }
-  if (encoding.isSymmetric) {
-    fail(RangeError, `${name}.isSymmetric: symmetric encodings are not supported by this version`);
-  }
-  return { bitwidth, min: 0, max: 0, scale, offset, isSymmetric: false };
+  return { bitwidth, min: 0, max: 0, scale, offset, isSymmetric: encoding.isSymmetric === true };
 }

@@ -5,6 +5,8 @@ export const DTYPES = Object.freeze({
   float32: Float32Array,
   uint8: Uint8Array,
   uint16: Uint16Array,
+  int8: Int8Array,
+  int16: Int16Array,
 });
 
 const MAX_BYTES = 2 ** 32 - 2 ** 16;

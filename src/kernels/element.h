@@ -29,8 +29,18 @@ inline int32_t Code(float x, const KernelParams& p) {
   return static_cast<int32_t>(ClampCode(Rounded(x, p), p));
 }
 
+// The code as written out: signed codes are shifted by code_offset.
+inline int32_t OutputCode(float x, const KernelParams& p) {
+  return Code(x, p) + p.code_offset;
+}
+
+// The output code that stands for 0.0.
+inline int32_t ZeroCode(const KernelParams& p) {
+  return p.zero_point + p.code_offset;
+}
+
 inline float Dequantize(int32_t code, const KernelParams& p) {
-  return static_cast<float>(code - p.zero_point) * p.scale;
+  return static_cast<float>(code - ZeroCode(p)) * p.scale;
 }
 
 inline bool IsClipped(float x, const KernelParams& p) {

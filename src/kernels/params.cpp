@@ -31,7 +31,8 @@ KernelParams MakeKernelParams(const Encoding& encoding, Rounding rounding) {
   p.inv_scale = static_cast<float>(1.0 / encoding.scale);
   p.zero_point = -encoding.offset;
   p.qmin = 0;
-  p.qmax = Steps(encoding.bitwidth);
+  p.qmax = MaxUnsignedCode(encoding);
+  p.code_offset = encoding.is_symmetric ? encoding.offset : 0;
   p.rounding = rounding;
   p.bias = static_cast<float>(p.zero_point) +
            (rounding == Rounding::kHalfUp ? 0.5f : 0.0f);

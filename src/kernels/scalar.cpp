@@ -27,7 +27,7 @@ MinMaxResult MinMax(const float* x, size_t n) {
 template <typename Code>
 void Quantize(const float* x, size_t n, const KernelParams& p, Code* codes) {
   for (size_t i = 0; i < n; ++i) {
-    codes[i] = static_cast<Code>(element::Code(x[i], p));
+    codes[i] = static_cast<Code>(element::OutputCode(x[i], p));
   }
 }
 
@@ -51,8 +51,12 @@ const KernelTable& ScalarKernels() {
       MinMax,
       Quantize<uint8_t>,
       Quantize<uint16_t>,
+      Quantize<int8_t>,
+      Quantize<int16_t>,
       Dequantize<uint8_t>,
       Dequantize<uint16_t>,
+      Dequantize<int8_t>,
+      Dequantize<int16_t>,
       AccumulateError,
   };
   return table;

@@ -98,8 +98,9 @@ MinMaxResult MinMax(const float* x, size_t n) {
           all_finite || n == 0};
 }
 
-// Four elements of x to clamped int32 codes. The rounding mode is a template
-// parameter so that each loop holds only its own rounding instruction.
+// Four elements of x to clamped int32 codes plus code_offset. The rounding
+// mode is a template parameter so that each loop holds only its own rounding
+// instruction.
 template <Rounding kRounding>
 struct CodeMaker {
   explicit CodeMaker(const KernelParams& p)
@@ -107,7 +108,7 @@ struct CodeMaker {
         bias(wasm_f32x4_splat(p.bias)),
         magic(wasm_f32x4_splat(kMagic)),
         low(wasm_i32x4_splat(kMagicBits + p.qmin)),
-        unbias(wasm_i32x4_splat(kMagicBits)) {}
+        unbias(wasm_i32x4_splat(kMagicBits - p.code_offset)) {}
 
   v128_t Make(v128_t x) const {
     v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
@@ -120,6 +121,65 @@ struct CodeMaker {
   v128_t inv, bias, magic, low, unbias;
 };
 
+// Narrowing int32 codes into each code type. The saturating narrows clamp
+// to the type's range; min (and max for signed types, whose low end the
+// magic-number max does not reach after code_offset) clamp to the codes'.
+template <typename Code>
+struct Narrower;
+
+template <>
+struct Narrower<uint8_t> {
+  static constexpr size_t kBlock = 16;
+  explicit Narrower(const KernelParams& p)
+      : hi(wasm_u8x16_splat(static_cast<uint8_t>(p.qmax + p.code_offset))) {}
+  v128_t Narrow(const v128_t* c) const {
+    return wasm_u8x16_min(
+        wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(c[0], c[1]),
+                                wasm_i16x8_narrow_i32x4(c[2], c[3])),
+        hi);
+  }
+  v128_t hi;
+};
+
+template <>
+struct Narrower<int8_t> {
+  static constexpr size_t kBlock = 16;
+  explicit Narrower(const KernelParams& p)
+      : lo(wasm_i8x16_splat(static_cast<int8_t>(p.qmin + p.code_offset))),
+        hi(wasm_i8x16_splat(static_cast<int8_t>(p.qmax + p.code_offset))) {}
+  v128_t Narrow(const v128_t* c) const {
+    const v128_t v =
+        wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(c[0], c[1]),
+                                wasm_i16x8_narrow_i32x4(c[2], c[3]));
+    return wasm_i8x16_min(wasm_i8x16_max(v, lo), hi);
+  }
+  v128_t lo, hi;
+};
+
+template <>
+struct Narrower<uint16_t> {
+  static constexpr size_t kBlock = 8;
+  explicit Narrower(const KernelParams& p)
+      : hi(wasm_u16x8_splat(static_cast<uint16_t>(p.qmax + p.code_offset))) {}
+  v128_t Narrow(const v128_t* c) const {
+    return wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c[0], c[1]), hi);
+  }
+  v128_t hi;
+};
+
+template <>
+struct Narrower<int16_t> {
+  static constexpr size_t kBlock = 8;
+  explicit Narrower(const KernelParams& p)
+      : lo(wasm_i16x8_splat(static_cast<int16_t>(p.qmin + p.code_offset))),
+        hi(wasm_i16x8_splat(static_cast<int16_t>(p.qmax + p.code_offset))) {}
+  v128_t Narrow(const v128_t* c) const {
+    const v128_t v = wasm_i16x8_narrow_i32x4(c[0], c[1]);
+    return wasm_i16x8_min(wasm_i16x8_max(v, lo), hi);
+  }
+  v128_t lo, hi;
+};
+
 // Instantiates Kernel<kHalfUp> or Kernel<kHalfEven> per the parameters.
 template <template <Rounding> class Kernel, typename... Args>
 void WithRounding(const KernelParams& p, Args... args) {
@@ -130,70 +190,56 @@ void WithRounding(const KernelParams& p, Args... args) {
   }
 }
 
-template <Rounding kRounding>
-struct QuantizeU8Loop {
-  static void Run(const float* x, size_t n, uint8_t* codes,
-                  const KernelParams& p) {
-    const CodeMaker<kRounding> maker(p);
-    const v128_t qmax = wasm_u8x16_splat(static_cast<uint8_t>(p.qmax));
-    const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
-      const v128_t c0 = maker.Make(wasm_v128_load(x + i));
-      const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
-      const v128_t c2 = maker.Make(wasm_v128_load(x + i + 8));
-      const v128_t c3 = maker.Make(wasm_v128_load(x + i + 12));
-      const v128_t c01 = wasm_i16x8_narrow_i32x4(c0, c1);
-      const v128_t c23 = wasm_i16x8_narrow_i32x4(c2, c3);
-      wasm_v128_store(codes + i,
-                      wasm_u8x16_min(wasm_u8x16_narrow_i16x8(c01, c23), qmax));
-    });
-    for (size_t i = tail; i < n; ++i) {
-      codes[i] = static_cast<uint8_t>(element::Code(x[i], p));
+template <typename Code>
+struct QuantizeAs {
+  template <Rounding kRounding>
+  struct Loop {
+    static void Run(const float* x, size_t n, Code* codes,
+                    const KernelParams& p) {
+      const CodeMaker<kRounding> maker(p);
+      const Narrower<Code> narrower(p);
+      constexpr size_t kBlock = Narrower<Code>::kBlock;
+      const size_t tail = ForEachBlock<kBlock>(n, [&](size_t i) {
+        v128_t c[kBlock / 4];
+        for (size_t k = 0; k < kBlock / 4; ++k) {
+          c[k] = maker.Make(wasm_v128_load(x + i + 4 * k));
+        }
+        wasm_v128_store(codes + i, narrower.Narrow(c));
+      });
+      for (size_t i = tail; i < n; ++i) {
+        codes[i] = static_cast<Code>(element::OutputCode(x[i], p));
+      }
     }
-  }
+  };
 };
 
-void QuantizeU8(const float* x, size_t n, const KernelParams& p,
-                uint8_t* codes) {
-  WithRounding<QuantizeU8Loop>(p, x, n, codes);
+template <typename Code>
+void Quantize(const float* x, size_t n, const KernelParams& p, Code* codes) {
+  WithRounding<QuantizeAs<Code>::template Loop>(p, x, n, codes);
 }
 
-template <Rounding kRounding>
-struct QuantizeU16Loop {
-  static void Run(const float* x, size_t n, uint16_t* codes,
-                  const KernelParams& p) {
-    const CodeMaker<kRounding> maker(p);
-    const v128_t qmax = wasm_u16x8_splat(static_cast<uint16_t>(p.qmax));
-    const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
-      const v128_t c0 = maker.Make(wasm_v128_load(x + i));
-      const v128_t c1 = maker.Make(wasm_v128_load(x + i + 4));
-      wasm_v128_store(codes + i,
-                      wasm_u16x8_min(wasm_u16x8_narrow_i32x4(c0, c1), qmax));
-    });
-    for (size_t i = tail; i < n; ++i) {
-      codes[i] = static_cast<uint16_t>(element::Code(x[i], p));
-    }
-  }
-};
-
-void QuantizeU16(const float* x, size_t n, const KernelParams& p,
-                 uint16_t* codes) {
-  WithRounding<QuantizeU16Loop>(p, x, n, codes);
-}
-
-// Four uint32 codes to floats: 2^23 + code is exact, and subtracting
-// 2^23 + zero_point leaves code - zero_point exactly, as scalar computes it.
+// Four int32 codes to floats, as (code - k) * scale with k the code of 0.0.
+// Unsigned codes (below 2^23) OR-ed into the bits of 2^23 give 2^23 + code
+// exactly, which avoids the slow unsigned conversion; signed codes convert
+// directly. Either way the float is exactly code - k, as scalar computes it.
 struct Dequantizer {
   explicit Dequantizer(const KernelParams& p)
       : exponent(wasm_i32x4_splat(kTwoPow23Bits)),
-        shift(wasm_f32x4_splat(8388608.0f + static_cast<float>(p.zero_point))),
+        shift(wasm_f32x4_splat(8388608.0f +
+                               static_cast<float>(element::ZeroCode(p)))),
+        zero(wasm_i32x4_splat(element::ZeroCode(p))),
         scale(wasm_f32x4_splat(p.scale)) {}
 
-  v128_t Make(v128_t codes_u32) const {
+  v128_t FromUnsigned(v128_t codes_u32) const {
     const v128_t f = wasm_v128_or(codes_u32, exponent);
     return wasm_f32x4_mul(wasm_f32x4_sub(f, shift), scale);
   }
+  v128_t FromSigned(v128_t codes_i32) const {
+    return wasm_f32x4_mul(
+        wasm_f32x4_convert_i32x4(wasm_i32x4_sub(codes_i32, zero)), scale);
+  }
 
-  v128_t exponent, shift, scale;
+  v128_t exponent, shift, zero, scale;
 };
 
 void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
@@ -203,10 +249,27 @@ void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
     const v128_t c = wasm_v128_load(codes + i);
     const v128_t lo = wasm_u16x8_extend_low_u8x16(c);
     const v128_t hi = wasm_u16x8_extend_high_u8x16(c);
-    wasm_v128_store(x + i, d.Make(wasm_u32x4_extend_low_u16x8(lo)));
-    wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(lo)));
-    wasm_v128_store(x + i + 8, d.Make(wasm_u32x4_extend_low_u16x8(hi)));
-    wasm_v128_store(x + i + 12, d.Make(wasm_u32x4_extend_high_u16x8(hi)));
+    wasm_v128_store(x + i, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(lo)));
+    wasm_v128_store(x + i + 4,
+                    d.FromUnsigned(wasm_u32x4_extend_high_u16x8(lo)));
+    wasm_v128_store(x + i + 8, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(hi)));
+    wasm_v128_store(x + i + 12,
+                    d.FromUnsigned(wasm_u32x4_extend_high_u16x8(hi)));
+  });
+  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+}
+
+void DequantizeI8(const int8_t* codes, size_t n, const KernelParams& p,
+                  float* x) {
+  const Dequantizer d(p);
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    const v128_t c = wasm_v128_load(codes + i);
+    const v128_t lo = wasm_i16x8_extend_low_i8x16(c);
+    const v128_t hi = wasm_i16x8_extend_high_i8x16(c);
+    wasm_v128_store(x + i, d.FromSigned(wasm_i32x4_extend_low_i16x8(lo)));
+    wasm_v128_store(x + i + 4, d.FromSigned(wasm_i32x4_extend_high_i16x8(lo)));
+    wasm_v128_store(x + i + 8, d.FromSigned(wasm_i32x4_extend_low_i16x8(hi)));
+    wasm_v128_store(x + i + 12, d.FromSigned(wasm_i32x4_extend_high_i16x8(hi)));
   });
   for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
@@ -216,8 +279,19 @@ void DequantizeU16(const uint16_t* codes, size_t n, const KernelParams& p,
   const Dequantizer d(p);
   const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
     const v128_t c = wasm_v128_load(codes + i);
-    wasm_v128_store(x + i, d.Make(wasm_u32x4_extend_low_u16x8(c)));
-    wasm_v128_store(x + i + 4, d.Make(wasm_u32x4_extend_high_u16x8(c)));
+    wasm_v128_store(x + i, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(c)));
+    wasm_v128_store(x + i + 4, d.FromUnsigned(wasm_u32x4_extend_high_u16x8(c)));
+  });
+  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
+}
+
+void DequantizeI16(const int16_t* codes, size_t n, const KernelParams& p,
+                   float* x) {
+  const Dequantizer d(p);
+  const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
+    const v128_t c = wasm_v128_load(codes + i);
+    wasm_v128_store(x + i, d.FromSigned(wasm_i32x4_extend_low_i16x8(c)));
+    wasm_v128_store(x + i + 4, d.FromSigned(wasm_i32x4_extend_high_i16x8(c)));
   });
   for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
@@ -331,8 +405,10 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
 
 const KernelTable& Simd128Kernels() {
   static const KernelTable table = {
-      "simd128",    MinMax,        QuantizeU8,      QuantizeU16,
-      DequantizeU8, DequantizeU16, AccumulateError,
+      "simd128",          MinMax,           Quantize<uint8_t>,
+      Quantize<uint16_t>, Quantize<int8_t>, Quantize<int16_t>,
+      DequantizeU8,       DequantizeU16,    DequantizeI8,
+      DequantizeI16,      AccumulateError,
   };
   return table;
 }

@@ -30,7 +30,17 @@ struct Encoding {
 struct EncodingOptions {
   int bitwidth = 8;
   double min_range = kDefaultMinRange;
+  bool symmetric = false;           // SPEC §3.1: signed codes, offset -2^(b-1)
+  bool strict = false;              // symmetric with offset -(2^(b-1) - 1)
+  bool unsigned_symmetric = false;  // symmetric on data >= 0: tf with min 0
 };
+
+// The element type of the codes of an encoding (SPEC §3.5, §3.1).
+enum class CodeType { kU8, kU16, kI8, kI16 };
+CodeType CodeTypeOf(const Encoding& encoding);
+bool IsStrictSymmetric(const Encoding& encoding);
+// The largest code in the unsigned domain (q of x̂ = (q + offset) * scale).
+int32_t MaxUnsignedCode(const Encoding& encoding);
 
 inline int32_t Steps(int bitwidth) { return (int32_t{1} << bitwidth) - 1; }
 
@@ -40,6 +50,18 @@ Status ValidateMinRange(double min_range);
 // SPEC §2 steps 2-6 on the finite data range [lo, hi].
 Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
                          Encoding* encoding);
+// SPEC §3.1 on the finite data range [lo, hi].
+Status ComputeSymmetricEncoding(double lo, double hi,
+                                const EncodingOptions& options,
+                                Encoding* encoding);
+// One of the two, as options.symmetric says.
+Status ComputeEncoding(double lo, double hi, const EncodingOptions& options,
+                       Encoding* encoding);
+// SPEC §2 steps 4-6 on a range [lo, hi] that contains 0.
+Status NudgeRange(double lo, double hi, int bitwidth, Encoding* encoding);
+// SPEC §3.1 for a given absmax (> 0).
+Status SymmetricFromAbsmax(double absmax, const EncodingOptions& options,
+                           Encoding* encoding);
 
 // Checks an encoding given by a caller (e.g. read from an AIMET file) and
 // derives min/max from scale and offset, which are authoritative.

@@ -13,7 +13,8 @@ namespace wasmquant {
 // float32 copies of an encoding, as the kernels use them. The code of x is
 // ROUND(x * inv_scale + bias) clamped to [qmin, qmax], where ROUND is floor
 // with bias = zero_point + 0.5 (half-up) and round-to-nearest-even with
-// bias = zero_point (half-even).
+// bias = zero_point (half-even); code_offset is added on output (signed
+// codes of symmetric encodings are the unsigned ones plus the offset).
 struct KernelParams {
   float scale;
   // x is clipped (SPEC §4) when x < clip_low or x > clip_high: the float32
@@ -25,6 +26,7 @@ struct KernelParams {
   int32_t zero_point;
   int32_t qmin;
   int32_t qmax;
+  int32_t code_offset;
   Rounding rounding;
 };
 
@@ -56,9 +58,17 @@ struct KernelTable {
                       uint8_t* codes);
   void (*quantize_u16)(const float* x, size_t n, const KernelParams& p,
                        uint16_t* codes);
+  void (*quantize_i8)(const float* x, size_t n, const KernelParams& p,
+                      int8_t* codes);
+  void (*quantize_i16)(const float* x, size_t n, const KernelParams& p,
+                       int16_t* codes);
   void (*dequantize_u8)(const uint8_t* codes, size_t n, const KernelParams& p,
                         float* x);
   void (*dequantize_u16)(const uint16_t* codes, size_t n, const KernelParams& p,
+                         float* x);
+  void (*dequantize_i8)(const int8_t* codes, size_t n, const KernelParams& p,
+                        float* x);
+  void (*dequantize_i16)(const int16_t* codes, size_t n, const KernelParams& p,
                          float* x);
   // x must be finite. Starts from the lanes given (ErrorLanes zeroed first).
   void (*accumulate_error)(const float* x, size_t n, const KernelParams& p,

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
@@ -19,57 +20,69 @@ enum class NonFinite {
   kSaturate = 1,  // NaN -> the code of 0.0, +Inf -> qmax, -Inf -> qmin
 };
 
-struct QuantizeOptions {
-  int bitwidth = 8;
-  double min_range = kDefaultMinRange;
-  Rounding rounding = Rounding::kHalfUp;
-  NonFinite non_finite = NonFinite::kError;
+// Asymmetric encodings have uint8 codes up to 8 bits, uint16 above.
+inline CodeType UnsignedCodeType(int bitwidth) {
+  return bitwidth <= 8 ? CodeType::kU8 : CodeType::kU16;
+}
+inline size_t CodeBytes(CodeType type) {
+  return type == CodeType::kU8 || type == CodeType::kI8 ? 1 : 2;
+}
+inline size_t CodeBytes(int bitwidth) {
+  return CodeBytes(UnsignedCodeType(bitwidth));
+}
+
+// Element i of a tensor belongs to channel (i / inner) % channels: the
+// tensor seen as [outer, channels, inner]. Per tensor: channels = 1.
+struct ChannelLayout {
+  uint64_t channels = 1;
+  uint64_t inner = UINT64_MAX;
+
+  size_t ChannelOf(uint64_t index) const {
+    return static_cast<size_t>((index / inner) % channels);
+  }
+  // How many of the n elements from index on stay in its channel.
+  size_t RunFrom(uint64_t index, size_t n) const {
+    const uint64_t run = inner - index % inner;
+    return run < n ? static_cast<size_t>(run) : n;
+  }
 };
 
-// 1 for bitwidths up to 8 (uint8 codes), 2 above (uint16 codes).
-inline size_t CodeBytes(int bitwidth) { return bitwidth <= 8 ? 1 : 2; }
+// Quantizes x[0, n) into codes of the given type. index_base is
+// the index of x[0] in the whole tensor, for error messages. On error nothing
+// is written. known_finite skips the NaN/Inf scan for data a Calibrator has
+// already seen whole and found finite.
+Status QuantizeChunk(const KernelTable& kernels, const float* x, size_t n,
+                     const KernelParams& params, CodeType code_type,
+                     NonFinite non_finite, uint64_t index_base, void* codes,
+                     bool known_finite = false);
 
-// The finite range of a tensor seen chunk by chunk, in order.
-class RangeTracker {
+// Rejects codes outside the encoding's range before writing anything.
+Status DequantizeChunk(const KernelTable& kernels, const void* codes, size_t n,
+                       const KernelParams& params, CodeType code_type,
+                       uint64_t index_base, float* x);
+
+// Per-channel forms: element index_base + j uses the encoding of its
+// channel. Encodings must share one CodeType.
+class ChannelQuantizer {
  public:
-  RangeTracker(const KernelTable& kernels, NonFinite non_finite)
-      : kernels_(kernels), non_finite_(non_finite) {}
+  ChannelQuantizer(const KernelTable& kernels, const ChannelLayout& layout,
+                   const std::vector<Encoding>& encodings, Rounding rounding);
 
-  Status Add(const float* x, size_t n);
-  Status Finish(const EncodingOptions& options, Encoding* encoding) const;
-
-  uint64_t count() const { return count_; }
-  uint64_t nonfinite() const { return nonfinite_; }
+  // The encodings' CodeType, or an error if they do not agree.
+  Status Check() const;
+  Status Quantize(const float* x, size_t n, NonFinite non_finite,
+                  uint64_t index_base, void* codes, bool known_finite) const;
+  Status Dequantize(const void* codes, size_t n, uint64_t index_base,
+                    float* x) const;
+  CodeType code_type() const { return code_type_; }
 
  private:
   const KernelTable& kernels_;
-  NonFinite non_finite_;
-  float lo_ = std::numeric_limits<float>::infinity();
-  float hi_ = -std::numeric_limits<float>::infinity();
-  uint64_t count_ = 0;
-  uint64_t nonfinite_ = 0;
+  ChannelLayout layout_;
+  std::vector<KernelParams> params_;
+  CodeType code_type_;
+  bool mixed_types_ = false;
 };
-
-// Quantizes x[0, n) into codes (uint8 or uint16 per CodeBytes). index_base is
-// the index of x[0] in the whole tensor, for error messages. On error nothing
-// is written. known_finite skips the NaN/Inf scan for data a RangeTracker has
-// already seen whole and found finite.
-Status QuantizeChunk(const KernelTable& kernels, const float* x, size_t n,
-                     const KernelParams& params, int bitwidth,
-                     NonFinite non_finite, size_t index_base, void* codes,
-                     bool known_finite = false);
-
-// Rejects codes outside [0, 2^bitwidth - 1] before writing anything.
-Status DequantizeChunk(const KernelTable& kernels, const void* codes, size_t n,
-                       const KernelParams& params, int bitwidth,
-                       size_t index_base, float* x);
-
-// One-shot forms for a tensor already in memory.
-Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding);
-Status Quantize(const KernelTable& kernels, const float* x, size_t n,
-                const QuantizeOptions& options, Encoding* encoding,
-                void* codes);
 
 }  // namespace wasmquant
 

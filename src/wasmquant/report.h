@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
+#include "wasmquant/calibrator.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
 #include "wasmquant/status.h"
@@ -22,13 +24,29 @@ struct Report {
   uint64_t nonfinite = 0;  // NaN/Inf elements (only with NonFinite::kSaturate)
 };
 
+// The sums a report is made of, folded in a fixed order.
+struct ErrorSums {
+  double sq_error = 0;
+  double abs_error = 0;
+  double sq_signal = 0;
+  double max_abs_error = 0;
+  uint64_t clipped = 0;
+  uint64_t count = 0;
+  uint64_t nonfinite = 0;
+
+  void Add(const ErrorSums& other);
+  Report ToReport() const;
+};
+
 class ErrorAccumulator {
  public:
   ErrorAccumulator(const KernelTable& kernels, const KernelParams& params,
                    NonFinite non_finite);
 
-  Status Add(const float* x, size_t n);
-  Report Finish() const;
+  // x[0, n) are the elements from index_base on (for error messages).
+  Status Add(const float* x, size_t n, uint64_t index_base);
+  ErrorSums Sums() const;
+  Report Finish() const { return Sums().ToReport(); }
 
  private:
   const KernelTable& kernels_;
@@ -37,6 +55,23 @@ class ErrorAccumulator {
   ErrorLanes lanes_;
   uint64_t count_ = 0;
   uint64_t nonfinite_ = 0;
+};
+
+// Reports per channel, and for the whole tensor.
+class ChannelErrorAccumulator {
+ public:
+  ChannelErrorAccumulator(const KernelTable& kernels,
+                          const ChannelLayout& layout,
+                          const std::vector<Encoding>& encodings,
+                          Rounding rounding, NonFinite non_finite);
+
+  Status Add(const float* x, size_t n, uint64_t index_base);
+  Report Total() const;
+  Report Channel(size_t channel) const { return channels_[channel].Finish(); }
+
+ private:
+  ChannelLayout layout_;
+  std::vector<ErrorAccumulator> channels_;
 };
 
 Status Analyze(const KernelTable& kernels, const float* x, size_t n,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
@@ -64,17 +65,19 @@ inline QuantizeResult QuantizeChunkAll(const KernelTable& kernels,
                                        const std::vector<float>& x,
                                        const KernelParams& params, int bitwidth,
                                        NonFinite non_finite,
-                                       size_t index_base = 0) {
+                                       uint64_t index_base = 0) {
   QuantizeResult r;
   if (CodeBytes(bitwidth) == 1) {
     std::vector<uint8_t> codes(x.size(), kSentinelU8);
-    r.status = QuantizeChunk(kernels, x.data(), x.size(), params, bitwidth,
-                             non_finite, index_base, codes.data());
+    r.status = QuantizeChunk(kernels, x.data(), x.size(), params,
+                             UnsignedCodeType(bitwidth), non_finite, index_base,
+                             codes.data());
     r.codes.assign(codes.begin(), codes.end());
   } else {
     std::vector<uint16_t> codes(x.size(), kSentinelU16);
-    r.status = QuantizeChunk(kernels, x.data(), x.size(), params, bitwidth,
-                             non_finite, index_base, codes.data());
+    r.status = QuantizeChunk(kernels, x.data(), x.size(), params,
+                             UnsignedCodeType(bitwidth), non_finite, index_base,
+                             codes.data());
     r.codes.assign(codes.begin(), codes.end());
   }
   return r;
@@ -85,17 +88,19 @@ inline QuantizeResult QuantizeChunkAll(const KernelTable& kernels,
 inline DequantizeResult DequantizeAll(const KernelTable& kernels,
                                       const std::vector<uint32_t>& codes,
                                       const KernelParams& params, int bitwidth,
-                                      size_t index_base = 0) {
+                                      uint64_t index_base = 0) {
   DequantizeResult r;
   r.x.assign(codes.size(), kSentinelFloat);
   if (CodeBytes(bitwidth) == 1) {
     std::vector<uint8_t> narrow(codes.begin(), codes.end());
-    r.status = DequantizeChunk(kernels, narrow.data(), narrow.size(), params,
-                               bitwidth, index_base, r.x.data());
+    r.status =
+        DequantizeChunk(kernels, narrow.data(), narrow.size(), params,
+                        UnsignedCodeType(bitwidth), index_base, r.x.data());
   } else {
     std::vector<uint16_t> narrow(codes.begin(), codes.end());
-    r.status = DequantizeChunk(kernels, narrow.data(), narrow.size(), params,
-                               bitwidth, index_base, r.x.data());
+    r.status =
+        DequantizeChunk(kernels, narrow.data(), narrow.size(), params,
+                        UnsignedCodeType(bitwidth), index_base, r.x.data());
   }
   return r;
 }

@@ -9,6 +9,7 @@
 #include "api_helpers.h"
 #include "gtest/gtest.h"
 #include "reference.h"
+#include "wasmquant/calibrator.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
 

@@ -9,6 +9,7 @@
 #include "api_helpers.h"
 #include "gtest/gtest.h"
 #include "reference.h"
+#include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
@@ -115,14 +116,14 @@ TEST_P(ErrorsTest, QuantizeChunkAddsIndexBase) {
   }
 }
 
-// RangeTracker counts elements across chunks, so the index is global.
-TEST_P(ErrorsTest, RangeTrackerNamesGlobalIndex) {
-  RangeTracker tracker(kernels(), NonFinite::kError);
+// The Calibrator is told where each chunk starts, so the index is global.
+TEST_P(ErrorsTest, CalibratorNamesGlobalIndex) {
+  Calibrator calibrator(kernels(), CalibrationOptions());
   const std::vector<float> first = Ramp(50);
-  ASSERT_TRUE(tracker.Add(first.data(), first.size()).ok());
+  ASSERT_TRUE(calibrator.Add(first.data(), first.size(), 0).ok());
   std::vector<float> second = Ramp(30);
   second[4] = -kInf;
-  const Status status = tracker.Add(second.data(), second.size());
+  const Status status = calibrator.Add(second.data(), second.size(), 50);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.kind(), ErrorKind::kRange);
   EXPECT_TRUE(NamesIndex(status.message(), 54)) << status.message();
@@ -164,10 +165,11 @@ TEST_P(ErrorsTest, SaturateMapsNonFiniteCodes) {
       ASSERT_TRUE(chunk.status.ok()) << chunk.status.message();
       EXPECT_EQ(chunk.codes, q.codes);
 
-      RangeTracker tracker(kernels(), NonFinite::kSaturate);
-      ASSERT_TRUE(tracker.Add(x.data(), x.size()).ok());
-      EXPECT_EQ(tracker.count(), x.size());
-      EXPECT_EQ(tracker.nonfinite(), 4u);
+      CalibrationOptions saturate;
+      saturate.non_finite = NonFinite::kSaturate;
+      Calibrator calibrator(kernels(), saturate);
+      ASSERT_TRUE(calibrator.Add(x.data(), x.size(), 0).ok());
+      EXPECT_EQ(calibrator.nonfinite(), 4u);
     }
   }
 }
@@ -189,9 +191,9 @@ TEST_P(ErrorsTest, EmptyTensorIsAnError) {
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(ContainsIgnoringCase(c.message(), "empty")) << c.message();
 
-  RangeTracker tracker(kernels(), NonFinite::kError);
-  ASSERT_TRUE(tracker.Add(x, 0).ok());
-  const Status f = tracker.Finish(EncodingOptions(), &encoding);
+  Calibrator calibrator(kernels(), CalibrationOptions());
+  ASSERT_TRUE(calibrator.Add(x, 0, 0).ok());
+  const Status f = calibrator.EndPass();
   ASSERT_FALSE(f.ok());
   EXPECT_TRUE(ContainsIgnoringCase(f.message(), "empty")) << f.message();
 }

@@ -11,6 +11,7 @@
 #include "api_helpers.h"
 #include "gtest/gtest.h"
 #include "reference.h"
+#include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
@@ -152,9 +153,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Calibrating chunk by chunk gives the same encoding, bit for bit, as one
 // call over the whole tensor.
-class RangeTrackerTest : public ::testing::TestWithParam<Distribution> {};
+class CalibratorTest : public ::testing::TestWithParam<Distribution> {};
 
-TEST_P(RangeTrackerTest, ChunksGiveTheOneShotEncoding) {
+TEST_P(CalibratorTest, ChunksGiveTheOneShotEncoding) {
   const std::vector<float>& x = Data(GetParam());
   const size_t chunk_sizes[] = {1, 7, 64, 1000, 3, 65536, 17, 250000};
   for (int bitwidth : {4, 8, 16}) {
@@ -166,21 +167,21 @@ TEST_P(RangeTrackerTest, ChunksGiveTheOneShotEncoding) {
         Calibrate(DefaultKernels(), x.data(), x.size(), options, &one_shot);
     ASSERT_TRUE(status.ok()) << status.message();
 
-    RangeTracker tracker(DefaultKernels(), NonFinite::kError);
+    Calibrator calibrator(DefaultKernels(), options.Calibration());
     size_t pos = 0;
     for (size_t k = 0; pos < x.size(); ++k) {
       const size_t len = std::min(chunk_sizes[k % 8], x.size() - pos);
-      const Status added = tracker.Add(x.data() + pos, len);
+      const Status added = calibrator.Add(x.data() + pos, len, pos);
       ASSERT_TRUE(added.ok()) << added.message();
       pos += len;
     }
-    EXPECT_EQ(tracker.count(), x.size());
-    EXPECT_EQ(tracker.nonfinite(), 0u);
-    EncodingOptions encoding_options;
-    encoding_options.bitwidth = bitwidth;
-    Encoding chunked;
-    const Status finished = tracker.Finish(encoding_options, &chunked);
+    EXPECT_EQ(calibrator.nonfinite(), 0u);
+    ASSERT_TRUE(calibrator.EndPass().ok());
+    std::vector<Encoding> encodings;
+    const Status finished = calibrator.Finish(&encodings);
     ASSERT_TRUE(finished.ok()) << finished.message();
+    ASSERT_EQ(encodings.size(), 1u);
+    const Encoding& chunked = encodings[0];
     EXPECT_EQ(chunked.bitwidth, one_shot.bitwidth);
     EXPECT_EQ(chunked.offset, one_shot.offset);
     EXPECT_EQ(reference::DoubleBits(chunked.scale),
@@ -193,7 +194,7 @@ TEST_P(RangeTrackerTest, ChunksGiveTheOneShotEncoding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Distributions, RangeTrackerTest,
+    Distributions, CalibratorTest,
     ::testing::ValuesIn(reference::AllDistributions()),
     [](const ::testing::TestParamInfo<Distribution>& info) {
       return reference::DistributionName(info.param);

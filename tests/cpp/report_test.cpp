@@ -14,6 +14,7 @@
 #include "api_helpers.h"
 #include "gtest/gtest.h"
 #include "reference.h"
+#include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/quantizer.h"
@@ -358,14 +359,14 @@ TEST_P(AnalyzeTest, UnevenChunksEqualOneCall) {
   for (Rounding rounding : {Rounding::kHalfUp, Rounding::kHalfEven}) {
     const KernelParams params = MakeKernelParams(encoding, rounding);
     ErrorAccumulator whole(kernels(), params, non_finite);
-    ASSERT_TRUE(whole.Add(x.data(), x.size()).ok());
+    ASSERT_TRUE(whole.Add(x.data(), x.size(), 0).ok());
     const Report one_call = whole.Finish();
 
     ErrorAccumulator chunked(kernels(), params, non_finite);
     size_t pos = 0;
     for (size_t k = 0; pos < x.size(); ++k) {
       const size_t len = std::min(sizes[k % std::size(sizes)], x.size() - pos);
-      const Status status = chunked.Add(x.data() + pos, len);
+      const Status status = chunked.Add(x.data() + pos, len, pos);
       ASSERT_TRUE(status.ok()) << status.message();
       pos += len;
     }
@@ -387,9 +388,9 @@ TEST_P(AnalyzeTest, EmptyAccumulatorAddsNothing) {
   const KernelParams params = MakeKernelParams(encoding, Rounding::kHalfUp);
   ErrorAccumulator acc(kernels(), params, NonFinite::kError);
   const std::vector<float> x = {1.0f, 2.0f};
-  ASSERT_TRUE(acc.Add(x.data(), 0).ok());
-  ASSERT_TRUE(acc.Add(x.data(), 2).ok());
-  ASSERT_TRUE(acc.Add(x.data() + 2, 0).ok());
+  ASSERT_TRUE(acc.Add(x.data(), 0, 0).ok());
+  ASSERT_TRUE(acc.Add(x.data(), 2, 0).ok());
+  ASSERT_TRUE(acc.Add(x.data() + 2, 0, 2).ok());
   const Report report = acc.Finish();
   EXPECT_EQ(report.count, 2u);
   ExpectReportMatches(report, ComputeExpected(x, encoding, Rounding::kHalfUp));

@@ -67,9 +67,28 @@ std::vector<KernelParams> AllParams() {
         params.push_back(MakeKernelParams(e, r));
       }
     }
+    // Symmetric encodings (signed codes), plain and strict.
+    for (bool strict : {false, true}) {
+      EncodingOptions options;
+      options.bitwidth = bitwidth;
+      options.symmetric = true;
+      options.strict = strict;
+      for (double absmax : {1.0, 3e-3, 7e20}) {
+        Encoding e;
+        EXPECT_TRUE(
+            ComputeSymmetricEncoding(-absmax, absmax / 3, options, &e).ok());
+        for (Rounding r : {Rounding::kHalfUp, Rounding::kHalfEven}) {
+          params.push_back(MakeKernelParams(e, r));
+        }
+      }
+    }
   }
   return params;
 }
+
+// Codes of symmetric encodings are signed: they carry a code offset.
+bool IsSigned(const KernelParams& p) { return p.code_offset != 0; }
+bool IsWide(const KernelParams& p) { return p.qmax > 255; }
 
 // A float x with fl(x * inv_scale) == m + 0.5 exactly, so the kernel's t
 // lands on a half step in float32; false if no float near (m + 0.5) * scale
@@ -184,6 +203,20 @@ struct CodeKernels<uint16_t> {
   static auto Dequantize(const KernelTable& k) { return k.dequantize_u16; }
 };
 
+template <>
+struct CodeKernels<int8_t> {
+  static constexpr int8_t kSentinel = 0x5A;
+  static auto Quantize(const KernelTable& k) { return k.quantize_i8; }
+  static auto Dequantize(const KernelTable& k) { return k.dequantize_i8; }
+};
+
+template <>
+struct CodeKernels<int16_t> {
+  static constexpr int16_t kSentinel = 0x5A5A;
+  static auto Quantize(const KernelTable& k) { return k.quantize_i16; }
+  static auto Dequantize(const KernelTable& k) { return k.dequantize_i16; }
+};
+
 // Runs both quantize kernels on x[offset, offset + n) and compares every
 // byte of the two output buffers, guards included. Returns false on a
 // difference (after recording a failure).
@@ -202,7 +235,7 @@ bool QuantizeMatches(const KernelParams& p, const std::vector<float>& x,
       ADD_FAILURE() << "quantize differs at element " << Index(i, offset)
                     << " of " << n << " (offset " << offset << "): x = " << x[i]
                     << " (bits 0x" << std::hex << reference::FloatBits(x[i])
-                    << std::dec << "), scalar " << a[i] << ", simd " << b[i]
+                    << std::dec << "), scalar " << +a[i] << ", simd " << +b[i]
                     << ", " << Describe(p);
       return false;
     }
@@ -225,7 +258,7 @@ bool DequantizeMatches(const KernelParams& p, const std::vector<Code>& codes,
         (!inside && b[i] != -12345.5f)) {
       ADD_FAILURE() << "dequantize differs at element " << Index(i, offset)
                     << " of " << n << " (offset " << offset << "): code "
-                    << codes[i] << ", scalar " << a[i] << ", simd " << b[i]
+                    << +codes[i] << ", scalar " << a[i] << ", simd " << b[i]
                     << ", " << Describe(p);
       return false;
     }
@@ -315,9 +348,13 @@ TEST(SimdVsScalarTest, QuantizeBitIdentical) {
   uint32_t seed = 1;
   for (const KernelParams& p : AllParams()) {
     const auto pool = MakeValuePool(p, seed++, /*finite_only=*/false, &ties);
-    values += p.qmax <= 255
-                  ? CompareQuantizeOnPool<uint8_t>(p, pool, &failures)
-                  : CompareQuantizeOnPool<uint16_t>(p, pool, &failures);
+    if (IsSigned(p)) {
+      values += IsWide(p) ? CompareQuantizeOnPool<int16_t>(p, pool, &failures)
+                          : CompareQuantizeOnPool<int8_t>(p, pool, &failures);
+    } else {
+      values += IsWide(p) ? CompareQuantizeOnPool<uint16_t>(p, pool, &failures)
+                          : CompareQuantizeOnPool<uint8_t>(p, pool, &failures);
+    }
     if (failures >= kMaxReportedFailures) break;
   }
   EXPECT_GE(values, size_t{3000000});
@@ -330,12 +367,13 @@ template <typename Code>
 size_t CompareDequantizeOnPool(const KernelParams& p, uint32_t seed,
                                int* failures) {
   std::mt19937 gen(seed);
-  std::uniform_int_distribution<int32_t> code(p.qmin, p.qmax);
+  const int32_t shift = p.code_offset;
+  std::uniform_int_distribution<int32_t> code(p.qmin + shift, p.qmax + shift);
   std::vector<Code> pool(kPoolSize);
   for (Code& c : pool) c = static_cast<Code>(code(gen));
-  pool[0] = static_cast<Code>(p.qmin);
-  pool[1] = static_cast<Code>(p.qmax);
-  pool[2] = static_cast<Code>(p.zero_point);
+  pool[0] = static_cast<Code>(p.qmin + shift);
+  pool[1] = static_cast<Code>(p.qmax + shift);
+  pool[2] = static_cast<Code>(p.zero_point + shift);
   size_t values = 0;
   size_t pos = 0;
   for (size_t n = 0; n <= kMaxSweepLength; ++n) {
@@ -362,9 +400,15 @@ TEST(SimdVsScalarTest, DequantizeBitIdentical) {
   int failures = 0;
   uint32_t seed = 100;
   for (const KernelParams& p : AllParams()) {
-    values += p.qmax <= 255
-                  ? CompareDequantizeOnPool<uint8_t>(p, seed++, &failures)
-                  : CompareDequantizeOnPool<uint16_t>(p, seed++, &failures);
+    if (IsSigned(p)) {
+      values += IsWide(p)
+                    ? CompareDequantizeOnPool<int16_t>(p, seed++, &failures)
+                    : CompareDequantizeOnPool<int8_t>(p, seed++, &failures);
+    } else {
+      values += IsWide(p)
+                    ? CompareDequantizeOnPool<uint16_t>(p, seed++, &failures)
+                    : CompareDequantizeOnPool<uint8_t>(p, seed++, &failures);
+    }
     if (failures >= kMaxReportedFailures) break;
   }
   EXPECT_GE(values, size_t{3000000});

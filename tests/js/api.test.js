@@ -567,7 +567,7 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
         expectWasmquantError(() => wq.dequantize(new Uint8Array(100), { bitwidth: 8, scale: 1, offset: 0 }, { out: new Uint8Array(100) }), TypeError, /Float32Array/);
         expectWasmquantError(() => wq.analyze(small, { out: new Uint8Array(100) }), TypeError, /analyze/);
         expectWasmquantError(() => wq.computeEncoding(0, 1, { out: new Uint8Array(1) }), TypeError, /computeEncoding/);
-        expectWasmquantError(() => wq.allocTensor(10, 'int8'), RangeError, /dtype/, /uint16/);
+        expectWasmquantError(() => wq.allocTensor(10, 'float64'), RangeError, /dtype/, /uint16/);
         // a codes tensor must match the bitwidth's dtype
         const q16 = wq.allocTensor(100, 'uint16');
         try {

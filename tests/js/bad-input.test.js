@@ -275,9 +275,11 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
           delete encoding[field];
           expectWasmquantError(() => call(encoding), TypeError, new RegExp(`encoding\\.${field}`));
         }
-        for (const encoding of [null, 'tf', 3, [GOOD_ENCODING]]) {
+        for (const encoding of [null, 'tf', 3]) {
           expectWasmquantError(() => call(encoding), TypeError, /encoding/);
         }
+        // an array is one encoding per channel: a per-tensor call rejects it
+        expectWasmquantError(() => call([GOOD_ENCODING]), RangeError, /encodings/, /axis/);
       });
     }
 

@@ -1,0 +1,293 @@
+#include "wasmquant/calibrator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "enhanced.h"
+#include "nonfinite.h"
+
+namespace wasmquant {
+namespace {
+
+// Runs shorter than this go element by element: a kernel call costs more.
+constexpr size_t kShortRun = 16;
+
+// Float bits as an unsigned key in the order of the values.
+uint32_t OrderedKey(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
+
+float FromOrderedKey(uint32_t key) {
+  const uint32_t bits = key & 0x80000000u ? key & 0x7FFFFFFFu : ~key;
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// Nearest rank (1-based) of the p-th percentile among n values.
+uint64_t NearestRank(double p, uint64_t n) {
+  // The tolerance keeps e.g. 99.99 * 10000 / 100 from rounding up past 9999.
+  const double rank = std::ceil(p * static_cast<double>(n) / 100 - 1e-9);
+  return static_cast<uint64_t>(std::clamp(rank, 1.0, static_cast<double>(n)));
+}
+
+std::string ChannelName(const ChannelLayout& layout, size_t c) {
+  return layout.channels == 1 ? "the tensor" : "channel " + std::to_string(c);
+}
+
+}  // namespace
+
+Status ValidatePercentile(double percentile) {
+  if (!(percentile >= 50 && percentile <= 100)) {
+    return Status::RangeError(
+        "percentile must be a number from 50 to 100 (the upper percentile; "
+        "the lower one is 100 - percentile), got " +
+        std::to_string(percentile));
+  }
+  return Status::Ok();
+}
+
+Calibrator::Calibrator(const KernelTable& kernels,
+                       const CalibrationOptions& options)
+    : kernels_(kernels), options_(options), channels_(options.layout.channels) {
+  for (Channel& c : channels_) {
+    c.lo = std::numeric_limits<float>::infinity();
+    c.hi = -c.lo;
+  }
+}
+
+int Calibrator::passes() const {
+  switch (options_.scheme) {
+    case Scheme::kTf:
+      return 1;
+    case Scheme::kTfEnhanced:
+      return 2;
+    case Scheme::kPercentile:
+      return 5;  // the range, then one byte of the rank keys per pass
+  }
+  return 1;
+}
+
+uint64_t Calibrator::nonfinite() const {
+  uint64_t total = 0;
+  for (const Channel& c : channels_) total += c.nonfinite;
+  return total;
+}
+
+Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
+  const ChannelLayout& layout = options_.layout;
+  for (size_t j = 0; j < n;) {
+    const uint64_t index = index_base + j;
+    const size_t run = layout.RunFrom(index, n - j);
+    Channel* c = &channels_[layout.ChannelOf(index)];
+    if (pass_ == 0) {
+      Status status = AddRange(x + j, run, index, c);
+      if (!status.ok()) return status;
+    } else if (options_.scheme == Scheme::kTfEnhanced) {
+      AddHistogram(x + j, run, c);
+    } else {
+      AddRankBytes(x + j, run, c);
+    }
+    j += run;
+  }
+  return Status::Ok();
+}
+
+Status Calibrator::AddRange(const float* x, size_t n, uint64_t index_base,
+                            Channel* c) {
+  MinMaxResult r;
+  if (n >= kShortRun) {
+    r = kernels_.min_max(x, n);
+  } else {
+    r = {std::numeric_limits<float>::infinity(),
+         -std::numeric_limits<float>::infinity(), true};
+    for (size_t i = 0; i < n; ++i) {
+      r.all_finite &= std::isfinite(x[i]);
+      r.lo = std::min(r.lo, x[i]);
+      r.hi = std::max(r.hi, x[i]);
+    }
+  }
+  if (!r.all_finite) {
+    if (options_.non_finite == NonFinite::kError) {
+      const size_t i = FirstNonFinite(x, n);
+      return NonFiniteError(index_base + i, x[i]);
+    }
+    r.lo = std::numeric_limits<float>::infinity();
+    r.hi = -r.lo;
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(x[i])) {
+        ++c->nonfinite;
+        continue;
+      }
+      r.lo = std::min(r.lo, x[i]);
+      r.hi = std::max(r.hi, x[i]);
+    }
+  }
+  c->lo = std::min(c->lo, r.lo + 0.0f);
+  c->hi = std::max(c->hi, r.hi + 0.0f);
+  c->count += n;
+  return Status::Ok();
+}
+
+void Calibrator::StartRange(const Channel& c, double* lo, double* hi) const {
+  *lo = c.lo;
+  *hi = std::max<double>(c.hi, *lo + options_.encoding.min_range);
+  if (*lo > 0) *lo = 0;
+  if (*hi < 0) *hi = 0;
+}
+
+void Calibrator::AddHistogram(const float* x, size_t n, Channel* c) const {
+  double lo, hi;
+  StartRange(*c, &lo, &hi);
+  const double per_unit = kHistogramBins / (hi - lo);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) continue;
+    const double bin = std::floor((x[i] - lo) * per_unit);
+    ++c->histogram[static_cast<size_t>(
+        std::clamp(bin, 0.0, static_cast<double>(kHistogramBins - 1)))];
+  }
+}
+
+void Calibrator::AddRankBytes(const float* x, size_t n, Channel* c) const {
+  // Pass p (1..4) counts byte 4 - p of the keys whose higher bytes match.
+  const int shift = 8 * (4 - pass_);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) continue;
+    const uint32_t key = OrderedKey(x[i]);
+    const uint32_t high = shift == 24 ? 0 : key >> (shift + 8);
+    for (RankSearch& r : c->ranks) {
+      if (high == r.prefix) ++r.counts[(key >> shift) & 0xFF];
+    }
+  }
+}
+
+Status Calibrator::StartSecondPass() {
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    Channel& c = channels_[k];
+    const uint64_t finite = c.count - c.nonfinite;
+    if (finite == 0) {
+      return Status::RangeError(
+          c.count == 0 ? "the tensor is empty: there is nothing to calibrate"
+                       : ChannelName(options_.layout, k) +
+                             " has no finite element to calibrate on");
+    }
+    tensor_lo_ = std::min<double>(tensor_lo_, c.lo);
+    if (options_.scheme == Scheme::kTfEnhanced) {
+      c.histogram.assign(kHistogramBins, 0);
+    } else if (options_.scheme == Scheme::kPercentile) {
+      c.ranks[0].rank = NearestRank(100 - options_.percentile, finite);
+      c.ranks[1].rank = NearestRank(options_.percentile, finite);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Calibrator::EndPass() {
+  if (pass_ == 0) {
+    tensor_lo_ = std::numeric_limits<double>::infinity();
+    Status status = StartSecondPass();
+    if (!status.ok()) return status;
+  } else if (options_.scheme == Scheme::kPercentile) {
+    for (Channel& c : channels_) {
+      for (RankSearch& r : c.ranks) {
+        // The byte whose cumulative count reaches the rank, and the rank
+        // left among the keys that share it.
+        int byte = 0;
+        while (byte < 255 && r.counts[byte] < r.rank) {
+          r.rank -= r.counts[byte++];
+        }
+        r.prefix = (r.prefix << 8) | static_cast<uint32_t>(byte);
+        r.counts.fill(0);
+      }
+    }
+  }
+  ++pass_;
+  return Status::Ok();
+}
+
+EncodingOptions Calibrator::EncodingOptionsFor(double tensor_lo) const {
+  EncodingOptions o = options_.encoding;
+  // Unsigned symmetric is decided for the whole tensor, so that every
+  // channel has codes of the same type.
+  if (o.symmetric && o.unsigned_symmetric && tensor_lo >= 0) {
+    o.symmetric = false;
+  }
+  o.unsigned_symmetric = false;
+  return o;
+}
+
+Status Calibrator::Finish(std::vector<Encoding>* encodings) const {
+  if (pass_ < passes()) {
+    return Status::Error("calibration finished after " + std::to_string(pass_) +
+                         " of " + std::to_string(passes()) + " passes");
+  }
+  const EncodingOptions options = EncodingOptionsFor(tensor_lo_);
+  encodings->resize(channels_.size());
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    const Channel& c = channels_[k];
+    Status status;
+    Encoding& e = (*encodings)[k];
+    if (options_.scheme == Scheme::kTfEnhanced) {
+      double lo, hi;
+      StartRange(c, &lo, &hi);
+      status = SearchEnhancedEncoding(c.histogram, lo, hi, options, &e);
+    } else if (options_.scheme == Scheme::kPercentile) {
+      const double lo = FromOrderedKey(c.ranks[0].prefix);
+      const double hi = FromOrderedKey(c.ranks[1].prefix);
+      status = ComputeEncoding(lo, hi, options, &e);
+    } else {
+      status = ComputeEncoding(c.lo, c.hi, options, &e);
+    }
+    if (!status.ok()) {
+      return channels_.size() == 1
+                 ? status
+                 : Status::RangeError(ChannelName(options_.layout, k) + ": " +
+                                      status.message());
+    }
+  }
+  return Status::Ok();
+}
+
+CalibrationOptions QuantizeOptions::Calibration() const {
+  CalibrationOptions c;
+  c.scheme = scheme;
+  c.encoding.bitwidth = bitwidth;
+  c.encoding.min_range = min_range;
+  c.encoding.symmetric = symmetric;
+  c.encoding.strict = strict;
+  c.encoding.unsigned_symmetric = unsigned_symmetric;
+  c.non_finite = non_finite;
+  c.percentile = percentile;
+  return c;
+}
+
+Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
+                 const QuantizeOptions& options, Encoding* encoding) {
+  Calibrator calibrator(kernels, options.Calibration());
+  for (int pass = 0; pass < calibrator.passes(); ++pass) {
+    Status status = calibrator.Add(x, n, 0);
+    if (status.ok()) status = calibrator.EndPass();
+    if (!status.ok()) return status;
+  }
+  std::vector<Encoding> encodings;
+  Status status = calibrator.Finish(&encodings);
+  if (status.ok()) *encoding = encodings[0];
+  return status;
+}
+
+Status Quantize(const KernelTable& kernels, const float* x, size_t n,
+                const QuantizeOptions& options, Encoding* encoding,
+                void* codes) {
+  Status status = Calibrate(kernels, x, n, options, encoding);
+  if (!status.ok()) return status;
+  return QuantizeChunk(kernels, x, n,
+                       MakeKernelParams(*encoding, options.rounding),
+                       CodeTypeOf(*encoding), options.non_finite, 0, codes);
+}
+
+}  // namespace wasmquant

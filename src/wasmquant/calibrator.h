@@ -1,0 +1,107 @@
+// Calibration: the encodings of a tensor, per tensor or per channel, by any
+// scheme (SPEC §2, §3.2-§3.4). Data arrives in chunks, in order, over one or
+// more passes, so memory stays bounded whatever the tensor size.
+#ifndef WASMQUANT_CALIBRATOR_H_
+#define WASMQUANT_CALIBRATOR_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "wasmquant/encoding.h"
+#include "wasmquant/kernels.h"
+#include "wasmquant/quantizer.h"
+#include "wasmquant/status.h"
+
+namespace wasmquant {
+
+enum class Scheme {
+  kTf = 0,          // min/max (SPEC §2, §3.1 with symmetric)
+  kTfEnhanced = 1,  // SQNR search over a histogram (SPEC §3.3)
+  kPercentile = 2,  // nearest-rank percentiles (SPEC §3.4)
+};
+
+struct CalibrationOptions {
+  Scheme scheme = Scheme::kTf;
+  EncodingOptions encoding;
+  NonFinite non_finite = NonFinite::kError;
+  double percentile = 99.99;
+  ChannelLayout layout;
+};
+
+Status ValidatePercentile(double percentile);
+
+// The options of the one-shot, per-tensor functions below.
+struct QuantizeOptions {
+  int bitwidth = 8;
+  double min_range = kDefaultMinRange;
+  Scheme scheme = Scheme::kTf;
+  bool symmetric = false;
+  bool strict = false;
+  bool unsigned_symmetric = false;
+  double percentile = 99.99;
+  Rounding rounding = Rounding::kHalfUp;
+  NonFinite non_finite = NonFinite::kError;
+
+  CalibrationOptions Calibration() const;
+};
+
+class Calibrator {
+ public:
+  static constexpr int kHistogramBins = 512;
+
+  Calibrator(const KernelTable& kernels, const CalibrationOptions& options);
+
+  // Passes over the whole tensor this scheme needs (1, 2 or 5).
+  int passes() const;
+  // Feeds x[0, n), the elements from index_base on, to the current pass.
+  Status Add(const float* x, size_t n, uint64_t index_base);
+  // Ends the current pass; the next Add calls belong to the next one.
+  Status EndPass();
+  // After the last pass: one encoding per channel.
+  Status Finish(std::vector<Encoding>* encodings) const;
+
+  uint64_t nonfinite() const;
+
+ private:
+  // The radix selection of one nearest-rank value, a byte per pass.
+  struct RankSearch {
+    uint64_t rank = 1;  // 1-based, among the keys matching prefix
+    uint32_t prefix = 0;
+    std::array<uint64_t, 256> counts{};
+  };
+  struct Channel {
+    float lo = 0;
+    float hi = 0;
+    uint64_t count = 0;  // finite elements
+    uint64_t nonfinite = 0;
+    std::vector<uint64_t> histogram;  // tf_enhanced
+    std::array<RankSearch, 2> ranks;  // percentile: low and high
+  };
+
+  Status AddRange(const float* x, size_t n, uint64_t index_base, Channel* c);
+  void AddHistogram(const float* x, size_t n, Channel* c) const;
+  void AddRankBytes(const float* x, size_t n, Channel* c) const;
+  Status StartSecondPass();
+  // SPEC §2 steps 1-3: the range every scheme starts from.
+  void StartRange(const Channel& c, double* lo, double* hi) const;
+  EncodingOptions EncodingOptionsFor(double tensor_lo) const;
+
+  const KernelTable& kernels_;
+  CalibrationOptions options_;
+  std::vector<Channel> channels_;
+  int pass_ = 0;
+  double tensor_lo_ = 0;  // smallest finite value of the whole tensor
+};
+
+// One-shot forms for a tensor already in memory, per tensor.
+Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
+                 const QuantizeOptions& options, Encoding* encoding);
+Status Quantize(const KernelTable& kernels, const float* x, size_t n,
+                const QuantizeOptions& options, Encoding* encoding,
+                void* codes);
+
+}  // namespace wasmquant
+
+#endif  // WASMQUANT_CALIBRATOR_H_

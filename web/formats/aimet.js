@@ -1,0 +1,278 @@
+// AIMET encodings files (SPEC §5), the JSON that qnn-*-converter and
+// snpe-*-converter take as --quantization_overrides:
+// - 0.6.1: param_encodings / activation_encodings are objects
+//   { tensor: [ {bitwidth, dtype: "int", is_symmetric: "True"|"False", max, min, offset, scale}, ... ] },
+//   one list entry per channel; is_symmetric is a *string*.
+// - 1.0.0: they are lists of { name, dtype: "INT", enc_type: "PER_TENSOR"|"PER_CHANNEL",
+//   bw, is_sym, scale: [...], offset: [...] }, without min/max.
+// Offsets are in the QNN convention everywhere: x̂ = (q + offset) · scale.
+import { describe, fail, isPlainObject, parseJson } from './common.js';
+
+const VERSIONS = ['0.6.1', '1.0.0'];
+const SECTIONS = ['param_encodings', 'activation_encodings'];
+
+const at = (where, field) => `${where}: field "${field}"`;
+
+function checkBitwidth(where, field, value) {
+  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be an integer from 2 to 16, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 2 || value > 16) {
+    fail(RangeError, `${at(where, field)} must be an integer from 2 to 16, got ${value}`);
+  }
+  return value;
+}
+
+function checkScale(where, field, value) {
+  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be a positive number, got ${describe(value)}`);
+  if (!(value > 0) || !Number.isFinite(value)) fail(RangeError, `${at(where, field)} must be a positive number, got ${value}`);
+  return value;
+}
+
+function checkOffset(where, field, value, bitwidth) {
+  const steps = 2 ** bitwidth - 1;
+  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be an integer from -${steps} to 0, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < -steps || value > 0) {
+    fail(RangeError, `${at(where, field)} must be an integer from -${steps} to 0 for bitwidth ${bitwidth} (QNN convention: x = (q + offset) * scale), got ${value}`);
+  }
+  return value + 0; // no -0
+}
+
+function checkFinite(where, field, value) {
+  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be a number, got ${describe(value)}`);
+  if (!Number.isFinite(value)) fail(RangeError, `${at(where, field)} must be finite, got ${value}`);
+  return value;
+}
+
+// AIMET writes "True"/"False" (Python's str(bool)); hand-written files
+// often have JSON booleans. Missing means asymmetric.
+function checkSymmetric(where, field, value) {
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  return fail(TypeError, `${at(where, field)} must be "True" or "False", got ${describe(value)}`);
+}
+
+// The dtype of an entry: only integer encodings can be applied.
+function checkIntDtype(where, value) {
+  if (value === undefined || (typeof value === 'string' && value.toLowerCase() === 'int')) return;
+  if (typeof value === 'string' && value.toLowerCase() === 'float') {
+    fail(Error, `${at(where, 'dtype')} is "${value}": float encodings cannot be applied by wasmquant, which quantizes to integers`);
+  }
+  fail(Error, `${at(where, 'dtype')} must be "int", got ${describe(value)}`);
+}
+
+// min/max from scale and offset: min = offset·scale, max = min + steps·scale
+// (SPEC §1); symmetric grids (offset −2^(b−1) or, strict, −(2^(b−1) − 1))
+// end at (2^(b−1) − 1)·scale (SPEC §3.1).
+function rangeOf(bitwidth, scale, offset, isSymmetric) {
+  const min = offset * scale;
+  const half = 2 ** (bitwidth - 1) - 1;
+  const symmetricGrid = isSymmetric && (offset === -half || offset === -half - 1);
+  return { min, max: symmetricGrid ? half * scale : min + (2 ** bitwidth - 1) * scale };
+}
+
+// --- Writing
+
+function checkEncoding(where, encoding) {
+  if (!isPlainObject(encoding)) fail(TypeError, `${where} must be an encoding object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
+  const bitwidth = checkBitwidth(where, 'bitwidth', encoding.bitwidth);
+  const scale = checkScale(where, 'scale', encoding.scale);
+  const offset = checkOffset(where, 'offset', encoding.offset, bitwidth);
+  if (encoding.isSymmetric !== undefined && typeof encoding.isSymmetric !== 'boolean') {
+    fail(TypeError, `${at(where, 'isSymmetric')} must be a boolean, got ${describe(encoding.isSymmetric)}`);
+  }
+  const isSymmetric = encoding.isSymmetric === true;
+  const range = rangeOf(bitwidth, scale, offset, isSymmetric);
+  const min = encoding.min === undefined ? range.min : checkFinite(where, 'min', encoding.min);
+  const max = encoding.max === undefined ? range.max : checkFinite(where, 'max', encoding.max);
+  return { bitwidth, min, max, scale, offset, isSymmetric };
+}
+
+// One tensor's encodings as a list (one per channel) and whether it is per-channel.
+function channelsOf(name, value) {
+  const where = `toAimetEncodings: tensor ${JSON.stringify(name)}`;
+  if (!Array.isArray(value)) return { perChannel: false, channels: [checkEncoding(where, value)] };
+  if (value.length === 0) fail(RangeError, `${where}: the per-channel list of encodings is empty`);
+  return { perChannel: true, channels: value.map((e, i) => checkEncoding(`${where} channel ${i}`, e)) };
+}
+
+function legacyEntry(e) {
+  return {
+    bitwidth: e.bitwidth,
+    dtype: 'int',
+    is_symmetric: e.isSymmetric ? 'True' : 'False',
+    max: e.max,
+    min: e.min,
+    offset: e.offset,
+    scale: e.scale,
+  };
+}
+
+function v1Entry(name, { perChannel, channels }) {
+  const [first] = channels;
+  channels.forEach((e, i) => {
+    if (e.bitwidth !== first.bitwidth || e.isSymmetric !== first.isSymmetric) {
+      fail(RangeError, `toAimetEncodings: tensor ${JSON.stringify(name)} channel ${i}: version 1.0.0 has one bitwidth and one isSymmetric per tensor, but channel ${i} differs from channel 0`);
+    }
+  });
+  return {
+    name,
+    dtype: 'INT',
+    enc_type: perChannel ? 'PER_CHANNEL' : 'PER_TENSOR',
+    is_sym: first.isSymmetric,
+    bw: first.bitwidth,
+    scale: channels.map((e) => e.scale),
+    offset: channels.map((e) => e.offset),
+  };
+}
+
+/**
+ * Encodings { tensorName: encoding | encoding[] } (an array: per channel)
+ * as an AIMET encodings object, ready for JSON.stringify. They become
+ * param_encodings; options.version is '0.6.1' (default) or '1.0.0'.
+ */
+export function toAimetEncodings(encodings, options) {
+  if (!isPlainObject(encodings)) fail(TypeError, `toAimetEncodings: encodings must be an object { tensorName: encoding or encoding[] }, got ${describe(encodings)}`);
+  if (options !== undefined && !isPlainObject(options)) fail(TypeError, `toAimetEncodings: options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'version') fail(TypeError, `toAimetEncodings: unknown option '${key}'; the only option is version`);
+  }
+  const version = options?.version ?? '0.6.1';
+  if (!VERSIONS.includes(version)) fail(RangeError, `toAimetEncodings: version must be '0.6.1' or '1.0.0', got ${describe(version)}`);
+
+  const tensors = Object.entries(encodings).map(([name, value]) => [name, channelsOf(name, value)]);
+  const all = tensors.flatMap(([, t]) => t.channels);
+  const quantizerArgs = {
+    activation_bitwidth: 8,
+    dtype: 'int',
+    is_symmetric: all.length > 0 && all.every((e) => e.isSymmetric),
+    param_bitwidth: all.length ? Math.max(...all.map((e) => e.bitwidth)) : 8,
+    per_channel_quantization: tensors.some(([, t]) => t.perChannel),
+    quant_scheme: 'post_training_tf',
+  };
+  if (version === '0.6.1') {
+    return {
+      version,
+      activation_encodings: {},
+      param_encodings: Object.fromEntries(tensors.map(([name, t]) => [name, t.channels.map(legacyEntry)])),
+      excluded_layers: [],
+      quantizer_args: quantizerArgs,
+    };
+  }
+  return {
+    version,
+    activation_encodings: [],
+    param_encodings: tensors.map(([name, t]) => v1Entry(name, t)),
+    excluded_layers: [],
+    quantizer_args: quantizerArgs,
+  };
+}
+
+// --- Reading
+
+function readLegacyEntry(where, entry) {
+  if (!isPlainObject(entry)) fail(TypeError, `${where} must be an object {bitwidth, scale, offset, ...}, got ${describe(entry)}`);
+  checkIntDtype(where, entry.dtype);
+  for (const field of ['bitwidth', 'scale', 'offset']) {
+    if (entry[field] === undefined) {
+      const hint = field !== 'bitwidth' && entry.min !== undefined ? ' (encodings given only as min/max are not supported: compute them with computeEncoding(min, max))' : '';
+      fail(TypeError, `${at(where, field)} is missing${hint}`);
+    }
+  }
+  const bitwidth = checkBitwidth(where, 'bitwidth', entry.bitwidth);
+  const scale = checkScale(where, 'scale', entry.scale);
+  const offset = checkOffset(where, 'offset', entry.offset, bitwidth);
+  const isSymmetric = checkSymmetric(where, 'is_symmetric', entry.is_symmetric);
+  const range = rangeOf(bitwidth, scale, offset, isSymmetric);
+  const min = entry.min === undefined ? range.min : checkFinite(where, 'min', entry.min);
+  const max = entry.max === undefined ? range.max : checkFinite(where, 'max', entry.max);
+  return { bitwidth, min, max, scale, offset, isSymmetric };
+}
+
+// 0.6.1: { tensor: [entry, ...] }; a bare entry (hand-written files) is one.
+function readLegacySection(section, value, add) {
+  if (!isPlainObject(value)) fail(Error, `encodings file: "${section}" must be an object { tensor: [encoding, ...] } in version 0.6.1, got ${describe(value)}`);
+  for (const [name, list] of Object.entries(value)) {
+    const where = `encodings file: tensor ${JSON.stringify(name)}`;
+    if (!Array.isArray(list)) {
+      add(name, readLegacyEntry(where, list));
+    } else if (list.length === 0) {
+      fail(Error, `${where}: the list of encodings is empty`);
+    } else if (list.length === 1) {
+      add(name, readLegacyEntry(where, list[0]));
+    } else {
+      add(name, list.map((e, i) => readLegacyEntry(`${where} channel ${i}`, e)));
+    }
+  }
+}
+
+const asList = (value) => (typeof value === 'number' ? [value] : value);
+
+function readV1Entry(section, index, entry) {
+  if (!isPlainObject(entry)) fail(TypeError, `encodings file: ${section}[${index}] must be an object { name, bw, scale, offset, ... }, got ${describe(entry)}`);
+  if (typeof entry.name !== 'string' || entry.name === '') {
+    fail(TypeError, `encodings file: ${section}[${index}]: field "name" must be a tensor name, got ${describe(entry.name)}`);
+  }
+  const where = `encodings file: tensor ${JSON.stringify(entry.name)}`;
+  checkIntDtype(where, entry.dtype);
+  for (const field of ['bw', 'scale', 'offset']) {
+    if (entry[field] === undefined) fail(TypeError, `${at(where, field)} is missing`);
+  }
+  const bitwidth = checkBitwidth(where, 'bw', entry.bw);
+  const isSymmetric = checkSymmetric(where, 'is_sym', entry.is_sym);
+  const scales = asList(entry.scale);
+  const offsets = asList(entry.offset);
+  for (const [field, list] of [['scale', scales], ['offset', offsets]]) {
+    if (!Array.isArray(list) || list.length === 0) fail(TypeError, `${at(where, field)} must be a non-empty list of numbers, got ${describe(list)}`);
+  }
+  if (scales.length !== offsets.length) {
+    fail(Error, `${where}: fields "scale" and "offset" must have one entry per channel, but have ${scales.length} and ${offsets.length}`);
+  }
+  const encType = entry.enc_type ?? (scales.length === 1 ? 'PER_TENSOR' : 'PER_CHANNEL');
+  if (encType !== 'PER_TENSOR' && encType !== 'PER_CHANNEL') {
+    fail(Error, `${at(where, 'enc_type')} is ${describe(encType)}; only "PER_TENSOR" and "PER_CHANNEL" encodings can be applied`);
+  }
+  if (encType === 'PER_TENSOR' && scales.length !== 1) {
+    fail(Error, `${where}: enc_type "PER_TENSOR" needs one scale and offset, got ${scales.length}`);
+  }
+  const channels = scales.map((s, i) => {
+    const at1 = scales.length > 1 ? `${where} channel ${i}` : where;
+    const scale = checkScale(at1, 'scale', s);
+    const offset = checkOffset(at1, 'offset', offsets[i], bitwidth);
+    return { bitwidth, ...rangeOf(bitwidth, scale, offset, isSymmetric), scale, offset, isSymmetric };
+  });
+  return [entry.name, encType === 'PER_TENSOR' ? channels[0] : channels];
+}
+
+function readV1Section(section, value, add) {
+  if (!Array.isArray(value)) fail(Error, `encodings file: "${section}" must be a list of encodings in version 1.0.0, got ${describe(value)}`);
+  value.forEach((entry, i) => add(...readV1Entry(section, i, entry)));
+}
+
+/**
+ * Reads an AIMET encodings file (0.6.1 or 1.0.0; the object or its JSON
+ * text) into { tensorName: encoding | encoding[] }, param and activation
+ * encodings together. One encoding per tensor gives an object, several (per
+ * channel; in 1.0.0 any PER_CHANNEL entry) an array. 1.0.0 files carry no
+ * min/max: they are derived from scale and offset.
+ */
+export function fromAimetEncodings(file) {
+  if (typeof file === 'string') file = parseJson(file, 'encodings file');
+  if (!isPlainObject(file)) fail(TypeError, `fromAimetEncodings: expected an encodings object or its JSON text, got ${describe(file)}`);
+  const present = SECTIONS.filter((s) => file[s] !== undefined);
+  if (present.length === 0) fail(Error, 'encodings file has neither "param_encodings" nor "activation_encodings"');
+  let { version } = file;
+  if (version === undefined) {
+    version = Array.isArray(file[present[0]]) ? '1.0.0' : '0.6.1';
+  } else if (!VERSIONS.includes(version)) {
+    fail(Error, `encodings file: version ${describe(version)} is not supported; supported: ${VERSIONS.join(', ')}`);
+  }
+  const result = new Map();
+  const add = (name, encoding) => {
+    if (result.has(name)) fail(Error, `encodings file: tensor ${JSON.stringify(name)} has encodings twice`);
+    result.set(name, encoding);
+  };
+  for (const section of present) {
+    if (version === '0.6.1') readLegacySection(section, file[section], add);
+    else readV1Section(section, file[section], add);
+  }
+  return Object.fromEntries(result);
+}

@@ -22,27 +22,45 @@ export interface EncodingInput {
   offset: number;
   min?: number;
   max?: number;
-  isSymmetric?: false;
+  isSymmetric?: boolean;
 }
 
 export type Rounding = 'half-up' | 'half-even';
 export type NonFinitePolicy = 'error' | 'saturate';
-export type Scheme = 'tf';
+export type Scheme = 'tf' | 'symmetric' | 'tf_enhanced' | 'percentile';
 export type Backend = 'simd128' | 'scalar';
 
 export interface QuantizeOptions {
   /** 2..16, default 8. */
   bitwidth?: number;
-  /** Default 'tf' (SNPE's default: asymmetric, exact zero). */
+  /**
+   * Default 'tf' (SNPE's default: min/max, asymmetric, exact zero);
+   * 'symmetric' is 'tf' with symmetric: true; 'tf_enhanced' searches the
+   * range with the least quantization noise; 'percentile' clips the tails.
+   */
   scheme?: Scheme;
+  /** Symmetric encodings (signed codes, offset -2^(b-1)); any scheme. */
+  symmetric?: boolean;
+  /** Symmetric with codes in [-(2^(b-1)-1), 2^(b-1)-1]. */
+  strict?: boolean;
+  /** Symmetric, but data >= 0 gets an asymmetric encoding with min 0. */
+  unsignedSymmetric?: boolean;
+  /** scheme 'percentile': the upper percentile, 50..100 (default 99.99). */
+  percentile?: number;
+  /** The tensor's shape (C order); with axis, one encoding per channel. */
+  shape?: readonly number[];
+  /** The channel axis for per-channel quantization (negative from the end). */
+  axis?: number;
+  /** bitwidth 4: two codes per byte, the first in the low nibble. */
+  pack?: boolean;
   /** Default 'half-up' (SNPE, AIMET, TF); 'half-even' is ONNX's. */
   rounding?: Rounding;
   /** Smallest range calibrated; default 0.01. */
   minRange?: number;
   /** Default 'error': a RangeError naming the first NaN/Inf. */
   nonFinite?: NonFinitePolicy;
-  /** Apply this encoding instead of calibrating. */
-  encoding?: EncodingInput;
+  /** Apply this encoding (or one per channel) instead of calibrating. */
+  encoding?: EncodingInput | readonly EncodingInput[];
   /**
    * Where to write the result (quantize: codes; dequantize: floats) instead of
    * a new array: a typed array of the right type and length, or a WasmTensor
@@ -51,15 +69,16 @@ export interface QuantizeOptions {
   out?: Codes | Float32Array | WasmTensor;
 }
 
-export type Codes = Uint8Array | Uint16Array;
+/** Uint8/Uint16 for asymmetric encodings, Int8/Int16 for symmetric ones. */
+export type Codes = Uint8Array | Uint16Array | Int8Array | Int16Array;
 
 export interface QuantizeResult<C extends Codes | WasmTensor = Codes> {
   codes: C;
-  encoding: Encoding;
+  /** One encoding, or one per channel with shape + axis. */
+  encoding: Encoding | Encoding[];
 }
 
-export interface Report {
-  encoding: Encoding;
+export interface ErrorReport {
   mse: number;
   rmse: number;
   maxAbsError: number;
@@ -74,7 +93,27 @@ export interface Report {
   nonFinite: number;
 }
 
-export type Dtype = 'float32' | 'uint8' | 'uint16';
+export interface Report extends ErrorReport {
+  encoding: Encoding | Encoding[];
+  /** Per channel, with shape + axis. */
+  channels?: Array<ErrorReport & { encoding: Encoding }>;
+}
+
+/** A Blob/File of little-endian float32 bytes, a function returning a fresh
+ * (async) iterable of Float32Array chunks, or such an iterable (read once:
+ * only with a given encoding). */
+export type StreamSource =
+  | Blob
+  | (() => Iterable<Float32Array> | AsyncIterable<Float32Array>)
+  | Iterable<Float32Array>
+  | AsyncIterable<Float32Array>;
+
+export interface QuantizeStreamResult {
+  encoding: Encoding | Encoding[];
+  chunks: AsyncIterable<{ codes: Codes; start: number }>;
+}
+
+export type Dtype = 'float32' | 'uint8' | 'uint16' | 'int8' | 'int16';
 
 /**
  * Typed data living in wasm memory, for callers who fill or read it in place:
@@ -84,7 +123,7 @@ export interface WasmTensor {
   readonly length: number;
   readonly dtype: Dtype;
   /** A fresh view on every access; do not keep it across calls. */
-  readonly data: Float32Array | Uint8Array | Uint16Array;
+  readonly data: Float32Array | Codes;
   readonly freed: boolean;
   free(): void;
   [Symbol.dispose](): void;
@@ -105,6 +144,10 @@ export interface Quantizer {
     options?: QuantizeOptions,
   ): Float32Array | WasmTensor;
   analyze(x: Tensor, options?: Omit<QuantizeOptions, 'out'>): Report;
+  /** Calibrates (reading the source once per pass), then quantizes as the
+   * chunks are iterated; wasm memory stays at a fixed scratch size. */
+  quantizeStream(source: StreamSource, options?: Omit<QuantizeOptions, 'out' | 'pack'>): Promise<QuantizeStreamResult>;
+  analyzeStream(source: StreamSource, options?: Omit<QuantizeOptions, 'out'>): Promise<Report>;
   allocTensor(length: number, dtype?: Dtype): WasmTensor;
   /** The wasm heap's top, in bytes: for leak checks. */
   heapBytes(): number;
@@ -119,3 +162,27 @@ export interface CreateQuantizerOptions {
 
 export function createQuantizer(options?: CreateQuantizerOptions): Promise<Quantizer>;
 export function simd128Supported(): boolean;
+
+export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'uint8' | 'int8' | 'uint16' | 'int16';
+export interface TensorData {
+  /** float tensors as Float32Array; codes as their integer arrays. */
+  data: Float32Array | Codes;
+  /** The dtype in the file. */
+  dtype: TensorDtype;
+  shape: number[];
+}
+export function readNpy(bytes: Uint8Array): TensorData & { fortranOrder: false };
+export function writeNpy(data: Float32Array | Float64Array | Codes, shape: readonly number[]): Uint8Array;
+export function readSafetensors(bytes: Uint8Array): {
+  tensors: Record<string, TensorData>;
+  metadata: Record<string, string>;
+};
+export function writeSafetensors(
+  tensors: Record<string, { data: Float32Array | Float64Array | Codes; shape: readonly number[] }>,
+  metadata?: Record<string, string>,
+): Uint8Array;
+export function toAimetEncodings(
+  encodings: Record<string, Encoding | Encoding[]>,
+  options?: { version?: '0.6.1' | '1.0.0' },
+): object;
+export function fromAimetEncodings(file: object | string): Record<string, Encoding | Encoding[]>;

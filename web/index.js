@@ -15,6 +15,7 @@ import {
   parseOptions,
 } from './options.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
+import { streamSource } from './stream.js';
 import { DTYPES, WasmTensor } from './tensor.js';
 
 export { simd128Supported };
@@ -23,6 +24,20 @@ export { simd128Supported };
 const CHUNK = 1 << 16;
 
 const PER_TENSOR = Object.freeze({ channels: 1, inner: 0 });
+
+function checkStreamLength(length, layout) {
+  if (length === 0) throw new RangeError('wasmquant: the tensor is empty (the stream held no values)');
+  if (layout.length !== undefined && length !== layout.length) {
+    throw new RangeError(`wasmquant: the stream held ${length} values, but shape says ${layout.length}`);
+  }
+}
+
+// A stream's length is known only at its end: the layout carries the
+// shape's element count, checked then.
+function streamLayout(o) {
+  const layout = channelLayout(o);
+  return o.shape === undefined ? layout : { ...layout, length: Array.from(o.shape).reduce((a, b) => a * b, 1) };
+}
 
 // Symmetric encodings have signed codes (SPEC §3.1).
 function codeDtype(encoding) {
@@ -78,7 +93,8 @@ class Quantizer {
   // from x's wasm memory or is copied into the scratch area; output goes to
   // out's wasm memory or through the scratch area into out (null: none).
   // inScratch: x's only chunk is already in the scratch area.
-  #stream(x, out, fn, inScratch = false) {
+  // base: the index of x[0] in the whole tensor (streams come in pieces).
+  #stream(x, out, fn, inScratch = false, base = 0) {
     const m = this.#m;
     const inBase = x instanceof WasmTensor ? x.pointerFor(m) : 0;
     const outBase = out instanceof WasmTensor ? out.pointerFor(m) : 0;
@@ -94,7 +110,7 @@ class Quantizer {
         new x.constructor(m.HEAPU8.buffer, this.#input, count).set(x.subarray(start, start + count));
       }
       const outPtr = outBase ? outBase + start * OutType.BYTES_PER_ELEMENT : this.#output;
-      fn(inPtr, outPtr, start, count);
+      fn(inPtr, outPtr, base + start, count);
       if (out && !outBase) out.set(new OutType(m.HEAPU8.buffer, this.#output, count), start);
     }
   }
@@ -118,6 +134,41 @@ class Quantizer {
     } finally {
       calibrator.delete();
     }
+  }
+
+  // The same over a stream source, read once per pass.
+  async #calibrateStream(source, o, layout) {
+    if (!source.rereadable) {
+      throw new TypeError(
+        'wasmquant: calibrating reads the data more than once: pass a Blob or a function returning a fresh iterable, or give an encoding',
+      );
+    }
+    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout));
+    try {
+      const passes = calibrator.passes();
+      for (let pass = 0; pass < passes; pass += 1) {
+        await this.#eachStreamChunk(source, layout, (x, base) =>
+          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)), false, base),
+        );
+        throwIfError(calibrator.endPass());
+      }
+      const { encodings } = throwIfError(calibrator.finish());
+      return { encodings, finite: calibrator.nonfinite() === 0 };
+    } finally {
+      calibrator.delete();
+    }
+  }
+
+  // Calls fn(chunk, base) for each chunk of one read of the source; checks
+  // the total length against the shape, if any.
+  async #eachStreamChunk(source, layout, fn) {
+    let base = 0;
+    for await (const x of source.open()) {
+      if (x.length === 0) continue;
+      fn(x, base);
+      base += x.length;
+    }
+    checkStreamLength(base, layout);
   }
 
   #coreOptions(o, layout) {
@@ -253,9 +304,71 @@ class Quantizer {
         (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)),
         this.#fitsScratch(x) && o.encoding === undefined,
       );
-      if (layout.channels === 1) return { encoding: encodings[0], ...report.total() };
-      const channels = encodings.map((encoding, c) => ({ encoding, ...report.channel(c) }));
-      return { encoding: encodings, ...report.total(), channels };
+      return this.#reportOf(report, encodings, layout);
+    } finally {
+      report.delete();
+    }
+  }
+
+  #reportOf(report, encodings, layout) {
+    if (layout.channels === 1) return { encoding: encodings[0], ...report.total() };
+    const channels = encodings.map((encoding, c) => ({ encoding, ...report.channel(c) }));
+    return { encoding: encodings, ...report.total(), channels };
+  }
+
+  // Streaming (large tensors): wasm memory stays at the fixed scratch size.
+  // Resolves once calibrated, to { encoding, chunks }: chunks is an async
+  // iterable of { codes, start }, quantized as it is read.
+  async quantizeStream(source, options) {
+    const o = parseOptions(options);
+    if (o.out !== undefined || o.pack) throw new TypeError('wasmquant: quantizeStream takes neither out nor pack');
+    const input = streamSource(source);
+    const layout = streamLayout(o);
+    const { encodings, finite } =
+      o.encoding === undefined
+        ? await this.#calibrateStream(input, o, layout)
+        : { encodings: this.#given(o, layout), finite: false };
+    const Codes = DTYPES[codeDtype(encodings[0])];
+    const self = this;
+    async function* chunks() {
+      const q = self.#channelQuantizer(encodings, layout, o.rounding);
+      try {
+        let base = 0;
+        for await (const x of input.open()) {
+          if (x.length === 0) continue;
+          const codes = new Codes(x.length);
+          self.#stream(
+            x,
+            codes,
+            (inPtr, outPtr, start, count) => throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
+            false,
+            base,
+          );
+          yield { codes, start: base };
+          base += x.length;
+        }
+        checkStreamLength(base, layout);
+      } finally {
+        q.delete();
+      }
+    }
+    return { encoding: layout.channels > 1 ? encodings : encodings[0], chunks: chunks() };
+  }
+
+  // The report of SPEC §4 over a stream source.
+  async analyzeStream(source, options) {
+    const o = parseOptions(options);
+    rejectOut(o, 'analyzeStream');
+    const input = streamSource(source);
+    const layout = streamLayout(o);
+    const encodings =
+      o.encoding === undefined ? (await this.#calibrateStream(input, o, layout)).encodings : this.#given(o, layout);
+    const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
+    try {
+      await this.#eachStreamChunk(input, layout, (x, base) =>
+        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)), false, base),
+      );
+      return this.#reportOf(report, encodings, layout);
     } finally {
       report.delete();
     }

@@ -15,8 +15,10 @@ export function describe(value) {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (typeof value === 'bigint') return `the BigInt ${value}n`;
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an Array';
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  if (typeof value === 'object') {
+    const name = Array.isArray(value) ? 'Array' : (value.constructor?.name ?? 'Object');
+    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
+  }
   return String(value);
 }
 
@@ -166,7 +168,7 @@ export function findDuplicateKey(text) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
       if (expectKey) {
         const top = stack[stack.length - 1];
         const key = JSON.parse(text.slice(i, j + 1));
@@ -193,8 +195,29 @@ export function findDuplicateKey(text) {
   return undefined;
 }
 
-// JSON.parse with errors in our words, and duplicate keys refused.
+// Whether brackets nest deeper than `limit` (strings skipped; any text).
+// JSON.parse accepts any depth, and a 100 MB header of "[[[[…" costs it
+// gigabytes; the files read here nest 5 levels at most.
+function nestsDeeperThan(text, limit) {
+  let depth = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i += 1; i < text.length && text.charCodeAt(i) !== 0x22; i += 1) if (text.charCodeAt(i) === 0x5c) i += 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+export const MAX_JSON_DEPTH = 64;
+
+// JSON.parse with errors in our words, deep nesting and duplicate keys refused.
 export function parseJson(text, what) {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) fail(Error, `${what} nests deeper than ${MAX_JSON_DEPTH} levels; it is not a file of this kind`);
   let value;
   try {
     value = JSON.parse(text);

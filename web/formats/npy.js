@@ -186,7 +186,10 @@ function parseHeader(text, version) {
 }
 
 // Fortran (column-major) data of `shape` → the same array in C order.
-function fortranToC(data, shape) {
+function fortranToC(data, fullShape) {
+  // Axes of length 1 change neither layout; without them at most 31 axes
+  // remain (2^31 elements), so a hostile (1, 1, …, 1) shape costs nothing.
+  const shape = fullShape.filter((d) => d !== 1);
   if (shape.length < 2 || data.length === 0) return data;
   const out = new data.constructor(data.length);
   const n = shape.length;

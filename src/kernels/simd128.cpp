@@ -242,56 +242,73 @@ struct Dequantizer {
   v128_t exponent, shift, zero, scale;
 };
 
-void DequantizeU8(const uint8_t* codes, size_t n, const KernelParams& p,
-                  float* x) {
-  const Dequantizer d(p);
-  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
-    const v128_t c = wasm_v128_load(codes + i);
+// Loading one block of codes as int32 vectors, per code type.
+template <typename Code>
+struct Widener;
+
+template <>
+struct Widener<uint8_t> {
+  static constexpr size_t kBlock = 16;
+  static constexpr bool kSigned = false;
+  static void Load(const uint8_t* codes, v128_t* w) {
+    const v128_t c = wasm_v128_load(codes);
     const v128_t lo = wasm_u16x8_extend_low_u8x16(c);
     const v128_t hi = wasm_u16x8_extend_high_u8x16(c);
-    wasm_v128_store(x + i, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(lo)));
-    wasm_v128_store(x + i + 4,
-                    d.FromUnsigned(wasm_u32x4_extend_high_u16x8(lo)));
-    wasm_v128_store(x + i + 8, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(hi)));
-    wasm_v128_store(x + i + 12,
-                    d.FromUnsigned(wasm_u32x4_extend_high_u16x8(hi)));
-  });
-  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
-}
+    w[0] = wasm_u32x4_extend_low_u16x8(lo);
+    w[1] = wasm_u32x4_extend_high_u16x8(lo);
+    w[2] = wasm_u32x4_extend_low_u16x8(hi);
+    w[3] = wasm_u32x4_extend_high_u16x8(hi);
+  }
+};
 
-void DequantizeI8(const int8_t* codes, size_t n, const KernelParams& p,
-                  float* x) {
-  const Dequantizer d(p);
-  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
-    const v128_t c = wasm_v128_load(codes + i);
+template <>
+struct Widener<int8_t> {
+  static constexpr size_t kBlock = 16;
+  static constexpr bool kSigned = true;
+  static void Load(const int8_t* codes, v128_t* w) {
+    const v128_t c = wasm_v128_load(codes);
     const v128_t lo = wasm_i16x8_extend_low_i8x16(c);
     const v128_t hi = wasm_i16x8_extend_high_i8x16(c);
-    wasm_v128_store(x + i, d.FromSigned(wasm_i32x4_extend_low_i16x8(lo)));
-    wasm_v128_store(x + i + 4, d.FromSigned(wasm_i32x4_extend_high_i16x8(lo)));
-    wasm_v128_store(x + i + 8, d.FromSigned(wasm_i32x4_extend_low_i16x8(hi)));
-    wasm_v128_store(x + i + 12, d.FromSigned(wasm_i32x4_extend_high_i16x8(hi)));
-  });
-  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
-}
+    w[0] = wasm_i32x4_extend_low_i16x8(lo);
+    w[1] = wasm_i32x4_extend_high_i16x8(lo);
+    w[2] = wasm_i32x4_extend_low_i16x8(hi);
+    w[3] = wasm_i32x4_extend_high_i16x8(hi);
+  }
+};
 
-void DequantizeU16(const uint16_t* codes, size_t n, const KernelParams& p,
-                   float* x) {
-  const Dequantizer d(p);
-  const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
-    const v128_t c = wasm_v128_load(codes + i);
-    wasm_v128_store(x + i, d.FromUnsigned(wasm_u32x4_extend_low_u16x8(c)));
-    wasm_v128_store(x + i + 4, d.FromUnsigned(wasm_u32x4_extend_high_u16x8(c)));
-  });
-  for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
-}
+template <>
+struct Widener<uint16_t> {
+  static constexpr size_t kBlock = 8;
+  static constexpr bool kSigned = false;
+  static void Load(const uint16_t* codes, v128_t* w) {
+    const v128_t c = wasm_v128_load(codes);
+    w[0] = wasm_u32x4_extend_low_u16x8(c);
+    w[1] = wasm_u32x4_extend_high_u16x8(c);
+  }
+};
 
-void DequantizeI16(const int16_t* codes, size_t n, const KernelParams& p,
-                   float* x) {
+template <>
+struct Widener<int16_t> {
+  static constexpr size_t kBlock = 8;
+  static constexpr bool kSigned = true;
+  static void Load(const int16_t* codes, v128_t* w) {
+    const v128_t c = wasm_v128_load(codes);
+    w[0] = wasm_i32x4_extend_low_i16x8(c);
+    w[1] = wasm_i32x4_extend_high_i16x8(c);
+  }
+};
+
+template <typename Code>
+void Dequantize(const Code* codes, size_t n, const KernelParams& p, float* x) {
+  using W = Widener<Code>;
   const Dequantizer d(p);
-  const size_t tail = ForEachBlock<8>(n, [&](size_t i) {
-    const v128_t c = wasm_v128_load(codes + i);
-    wasm_v128_store(x + i, d.FromSigned(wasm_i32x4_extend_low_i16x8(c)));
-    wasm_v128_store(x + i + 4, d.FromSigned(wasm_i32x4_extend_high_i16x8(c)));
+  const size_t tail = ForEachBlock<W::kBlock>(n, [&](size_t i) {
+    v128_t w[W::kBlock / 4];
+    W::Load(codes + i, w);
+    for (size_t k = 0; k < W::kBlock / 4; ++k) {
+      wasm_v128_store(x + i + 4 * k,
+                      W::kSigned ? d.FromSigned(w[k]) : d.FromUnsigned(w[k]));
+    }
   });
   for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
@@ -405,10 +422,12 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
 
 const KernelTable& Simd128Kernels() {
   static const KernelTable table = {
-      "simd128",          MinMax,           Quantize<uint8_t>,
-      Quantize<uint16_t>, Quantize<int8_t>, Quantize<int16_t>,
-      DequantizeU8,       DequantizeU16,    DequantizeI8,
-      DequantizeI16,      AccumulateError,
+      "simd128",           MinMax,
+      Quantize<uint8_t>,   Quantize<uint16_t>,
+      Quantize<int8_t>,    Quantize<int16_t>,
+      Dequantize<uint8_t>, Dequantize<uint16_t>,
+      Dequantize<int8_t>,  Dequantize<int16_t>,
+      AccumulateError,
   };
   return table;
 }

@@ -171,18 +171,22 @@ export interface TensorData {
   dtype: TensorDtype;
   shape: number[];
 }
-export function readNpy(bytes: Uint8Array): TensorData & { fortranOrder: false };
-export function writeNpy(data: Float32Array | Float64Array | Codes, shape: readonly number[]): Uint8Array;
-export function readSafetensors(bytes: Uint8Array): {
+export function readNpy(bytes: Uint8Array | ArrayBuffer): TensorData & { fortranOrder: false };
+/** shape defaults to [data.length]. */
+export function writeNpy(data: Float32Array | Float64Array | Codes, shape?: readonly number[]): Uint8Array;
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer): {
   tensors: Record<string, TensorData>;
   metadata: Record<string, string>;
 };
 export function writeSafetensors(
-  tensors: Record<string, { data: Float32Array | Float64Array | Codes; shape: readonly number[] }>,
+  tensors: Record<
+    string,
+    { data: Float32Array | Float64Array | Codes; shape?: readonly number[]; dtype?: TensorDtype }
+  >,
   metadata?: Record<string, string>,
 ): Uint8Array;
 export function toAimetEncodings(
-  encodings: Record<string, Encoding | Encoding[]>,
+  encodings: Record<string, EncodingInput | EncodingInput[]>,
   options?: { version?: '0.6.1' | '1.0.0' },
 ): object;
 export function fromAimetEncodings(file: object | string): Record<string, Encoding | Encoding[]>;

@@ -14,7 +14,9 @@ const SECTIONS = ['param_encodings', 'activation_encodings'];
 const at = (where, field) => `${where}: field "${field}"`;
 
 function checkBitwidth(where, field, value) {
-  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be an integer from 2 to 16, got ${describe(value)}`);
+  if (typeof value !== 'number') {
+    fail(TypeError, `${at(where, field)} must be an integer from 2 to 16, got ${describe(value)}`);
+  }
   if (!Number.isInteger(value) || value < 2 || value > 16) {
     fail(RangeError, `${at(where, field)} must be an integer from 2 to 16, got ${value}`);
   }
@@ -22,14 +24,20 @@ function checkBitwidth(where, field, value) {
 }
 
 function checkScale(where, field, value) {
-  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be a positive number, got ${describe(value)}`);
-  if (!(value > 0) || !Number.isFinite(value)) fail(RangeError, `${at(where, field)} must be a positive number, got ${value}`);
+  if (typeof value !== 'number') {
+    fail(TypeError, `${at(where, field)} must be a positive number, got ${describe(value)}`);
+  }
+  if (!(value > 0) || !Number.isFinite(value)) {
+    fail(RangeError, `${at(where, field)} must be a positive number, got ${value}`);
+  }
   return value;
 }
 
 function checkOffset(where, field, value, bitwidth) {
   const steps = 2 ** bitwidth - 1;
-  if (typeof value !== 'number') fail(TypeError, `${at(where, field)} must be an integer from -${steps} to 0, got ${describe(value)}`);
+  if (typeof value !== 'number') {
+    fail(TypeError, `${at(where, field)} must be an integer from -${steps} to 0, got ${describe(value)}`);
+  }
   if (!Number.isInteger(value) || value < -steps || value > 0) {
     fail(RangeError, `${at(where, field)} must be an integer from -${steps} to 0 for bitwidth ${bitwidth} (QNN convention: x = (q + offset) * scale), got ${value}`);
   }
@@ -72,7 +80,9 @@ function rangeOf(bitwidth, scale, offset, isSymmetric) {
 // --- Writing
 
 function checkEncoding(where, encoding) {
-  if (!isPlainObject(encoding)) fail(TypeError, `${where} must be an encoding object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
+  if (!isPlainObject(encoding)) {
+    fail(TypeError, `${where} must be an encoding object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
+  }
   const bitwidth = checkBitwidth(where, 'bitwidth', encoding.bitwidth);
   const scale = checkScale(where, 'scale', encoding.scale);
   const offset = checkOffset(where, 'offset', encoding.offset, bitwidth);
@@ -130,13 +140,19 @@ function v1Entry(name, { perChannel, channels }) {
  * param_encodings; options.version is '0.6.1' (default) or '1.0.0'.
  */
 export function toAimetEncodings(encodings, options) {
-  if (!isPlainObject(encodings)) fail(TypeError, `toAimetEncodings: encodings must be an object { tensorName: encoding or encoding[] }, got ${describe(encodings)}`);
-  if (options !== undefined && !isPlainObject(options)) fail(TypeError, `toAimetEncodings: options must be an object, got ${describe(options)}`);
+  if (!isPlainObject(encodings)) {
+    fail(TypeError, `toAimetEncodings: encodings must be an object { tensorName: encoding or encoding[] }, got ${describe(encodings)}`);
+  }
+  if (options !== undefined && !isPlainObject(options)) {
+    fail(TypeError, `toAimetEncodings: options must be an object, got ${describe(options)}`);
+  }
   for (const key of Object.keys(options ?? {})) {
     if (key !== 'version') fail(TypeError, `toAimetEncodings: unknown option '${key}'; the only option is version`);
   }
   const version = options?.version ?? '0.6.1';
-  if (!VERSIONS.includes(version)) fail(RangeError, `toAimetEncodings: version must be '0.6.1' or '1.0.0', got ${describe(version)}`);
+  if (!VERSIONS.includes(version)) {
+    fail(RangeError, `toAimetEncodings: version must be '0.6.1' or '1.0.0', got ${describe(version)}`);
+  }
 
   const tensors = Object.entries(encodings).map(([name, value]) => [name, channelsOf(name, value)]);
   const all = tensors.flatMap(([, t]) => t.channels);
@@ -169,11 +185,16 @@ export function toAimetEncodings(encodings, options) {
 // --- Reading
 
 function readLegacyEntry(where, entry) {
-  if (!isPlainObject(entry)) fail(TypeError, `${where} must be an object {bitwidth, scale, offset, ...}, got ${describe(entry)}`);
+  if (!isPlainObject(entry)) {
+    fail(TypeError, `${where} must be an object {bitwidth, scale, offset, ...}, got ${describe(entry)}`);
+  }
   checkIntDtype(where, entry.dtype);
   for (const field of ['bitwidth', 'scale', 'offset']) {
     if (entry[field] === undefined) {
-      const hint = field !== 'bitwidth' && entry.min !== undefined ? ' (encodings given only as min/max are not supported: compute them with computeEncoding(min, max))' : '';
+      const hint =
+        field !== 'bitwidth' && entry.min !== undefined
+          ? ' (encodings given only as min/max are not supported: compute them with computeEncoding(min, max))'
+          : '';
       fail(TypeError, `${at(where, field)} is missing${hint}`);
     }
   }
@@ -189,7 +210,9 @@ function readLegacyEntry(where, entry) {
 
 // 0.6.1: { tensor: [entry, ...] }; a bare entry (hand-written files) is one.
 function readLegacySection(section, value, add) {
-  if (!isPlainObject(value)) fail(Error, `encodings file: "${section}" must be an object { tensor: [encoding, ...] } in version 0.6.1, got ${describe(value)}`);
+  if (!isPlainObject(value)) {
+    fail(Error, `encodings file: "${section}" must be an object { tensor: [encoding, ...] } in version 0.6.1, got ${describe(value)}`);
+  }
   for (const [name, list] of Object.entries(value)) {
     const where = `encodings file: tensor ${JSON.stringify(name)}`;
     if (!Array.isArray(list)) {
@@ -207,7 +230,9 @@ function readLegacySection(section, value, add) {
 const asList = (value) => (typeof value === 'number' ? [value] : value);
 
 function readV1Entry(section, index, entry) {
-  if (!isPlainObject(entry)) fail(TypeError, `encodings file: ${section}[${index}] must be an object { name, bw, scale, offset, ... }, got ${describe(entry)}`);
+  if (!isPlainObject(entry)) {
+    fail(TypeError, `encodings file: ${section}[${index}] must be an object { name, bw, scale, offset, ... }, got ${describe(entry)}`);
+  }
   if (typeof entry.name !== 'string' || entry.name === '') {
     fail(TypeError, `encodings file: ${section}[${index}]: field "name" must be a tensor name, got ${describe(entry.name)}`);
   }
@@ -221,7 +246,9 @@ function readV1Entry(section, index, entry) {
   const scales = asList(entry.scale);
   const offsets = asList(entry.offset);
   for (const [field, list] of [['scale', scales], ['offset', offsets]]) {
-    if (!Array.isArray(list) || list.length === 0) fail(TypeError, `${at(where, field)} must be a non-empty list of numbers, got ${describe(list)}`);
+    if (!Array.isArray(list) || list.length === 0) {
+      fail(TypeError, `${at(where, field)} must be a non-empty list of numbers, got ${describe(list)}`);
+    }
   }
   if (scales.length !== offsets.length) {
     fail(Error, `${where}: fields "scale" and "offset" must have one entry per channel, but have ${scales.length} and ${offsets.length}`);
@@ -243,7 +270,9 @@ function readV1Entry(section, index, entry) {
 }
 
 function readV1Section(section, value, add) {
-  if (!Array.isArray(value)) fail(Error, `encodings file: "${section}" must be a list of encodings in version 1.0.0, got ${describe(value)}`);
+  if (!Array.isArray(value)) {
+    fail(Error, `encodings file: "${section}" must be a list of encodings in version 1.0.0, got ${describe(value)}`);
+  }
   value.forEach((entry, i) => add(...readV1Entry(section, i, entry)));
 }
 
@@ -256,7 +285,9 @@ function readV1Section(section, value, add) {
  */
 export function fromAimetEncodings(file) {
   if (typeof file === 'string') file = parseJson(file, 'encodings file');
-  if (!isPlainObject(file)) fail(TypeError, `fromAimetEncodings: expected an encodings object or its JSON text, got ${describe(file)}`);
+  if (!isPlainObject(file)) {
+    fail(TypeError, `fromAimetEncodings: expected an encodings object or its JSON text, got ${describe(file)}`);
+  }
   const present = SECTIONS.filter((s) => file[s] !== undefined);
   if (present.length === 0) fail(Error, 'encodings file has neither "param_encodings" nor "activation_encodings"');
   let { version } = file;

@@ -51,6 +51,12 @@ export function isPlainObject(value) {
   return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
+// A shape for messages: [2, 3], cut short past 8 axes.
+export function shapeText(shape) {
+  const shown = shape.length > 8 ? [...shape.slice(0, 8), `… ${shape.length} axes`] : shape;
+  return `[${shown.join(', ')}]`;
+}
+
 // The number of elements of `shape` (an array of non-negative safe
 // integers), refusing counts past MAX_ELEMENTS before anything is allocated.
 export function elementCount(shape, what) {
@@ -66,7 +72,7 @@ export function elementCount(shape, what) {
   for (const d of shape) {
     count *= d;
     if (count > MAX_ELEMENTS) {
-      fail(RangeError, `${what} [${shape.join(', ')}] has more than 2^31 elements, too many for a typed array`);
+      fail(RangeError, `${what} ${shapeText(shape)} has more than 2^31 elements, too many for a typed array`);
     }
   }
   return count;
@@ -217,7 +223,9 @@ export const MAX_JSON_DEPTH = 64;
 
 // JSON.parse with errors in our words, deep nesting and duplicate keys refused.
 export function parseJson(text, what) {
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) fail(Error, `${what} nests deeper than ${MAX_JSON_DEPTH} levels; it is not a file of this kind`);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    fail(Error, `${what} nests deeper than ${MAX_JSON_DEPTH} levels; it is not a file of this kind`);
+  }
   let value;
   try {
     value = JSON.parse(text);

@@ -14,6 +14,7 @@ import {
   float16ToFloat32,
   lookup,
   readLittleEndian,
+  shapeText,
   typedArrayName,
   writeLittleEndian,
 } from './common.js';
@@ -22,8 +23,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64; // numpy aligns the data start to 64 bytes
 const GROWTH_AXIS_MAX_DIGITS = 21; // numpy leaves this much room to grow the first axis
 
-// kind + item size → how to read it. float16/float64 widen to float32, the
-// type the quantizer takes.
+// kind + item size → how to read it. float16 and float64 become float32,
+// the type the quantizer takes.
 const READ = {
   f4: { dtype: 'float32', Type: Float32Array },
   f2: { dtype: 'float16', Type: Uint16Array, widen: float16ToFloat32 },
@@ -45,13 +46,23 @@ const WRITE = {
 
 const SUPPORTED = "float32 '<f4', float16 '<f2', float64 '<f8', uint8 '|u1', int8 '|i1', uint16 '<u2', int16 '<i2'";
 
+const OTHER_KINDS = {
+  b: 'bool',
+  O: 'object',
+  U: 'unicode string',
+  S: 'bytes',
+  a: 'bytes',
+  V: 'void',
+  M: 'datetime64',
+  m: 'timedelta64',
+};
+
 // numpy's name for a descr we refuse, so the error says what the file holds.
 function numpyName(kind, size) {
   const bits = Number(size) * 8;
   const sized = { f: 'float', i: 'int', u: 'uint', c: 'complex' }[kind];
   if (sized && bits) return `${sized}${bits}`;
-  const names = { b: 'bool', O: 'object', U: 'unicode string', S: 'bytes', a: 'bytes', V: 'void', M: 'datetime64', m: 'timedelta64' };
-  return names[kind];
+  return lookup(OTHER_KINDS, kind);
 }
 
 function dtypeOf(descr) {
@@ -61,8 +72,9 @@ function dtypeOf(descr) {
     const name = m && numpyName(m[2], m[3]);
     fail(Error, `.npy dtype ${describe(descr)}${name ? ` (${name})` : ''} is not supported; supported: ${SUPPORTED}`);
   }
-  // '=' and no prefix mean the writer's native order: little-endian on
-  // every machine numpy runs on today. Only '>' is really big-endian.
+  // '=' and no prefix mean "the writer's native order", which numpy itself
+  // never puts in a file; read them as little-endian, as numpy does on
+  // every common platform. Only '>' is known to be big-endian.
   if (m[1] === '>' && read.Type.BYTES_PER_ELEMENT > 1) {
     fail(Error, `.npy dtype ${describe(descr)} is big-endian (${read.dtype}); save it little-endian, e.g. arr.astype('<${m[2]}${m[3]}')`);
   }
@@ -170,7 +182,9 @@ class HeaderParser {
 }
 
 function parseHeader(text, version) {
-  if (!text.endsWith('\n')) fail(Error, '.npy header does not end with a newline; the file is damaged or not a .npy file');
+  if (!text.endsWith('\n')) {
+    fail(Error, '.npy header does not end with a newline; the file is damaged or not a .npy file');
+  }
   const entries = new HeaderParser(text, version < 3).dict();
   const keys = [...entries.keys()].sort().join(', ');
   if (keys !== 'descr, fortran_order, shape') {
@@ -238,7 +252,7 @@ export function readNpy(bytes) {
     major === 1 ? bytes[8] | (bytes[9] << 8) : (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24)) >>> 0;
   const dataStart = headerStart + headerLength;
   if (dataStart > bytes.length) {
-    fail(Error, `.npy file is truncated: the header says it is ${headerLength} bytes long, but the file ends after ${bytes.length - headerStart}`);
+    fail(Error, `.npy file is truncated: the header says it is ${headerLength} bytes long, but only ${bytes.length - headerStart} bytes follow`);
   }
   const headerBytes = bytes.subarray(headerStart, dataStart);
   // 1.0 and 2.0 headers are latin1, 3.0 headers UTF-8.
@@ -249,10 +263,10 @@ export function readNpy(bytes) {
   const dataBytes = count * Type.BYTES_PER_ELEMENT;
   const present = bytes.length - dataStart;
   if (present < dataBytes) {
-    fail(Error, `.npy file is truncated: shape (${shape.join(', ')}) of ${dtype} needs ${dataBytes} data bytes, the file has ${present}`);
+    fail(Error, `.npy file is truncated: shape ${shapeText(shape)} of ${dtype} needs ${dataBytes} data bytes, the file has ${present}`);
   }
   if (present > dataBytes) {
-    fail(Error, `.npy file has ${present - dataBytes} unexpected bytes after the data of shape (${shape.join(', ')}) ${dtype}`);
+    fail(Error, `.npy file has ${present - dataBytes} unexpected bytes after the data of shape ${shapeText(shape)} ${dtype}`);
   }
   let data = readLittleEndian(bytes, dataStart, bytes.length, Type);
   if (widen) data = widen(data);
@@ -279,7 +293,7 @@ export function writeNpy(data, shape) {
   if (shape === undefined) shape = [data.length];
   const count = elementCount(shape, 'writeNpy: shape');
   if (count !== data.length) {
-    fail(RangeError, `writeNpy: shape [${shape.join(', ')}] has ${count} elements but data has ${data.length}`);
+    fail(RangeError, `writeNpy: shape ${shapeText(shape)} has ${count} elements but data has ${data.length}`);
   }
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${tuple}, }`;

@@ -17,6 +17,7 @@ import {
   lookup,
   parseJson,
   readLittleEndian,
+  shapeText,
   typedArrayName,
   writeLittleEndian,
 } from './common.js';
@@ -53,8 +54,12 @@ const tensorName = (name) => `tensor ${JSON.stringify(name)}`;
 
 function checkTensorInfo(name, info, bufferLength) {
   const what = `safetensors header: ${tensorName(name)}`;
-  if (hasLoneSurrogate(name)) fail(Error, `safetensors header: a tensor name is not valid Unicode: ${JSON.stringify(name)}`);
-  if (!isPlainObject(info)) fail(Error, `${what} must be an object {dtype, shape, data_offsets}, got ${describe(info)}`);
+  if (hasLoneSurrogate(name)) {
+    fail(Error, `safetensors header: a tensor name is not valid Unicode: ${JSON.stringify(name)}`);
+  }
+  if (!isPlainObject(info)) {
+    fail(Error, `${what} must be an object {dtype, shape, data_offsets}, got ${describe(info)}`);
+  }
   for (const field of ['dtype', 'shape', 'data_offsets']) {
     if (!(field in info)) fail(Error, `${what} has no "${field}"`);
   }
@@ -71,7 +76,7 @@ function checkTensorInfo(name, info, bufferLength) {
   if (end < begin) fail(Error, `${what}: data_offsets [${begin}, ${end}] end before they begin`);
   const bytes = count * read.Type.BYTES_PER_ELEMENT;
   if (end - begin !== bytes) {
-    fail(Error, `${what}: shape [${info.shape.join(', ')}] of ${info.dtype} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    fail(Error, `${what}: shape ${shapeText(info.shape)} of ${info.dtype} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
   }
   if (end > bufferLength) {
     fail(Error, `${what}: data_offsets [${begin}, ${end}] go past the end of the data buffer (${bufferLength} bytes); the file may be truncated`);
@@ -80,7 +85,9 @@ function checkTensorInfo(name, info, bufferLength) {
 }
 
 function checkMetadata(metadata) {
-  if (!isPlainObject(metadata)) fail(Error, `safetensors header: "${METADATA}" must be an object of strings, got ${describe(metadata)}`);
+  if (!isPlainObject(metadata)) {
+    fail(Error, `safetensors header: "${METADATA}" must be an object of strings, got ${describe(metadata)}`);
+  }
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
       fail(Error, `safetensors header: "${METADATA}" value for ${JSON.stringify(key)} must be a string, got ${describe(value)}`);
@@ -117,7 +124,9 @@ function checkLayout(entries, bufferLength) {
  */
 export function readSafetensors(bytes) {
   bytes = checkBytes(bytes, 'readSafetensors(bytes)');
-  if (bytes.length < 8) fail(Error, `safetensors file is truncated: ${bytes.length} bytes, less than the 8-byte header size`);
+  if (bytes.length < 8) {
+    fail(Error, `safetensors file is truncated: ${bytes.length} bytes, less than the 8-byte header size`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const [low, high] = [view.getUint32(0, true), view.getUint32(4, true)];
   if (high !== 0 || low > MAX_HEADER_BYTES) {
@@ -151,16 +160,22 @@ export function readSafetensors(bytes) {
 
 function checkTensorForWrite(name, tensor) {
   const what = `writeSafetensors: ${tensorName(name)}`;
-  if (name === '' || name === METADATA) fail(TypeError, `writeSafetensors: a tensor cannot be named ${JSON.stringify(name)}`);
-  if (hasLoneSurrogate(name)) fail(TypeError, `writeSafetensors: tensor name ${JSON.stringify(name)} is not valid Unicode`);
+  if (name === '' || name === METADATA) {
+    fail(TypeError, `writeSafetensors: a tensor cannot be named ${JSON.stringify(name)}`);
+  }
+  if (hasLoneSurrogate(name)) {
+    fail(TypeError, `writeSafetensors: tensor name ${JSON.stringify(name)} is not valid Unicode`);
+  }
   if (!isPlainObject(tensor)) fail(TypeError, `${what} must be an object { data, shape }, got ${describe(tensor)}`);
   for (const key of Object.keys(tensor)) {
-    if (!['data', 'shape', 'dtype'].includes(key)) fail(TypeError, `${what} has an unknown field "${key}"; the fields are data, shape, dtype`);
+    if (!['data', 'shape', 'dtype'].includes(key)) {
+      fail(TypeError, `${what} has an unknown field "${key}"; the fields are data, shape, dtype`);
+    }
   }
   const { data } = tensor;
   const dtype = lookup(WRITE, typedArrayName(data));
   if (!dtype) {
-    fail(TypeError, `${what}: data must be a ${Object.keys(WRITE).join(', ')}, got ${describe(data)}`);
+    fail(TypeError, `${what}: data must be one of ${Object.keys(WRITE).join(', ')}; got ${describe(data)}`);
   }
   // dtype is optional; given (e.g. by passing readSafetensors() output back),
   // it must be what data will be written as, so that nothing changes type
@@ -170,7 +185,9 @@ function checkTensorForWrite(name, tensor) {
   }
   const shape = tensor.shape ?? [data.length];
   const count = elementCount(shape, `${what}: shape`);
-  if (count !== data.length) fail(RangeError, `${what}: shape [${shape.join(', ')}] has ${count} elements but data has ${data.length}`);
+  if (count !== data.length) {
+    fail(RangeError, `${what}: shape ${shapeText(shape)} has ${count} elements but data has ${data.length}`);
+  }
   return { name, dtype, shape: [...shape], data };
 }
 
@@ -192,16 +209,24 @@ function compareNames(a, b) {
  * safetensors file, laid out as the reference writer does it.
  */
 export function writeSafetensors(tensors, metadata) {
-  if (!isPlainObject(tensors)) fail(TypeError, `writeSafetensors: tensors must be an object { name: { data, shape } }, got ${describe(tensors)}`);
+  if (!isPlainObject(tensors)) {
+    fail(TypeError, `writeSafetensors: tensors must be an object { name: { data, shape } }, got ${describe(tensors)}`);
+  }
   const entries = Object.entries(tensors).map(([name, t]) => checkTensorForWrite(name, t));
   entries.sort((a, b) => LAYOUT_RANK[a.dtype] - LAYOUT_RANK[b.dtype] || compareNames(a.name, b.name));
 
   const parts = [];
   if (metadata !== undefined) {
-    if (!isPlainObject(metadata)) fail(TypeError, `writeSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
+    if (!isPlainObject(metadata)) {
+      fail(TypeError, `writeSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
+    }
     const pairs = Object.entries(metadata).map(([key, value]) => {
-      if (typeof value !== 'string') fail(TypeError, `writeSafetensors: metadata value for ${JSON.stringify(key)} must be a string, got ${describe(value)}`);
-      if (hasLoneSurrogate(key) || hasLoneSurrogate(value)) fail(TypeError, `writeSafetensors: metadata entry ${JSON.stringify(key)} is not valid Unicode`);
+      if (typeof value !== 'string') {
+        fail(TypeError, `writeSafetensors: metadata value for ${JSON.stringify(key)} must be a string, got ${describe(value)}`);
+      }
+      if (hasLoneSurrogate(key) || hasLoneSurrogate(value)) {
+        fail(TypeError, `writeSafetensors: metadata entry ${JSON.stringify(key)} is not valid Unicode`);
+      }
       return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
     });
     parts.push(`"${METADATA}":{${pairs.join(',')}}`);
@@ -215,7 +240,9 @@ export function writeSafetensors(tensors, metadata) {
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const headerLength = Math.ceil(json.length / 8) * 8; // padded with spaces: data starts 8-aligned
-  if (headerLength > MAX_HEADER_BYTES) fail(RangeError, `writeSafetensors: the header would be ${headerLength} bytes, over the format's limit of ${MAX_HEADER_BYTES}`);
+  if (headerLength > MAX_HEADER_BYTES) {
+    fail(RangeError, `writeSafetensors: the header would be ${headerLength} bytes, over the format's limit of ${MAX_HEADER_BYTES}`);
+  }
   const out = new Uint8Array(8 + headerLength + offset);
   new DataView(out.buffer).setUint32(0, headerLength, true);
   out.fill(0x20, 8, 8 + headerLength);

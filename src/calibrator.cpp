@@ -29,11 +29,19 @@ float FromOrderedKey(uint32_t key) {
   return v;
 }
 
-// Nearest rank (1-based) of the p-th percentile among n values.
-uint64_t NearestRank(double p, uint64_t n) {
-  // The tolerance keeps e.g. 99.99 * 10000 / 100 from rounding up past 9999.
-  const double rank = std::ceil(p * static_cast<double>(n) / 100 - 1e-9);
-  return static_cast<uint64_t>(std::clamp(rank, 1.0, static_cast<double>(n)));
+// Percentiles in millionths of a percent: 99.99 is exactly 99990000, which
+// its double is not, and ranks then come from integer arithmetic.
+constexpr uint64_t kPercentUnits = 100000000;
+uint64_t PercentUnits(double p) {
+  return static_cast<uint64_t>(std::llround(p * 1e6));
+}
+
+// Nearest rank (1-based) of the percentile given in PercentUnits among n.
+uint64_t NearestRank(uint64_t units, uint64_t n) {
+  const unsigned __int128 product = static_cast<unsigned __int128>(units) * n;
+  const uint64_t rank =
+      static_cast<uint64_t>((product + kPercentUnits - 1) / kPercentUnits);
+  return std::clamp<uint64_t>(rank, 1, n);
 }
 
 std::string ChannelName(const ChannelLayout& layout, size_t c) {
@@ -180,8 +188,9 @@ Status Calibrator::StartSecondPass() {
     if (options_.scheme == Scheme::kTfEnhanced) {
       c.histogram.assign(kHistogramBins, 0);
     } else if (options_.scheme == Scheme::kPercentile) {
-      c.ranks[0].rank = NearestRank(100 - options_.percentile, finite);
-      c.ranks[1].rank = NearestRank(options_.percentile, finite);
+      const uint64_t units = PercentUnits(options_.percentile);
+      c.ranks[0].rank = NearestRank(kPercentUnits - units, finite);
+      c.ranks[1].rank = NearestRank(units, finite);
     }
   }
   return Status::Ok();

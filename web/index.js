@@ -23,7 +23,7 @@ export { simd128Supported };
 // 64 Ki elements: 256 KiB of float32 in, the same out; both stay in L2.
 const CHUNK = 1 << 16;
 
-const PER_TENSOR = Object.freeze({ channels: 1, inner: 0 });
+const PER_TENSOR = Object.freeze({ channels: 1, inner: 0, perChannel: false });
 
 function checkStreamLength(length, layout) {
   if (length === 0) throw new RangeError('wasmquant: the tensor is empty (the stream held no values)');
@@ -94,13 +94,16 @@ class Quantizer {
   // out's wasm memory or through the scratch area into out (null: none).
   // inScratch: x's only chunk is already in the scratch area.
   // base: the index of x[0] in the whole tensor (streams come in pieces).
-  #stream(x, out, fn, inScratch = false, base = 0) {
+  // cacheSized: chunks even in wasm memory, for work that reads each chunk
+  // twice (the report checks it, then measures it); else in-memory data goes
+  // in one call, which streams best.
+  #stream(x, out, fn, { inScratch = false, base = 0, cacheSized = false } = {}) {
     const m = this.#m;
     const inBase = x instanceof WasmTensor ? x.pointerFor(m) : 0;
     const outBase = out instanceof WasmTensor ? out.pointerFor(m) : 0;
     const inBytes = DTYPES[x.dtype]?.BYTES_PER_ELEMENT ?? x.BYTES_PER_ELEMENT;
     const OutType = out && (DTYPES[out.dtype] ?? out.constructor);
-    const chunk = inBase && (out === null || outBase) ? x.length : CHUNK;
+    const chunk = inBase && (out === null || outBase) && !cacheSized ? x.length : CHUNK;
     for (let start = 0; start < x.length; start += chunk) {
       const count = Math.min(chunk, x.length - start);
       let inPtr = this.#input;
@@ -125,7 +128,7 @@ class Quantizer {
           x,
           null,
           (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)),
-          pass > 0 && this.#fitsScratch(x),
+          { inScratch: pass > 0 && this.#fitsScratch(x) },
         );
         throwIfError(calibrator.endPass());
       }
@@ -148,7 +151,9 @@ class Quantizer {
       const passes = calibrator.passes();
       for (let pass = 0; pass < passes; pass += 1) {
         await this.#eachStreamChunk(source, layout, (x, base) =>
-          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)), false, base),
+          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)), {
+            base,
+          }),
         );
         throwIfError(calibrator.endPass());
       }
@@ -190,12 +195,15 @@ class Quantizer {
   #given(o, layout) {
     const perChannel = Array.isArray(o.encoding);
     const list = perChannel ? o.encoding : [o.encoding];
-    if (perChannel !== layout.channels > 1 || list.length !== layout.channels) {
+    if (perChannel !== layout.perChannel) {
       throw new RangeError(
         perChannel
-          ? `wasmquant: ${list.length} encodings given for a tensor of ${layout.channels} channel(s); give shape and axis for per-channel encodings`
+          ? 'wasmquant: an array of encodings is one per channel: give shape and axis too'
           : `wasmquant: per-channel quantization (axis ${layout.axis}) needs an array of ${layout.channels} encodings`,
       );
+    }
+    if (list.length !== layout.channels) {
+      throw new RangeError(`wasmquant: ${list.length} encodings given for ${layout.channels} channels`);
     }
     const encodings = list.map((e, i) => {
       const name = perChannel ? `encoding[${i}]` : 'encoding';
@@ -261,12 +269,12 @@ class Quantizer {
         codes,
         (inPtr, outPtr, start, count) =>
           throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
-        this.#fitsScratch(x) && o.encoding === undefined,
+        { inScratch: this.#fitsScratch(x) && o.encoding === undefined },
       );
     } finally {
       q.delete();
     }
-    const encoding = layout.channels > 1 ? encodings : encodings[0];
+    const encoding = layout.perChannel ? encodings : encodings[0];
     return { codes: o.pack ? packNibbles(codes, layout) : codes, encoding };
   }
 
@@ -302,7 +310,7 @@ class Quantizer {
         x,
         null,
         (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)),
-        this.#fitsScratch(x) && o.encoding === undefined,
+        { inScratch: this.#fitsScratch(x) && o.encoding === undefined, cacheSized: true },
       );
       return this.#reportOf(report, encodings, layout);
     } finally {
@@ -311,7 +319,7 @@ class Quantizer {
   }
 
   #reportOf(report, encodings, layout) {
-    if (layout.channels === 1) return { encoding: encodings[0], ...report.total() };
+    if (!layout.perChannel) return { encoding: encodings[0], ...report.total() };
     const channels = encodings.map((encoding, c) => ({ encoding, ...report.channel(c) }));
     return { encoding: encodings, ...report.total(), channels };
   }
@@ -341,8 +349,7 @@ class Quantizer {
             x,
             codes,
             (inPtr, outPtr, start, count) => throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
-            false,
-            base,
+            { base },
           );
           yield { codes, start: base };
           base += x.length;
@@ -352,7 +359,7 @@ class Quantizer {
         q.delete();
       }
     }
-    return { encoding: layout.channels > 1 ? encodings : encodings[0], chunks: chunks() };
+    return { encoding: layout.perChannel ? encodings : encodings[0], chunks: chunks() };
   }
 
   // The report of SPEC §4 over a stream source.
@@ -366,7 +373,10 @@ class Quantizer {
     const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
     try {
       await this.#eachStreamChunk(input, layout, (x, base) =>
-        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)), false, base),
+        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)), {
+          base,
+          cacheSized: true,
+        }),
       );
       return this.#reportOf(report, encodings, layout);
     } finally {

@@ -124,11 +124,12 @@ function checkPercentile(value) {
 }
 
 // The tensor as [outer, channels, inner] for per-channel work (SPEC §3.2),
-// from options.shape and options.axis; channels 1 and inner 0 per tensor.
+// from options.shape and options.axis; per tensor: channels 1, inner 0
+// (the core's "one run").
 export function channelLayout(o, length) {
   if (o.shape === undefined) {
     if (o.axis !== undefined) fail(TypeError, 'axis needs shape: give the tensor\'s shape too');
-    return { channels: 1, inner: 0, outer: 1 };
+    return { channels: 1, inner: 0, outer: 1, perChannel: false };
   }
   const { shape } = o;
   if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) {
@@ -144,7 +145,7 @@ export function channelLayout(o, length) {
   if (length !== undefined && product !== length) {
     fail(RangeError, `shape [${Array.from(shape).join(', ')}] holds ${product} elements, but the tensor has ${length}`);
   }
-  if (o.axis === undefined) return { channels: 1, inner: 0, outer: 1 };
+  if (o.axis === undefined) return { channels: 1, inner: 0, outer: 1, perChannel: false };
   const rank = shape.length;
   if (typeof o.axis !== 'number' || !Number.isInteger(o.axis)) {
     fail(TypeError, `axis must be an integer, got ${describe(o.axis)}`);
@@ -156,7 +157,7 @@ export function channelLayout(o, length) {
   const dims = Array.from(shape);
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  return { channels: dims[axis], inner: Math.max(inner, 1), outer, axis };
+  return { channels: dims[axis], inner: Math.max(inner, 1), outer, axis, perChannel: true };
 }
 
 export function checkFiniteNumber(name, value) {

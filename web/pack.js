@@ -12,7 +12,7 @@ export function checkPackable(encoding) {
 
 // The rows that pack separately: one per channel, which must be contiguous.
 function rows(layout, length) {
-  if (layout.channels === 1) return { count: 1, length };
+  if (!layout.perChannel) return { count: 1, length };
   if (layout.outer !== 1) {
     throw new RangeError(
       `wasmquant: pack packs each channel's row, so the channel axis must come first (axis 0), not axis ${layout.axis}`,

@@ -26,7 +26,8 @@ inline float ClampCode(float r, const KernelParams& p) {
 }
 
 inline int32_t Code(float x, const KernelParams& p) {
-  return static_cast<int32_t>(ClampCode(Rounded(x, p), p));
+  return static_cast<int32_t>(
+      ClampCode(Rounded(x, p) + static_cast<float>(p.post_shift), p));
 }
 
 // The code as written out: signed codes are shifted by code_offset.
@@ -51,7 +52,8 @@ inline void AccumulateError(float x, const KernelParams& p, int lane,
                             ErrorLanes* lanes) {
   const float u = x * p.inv_scale + p.bias;
   const float r =
-      p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
+      (p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u)) +
+      static_cast<float>(p.post_shift);
   const float xhat =
       (ClampCode(r, p) - static_cast<float>(p.zero_point)) * p.scale;
   const float e = std::fabs(xhat - x);

@@ -34,8 +34,13 @@ KernelParams MakeKernelParams(const Encoding& encoding, Rounding rounding) {
   p.qmax = MaxUnsignedCode(encoding);
   p.code_offset = encoding.is_symmetric ? encoding.offset : 0;
   p.rounding = rounding;
-  p.bias = static_cast<float>(p.zero_point) +
-           (rounding == Rounding::kHalfUp ? 0.5f : 0.0f);
+  const bool half_up = rounding == Rounding::kHalfUp;
+  // Ties to even apply to the signed code s = x / scale of a symmetric
+  // encoding (SPEC §3.1), to t = x / scale + z otherwise (SPEC §2); the two
+  // differ when z is odd (strict symmetric).
+  p.post_shift = !half_up && encoding.is_symmetric ? p.zero_point : 0;
+  p.bias =
+      static_cast<float>(p.zero_point - p.post_shift) + (half_up ? 0.5f : 0.0f);
   return p;
 }
 

@@ -107,8 +107,8 @@ struct CodeMaker {
       : inv(wasm_f32x4_splat(p.inv_scale)),
         bias(wasm_f32x4_splat(p.bias)),
         magic(wasm_f32x4_splat(kMagic)),
-        low(wasm_i32x4_splat(kMagicBits + p.qmin)),
-        unbias(wasm_i32x4_splat(kMagicBits - p.code_offset)) {}
+        low(wasm_i32x4_splat(kMagicBits + p.qmin - p.post_shift)),
+        unbias(wasm_i32x4_splat(kMagicBits - p.post_shift - p.code_offset)) {}
 
   v128_t Make(v128_t x) const {
     v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
@@ -350,14 +350,44 @@ struct ErrorPart {
   }
 };
 
+// The elements of x[0, n) outside [clip_low, clip_high], four lanes at a
+// time; the int32 lane counters are folded before they could overflow.
+uint64_t CountClipped(const float* x, size_t n, const KernelParams& p) {
+  const v128_t lo = wasm_f32x4_splat(p.clip_low);
+  const v128_t hi = wasm_f32x4_splat(p.clip_high);
+  constexpr size_t kFold = size_t{1} << 30;
+  uint64_t total = 0;
+  size_t i = 0;
+  while (i + 4 <= n) {
+    const size_t end = i + std::min(n - i, kFold) / 4 * 4;
+    v128_t count = wasm_i32x4_splat(0);
+    for (; i < end; i += 4) {
+      const v128_t v = wasm_v128_load(x + i);
+      const v128_t out =
+          wasm_v128_or(wasm_f32x4_lt(v, lo), wasm_f32x4_gt(v, hi));
+      count = wasm_i32x4_sub(count, out);
+    }
+    for (int lane = 0; lane < 4; ++lane) {
+      int32_t c;
+      std::memcpy(&c, reinterpret_cast<const char*>(&count) + 4 * lane, 4);
+      total += static_cast<uint32_t>(c);
+    }
+  }
+  for (; i < n; ++i) total += element::IsClipped(x[i], p);
+  return total;
+}
+
 template <Rounding kRounding>
 struct ErrorMaker {
+  // post_shift moves into the clamp bounds and the zero point: all small
+  // integers, so the result is exactly that of adding it to the rounded u.
   explicit ErrorMaker(const KernelParams& p)
       : inv(wasm_f32x4_splat(p.inv_scale)),
         bias(wasm_f32x4_splat(p.bias)),
-        qmin(wasm_f32x4_splat(static_cast<float>(p.qmin))),
-        qmax(wasm_f32x4_splat(static_cast<float>(p.qmax))),
-        zero_point(wasm_f32x4_splat(static_cast<float>(p.zero_point))),
+        qmin(wasm_f32x4_splat(static_cast<float>(p.qmin - p.post_shift))),
+        qmax(wasm_f32x4_splat(static_cast<float>(p.qmax - p.post_shift))),
+        zero_point(
+            wasm_f32x4_splat(static_cast<float>(p.zero_point - p.post_shift))),
         scale(wasm_f32x4_splat(p.scale)) {}
 
   // |x̂ - x| for four elements.
@@ -403,8 +433,7 @@ struct AccumulateErrorLoop {
     part1.Store(lanes, 4);
     lanes->max_abs_error = HorizontalMax(max_err);
     if (HorizontalMin(x_lo) < p.clip_low || HorizontalMax(x_hi) > p.clip_high) {
-      for (size_t j = 0; j < i; ++j)
-        lanes->clipped += element::IsClipped(x[j], p);
+      lanes->clipped += CountClipped(x, i, p);
     }
     for (; i < n; ++i) {
       element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes),

@@ -11,10 +11,12 @@
 namespace wasmquant {
 
 // float32 copies of an encoding, as the kernels use them. The code of x is
-// ROUND(x * inv_scale + bias) clamped to [qmin, qmax], where ROUND is floor
-// with bias = zero_point + 0.5 (half-up) and round-to-nearest-even with
-// bias = zero_point (half-even); code_offset is added on output (signed
-// codes of symmetric encodings are the unsigned ones plus the offset).
+// ROUND(x * inv_scale + bias) + post_shift clamped to [qmin, qmax], where
+// ROUND is floor (half-up: bias = zero_point + 0.5) or round-to-nearest-even
+// (half-even: ties go to the even code of the encoding's own domain, so
+// bias = zero_point for unsigned codes, and 0 with post_shift = zero_point
+// for the signed codes of symmetric encodings). code_offset is added on
+// output (signed codes are the unsigned ones plus the offset).
 struct KernelParams {
   float scale;
   // x is clipped (SPEC §4) when x < clip_low or x > clip_high: the float32
@@ -26,6 +28,7 @@ struct KernelParams {
   int32_t zero_point;
   int32_t qmin;
   int32_t qmax;
+  int32_t post_shift;
   int32_t code_offset;
   Rounding rounding;
 };

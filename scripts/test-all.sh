@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every suite: native GoogleTest (Release, then ASan+UBSan), the same tests
-# compiled to wasm under Node (SIMD128 against scalar), and Vitest.
+# compiled to wasm under Node (SIMD128 against scalar), Vitest, and the demo
+# in headless Chromium.
 # Assumes scripts/setup.sh has run (the README's test command does both).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,7 @@ suite "native GoogleTest, ASan+UBSan" native build/asan -DWASMQUANT_SANITIZE=ON 
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 suite "wasm GoogleTest under Node (SIMD128 vs scalar)" wasm
 suite "Vitest (JS API, bad input, backends, memory, npm pack)" npx vitest run
+suite "Chromium e2e (demo)" npx vitest run --config tests/e2e/vitest.config.js
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -43,16 +43,20 @@ function serve(scope) {
   let quantizer = null;
   const extensions = new Map();
 
-  const ensureQuantizer = async () => {
-    quantizer ??= api.createQuantizer();
+  // A failed start is not kept: the next call tries again.
+  const start = (options) => {
+    quantizer = api.createQuantizer(options);
+    quantizer.catch(() => {
+      quantizer = null;
+    });
     return quantizer;
   };
+  const ensureQuantizer = () => quantizer ?? start();
 
   const builtin = {
     async createQuantizer(options) {
       if (quantizer) throw new Error('wasmquant worker: createQuantizer must be the first call');
-      quantizer = api.createQuantizer(options);
-      return { backend: (await quantizer).backend };
+      return { backend: (await start(options)).backend };
     },
     async extend(moduleUrl) {
       const module = await import(String(moduleUrl));

@@ -29,6 +29,23 @@ JsStatus ToJs(const Status& status) {
   return {static_cast<int>(status.kind()), status.message()};
 }
 
+// The per-chunk methods return just the Status kind (0: ok): building a
+// {kind, message} object on every call costs more than a chunk of work at
+// small sizes. The message of the last failure is fetched on demand.
+class KeepsError {
+ public:
+  std::string error() const { return error_; }
+
+ protected:
+  int Keep(const Status& status) {
+    if (!status.ok()) error_ = status.message();
+    return static_cast<int>(status.kind());
+  }
+
+ private:
+  std::string error_;
+};
+
 struct JsEncodingResult {
   int kind = 0;
   std::string message;
@@ -99,14 +116,14 @@ std::vector<Encoding> EncodingsFrom(const val& array) {
   return emscripten::vecFromJSArray<Encoding>(array);
 }
 
-class JsCalibrator {
+class JsCalibrator : public KeepsError {
  public:
   explicit JsCalibrator(const JsOptions& o)
       : calibrator_(Kernels(), Options(o)) {}
 
   int passes() const { return calibrator_.passes(); }
-  JsStatus Add(uintptr_t x, size_t n, double index_base) {
-    return ToJs(calibrator_.Add(Ptr<const float>(x), n,
+  int Add(uintptr_t x, size_t n, double index_base) {
+    return Keep(calibrator_.Add(Ptr<const float>(x), n,
                                 static_cast<uint64_t>(index_base)));
   }
   JsStatus EndPass() { return ToJs(calibrator_.EndPass()); }
@@ -140,7 +157,7 @@ class JsCalibrator {
   Calibrator calibrator_;
 };
 
-class JsChannelQuantizer {
+class JsChannelQuantizer : public KeepsError {
  public:
   JsChannelQuantizer(const val& encodings, double channels, double inner,
                      int rounding)
@@ -148,15 +165,14 @@ class JsChannelQuantizer {
                    static_cast<Rounding>(rounding)) {}
 
   JsStatus Check() const { return ToJs(quantizer_.Check()); }
-  JsStatus Quantize(uintptr_t x, size_t n, int non_finite, double index_base,
-                    uintptr_t codes, bool known_finite) const {
-    return ToJs(quantizer_.Quantize(
+  int Quantize(uintptr_t x, size_t n, int non_finite, double index_base,
+               uintptr_t codes, bool known_finite) {
+    return Keep(quantizer_.Quantize(
         Ptr<const float>(x), n, static_cast<NonFinite>(non_finite),
         static_cast<uint64_t>(index_base), Ptr<void>(codes), known_finite));
   }
-  JsStatus Dequantize(uintptr_t codes, size_t n, double index_base,
-                      uintptr_t x) const {
-    return ToJs(quantizer_.Dequantize(Ptr<const void>(codes), n,
+  int Dequantize(uintptr_t codes, size_t n, double index_base, uintptr_t x) {
+    return Keep(quantizer_.Dequantize(Ptr<const void>(codes), n,
                                       static_cast<uint64_t>(index_base),
                                       Ptr<float>(x)));
   }
@@ -165,7 +181,7 @@ class JsChannelQuantizer {
   ChannelQuantizer quantizer_;
 };
 
-class JsChannelReport {
+class JsChannelReport : public KeepsError {
  public:
   JsChannelReport(const val& encodings, double channels, double inner,
                   int rounding, int non_finite)
@@ -173,8 +189,8 @@ class JsChannelReport {
                      EncodingsFrom(encodings), static_cast<Rounding>(rounding),
                      static_cast<NonFinite>(non_finite)) {}
 
-  JsStatus Add(uintptr_t x, size_t n, double index_base) {
-    return ToJs(accumulator_.Add(Ptr<const float>(x), n,
+  int Add(uintptr_t x, size_t n, double index_base) {
+    return Keep(accumulator_.Add(Ptr<const float>(x), n,
                                  static_cast<uint64_t>(index_base)));
   }
   Report Total() const { return accumulator_.Total(); }
@@ -241,17 +257,20 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("add", &JsCalibrator::Add)
       .function("endPass", &JsCalibrator::EndPass)
       .function("finish", &JsCalibrator::Finish)
-      .function("nonfinite", &JsCalibrator::nonfinite);
+      .function("nonfinite", &JsCalibrator::nonfinite)
+      .function("error", &JsCalibrator::error);
   emscripten::class_<JsChannelQuantizer>("ChannelQuantizer")
       .constructor<const val&, double, double, int>()
       .function("check", &JsChannelQuantizer::Check)
       .function("quantize", &JsChannelQuantizer::Quantize)
-      .function("dequantize", &JsChannelQuantizer::Dequantize);
+      .function("dequantize", &JsChannelQuantizer::Dequantize)
+      .function("error", &JsChannelQuantizer::error);
   emscripten::class_<JsChannelReport>("ChannelReport")
       .constructor<const val&, double, double, int, int>()
       .function("add", &JsChannelReport::Add)
       .function("total", &JsChannelReport::Total)
-      .function("channel", &JsChannelReport::Channel);
+      .function("channel", &JsChannelReport::Channel)
+      .function("error", &JsChannelReport::error);
 }
 
 }  // namespace wasmquant

@@ -8,3 +8,9 @@ export function throwIfError(status) {
   }
   return status;
 }
+
+// For the per-chunk methods, which return only the status kind; the
+// message comes from the object that failed.
+export function throwIfFailed(kind, source) {
+  if (kind !== 0) throwIfError({ kind, message: source.error() });
+}

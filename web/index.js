@@ -2,7 +2,7 @@
 // area, a chunk at a time, so memory stays bounded whatever the input size,
 // and no wasm object or view escapes to the caller. Callers who want no
 // copies at all use WasmTensors (tensor.js) for input and output.
-import { throwIfError } from './errors.js';
+import { throwIfError, throwIfFailed } from './errors.js';
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
 import {
   channelLayout,
@@ -127,7 +127,7 @@ class Quantizer {
         this.#stream(
           x,
           null,
-          (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)),
+          (inPtr, outPtr, start, count) => throwIfFailed(calibrator.add(inPtr, count, start), calibrator),
           { inScratch: pass > 0 && this.#fitsScratch(x) },
         );
         throwIfError(calibrator.endPass());
@@ -151,7 +151,7 @@ class Quantizer {
       const passes = calibrator.passes();
       for (let pass = 0; pass < passes; pass += 1) {
         await this.#eachStreamChunk(source, layout, (x, base) =>
-          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(calibrator.add(inPtr, count, start)), {
+          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(calibrator.add(inPtr, count, start), calibrator), {
             base,
           }),
         );
@@ -268,7 +268,7 @@ class Quantizer {
         x,
         codes,
         (inPtr, outPtr, start, count) =>
-          throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
+          throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
         { inScratch: this.#fitsScratch(x) && o.encoding === undefined },
       );
     } finally {
@@ -291,7 +291,7 @@ class Quantizer {
     const out = outputFor(o.out, 'float32', codes.length);
     const q = this.#channelQuantizer(encodings, layout, o.rounding);
     try {
-      this.#stream(codes, out, (inPtr, outPtr, start, n) => throwIfError(q.dequantize(inPtr, n, start, outPtr)));
+      this.#stream(codes, out, (inPtr, outPtr, start, n) => throwIfFailed(q.dequantize(inPtr, n, start, outPtr), q));
     } finally {
       q.delete();
     }
@@ -309,7 +309,7 @@ class Quantizer {
       this.#stream(
         x,
         null,
-        (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)),
+        (inPtr, outPtr, start, count) => throwIfFailed(report.add(inPtr, count, start), report),
         { inScratch: this.#fitsScratch(x) && o.encoding === undefined, cacheSized: true },
       );
       return this.#reportOf(report, encodings, layout);
@@ -348,7 +348,7 @@ class Quantizer {
           self.#stream(
             x,
             codes,
-            (inPtr, outPtr, start, count) => throwIfError(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite)),
+            (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
             { base },
           );
           yield { codes, start: base };
@@ -373,7 +373,7 @@ class Quantizer {
     const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
     try {
       await this.#eachStreamChunk(input, layout, (x, base) =>
-        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfError(report.add(inPtr, count, start)), {
+        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(report.add(inPtr, count, start), report), {
           base,
           cacheSized: true,
         }),

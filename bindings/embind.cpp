@@ -200,6 +200,12 @@ class JsChannelReport : public KeepsError {
   ChannelErrorAccumulator accumulator_;
 };
 
+// Registered per class: a base-class member pointer is not one of the class.
+template <typename T>
+std::string ErrorOf(const T& holder) {
+  return holder.error();
+}
+
 // uint64 counts cross as doubles: exact up to 2^53 elements.
 double ReportCount(const Report& r) { return static_cast<double>(r.count); }
 double ReportClipped(const Report& r) { return static_cast<double>(r.clipped); }
@@ -258,19 +264,19 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("endPass", &JsCalibrator::EndPass)
       .function("finish", &JsCalibrator::Finish)
       .function("nonfinite", &JsCalibrator::nonfinite)
-      .function("error", &JsCalibrator::error);
+      .function("error", &ErrorOf<JsCalibrator>);
   emscripten::class_<JsChannelQuantizer>("ChannelQuantizer")
       .constructor<const val&, double, double, int>()
       .function("check", &JsChannelQuantizer::Check)
       .function("quantize", &JsChannelQuantizer::Quantize)
       .function("dequantize", &JsChannelQuantizer::Dequantize)
-      .function("error", &JsChannelQuantizer::error);
+      .function("error", &ErrorOf<JsChannelQuantizer>);
   emscripten::class_<JsChannelReport>("ChannelReport")
       .constructor<const val&, double, double, int, int>()
       .function("add", &JsChannelReport::Add)
       .function("total", &JsChannelReport::Total)
       .function("channel", &JsChannelReport::Channel)
-      .function("error", &JsChannelReport::error);
+      .function("error", &ErrorOf<JsChannelReport>);
 }
 
 }  // namespace wasmquant

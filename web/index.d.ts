@@ -15,15 +15,14 @@ export interface Encoding {
   isSymmetric: boolean;
 }
 
-/** What a caller may pass as a given encoding; min and max are derived. */
-export interface EncodingInput {
-  bitwidth: number;
-  scale: number;
-  offset: number;
-  min?: number;
-  max?: number;
-  isSymmetric?: boolean;
-}
+/**
+ * What a caller may pass as a given encoding: scale and offset (min and max
+ * are then derived), or only min and max (a range, nudged onto a grid as in
+ * SPEC §2, as QNN does with min/max overrides).
+ */
+export type EncodingInput =
+  | { bitwidth: number; scale: number; offset: number; min?: number; max?: number; isSymmetric?: boolean }
+  | { bitwidth: number; min: number; max: number; isSymmetric?: boolean };
 
 export type Rounding = 'half-up' | 'half-even';
 export type NonFinitePolicy = 'error' | 'saturate';

@@ -207,7 +207,14 @@ class Quantizer {
     }
     const encodings = list.map((e, i) => {
       const name = perChannel ? `encoding[${i}]` : 'encoding';
-      const result = this.#m.normalizeEncoding(encodingForCore(e, name));
+      const core = encodingForCore(e, name);
+      const result = core.range
+        ? this.#m.computeEncoding(
+            core.min,
+            core.max,
+            this.#coreOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }, PER_TENSOR),
+          )
+        : this.#m.normalizeEncoding(core);
       if (result.kind !== 0 && perChannel) result.message = `${name}: ${result.message}`;
       return throwIfError(result).encoding;
     });

@@ -173,6 +173,14 @@ export function encodingForCore(encoding, name = 'encoding') {
     fail(TypeError, `${name} must be an object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
   }
   const bitwidth = checkBitwidth(encoding.bitwidth, `${name}.bitwidth`);
+  if (encoding.scale === undefined && encoding.offset === undefined && encoding.min !== undefined) {
+    // A range to be nudged onto a grid (SPEC §2), as QNN does with min/max
+    // overrides; the caller computes it with the core.
+    const min = checkFiniteNumber(`${name}.min`, encoding.min);
+    const max = checkFiniteNumber(`${name}.max`, encoding.max);
+    if (min > max) fail(RangeError, `${name}.min (${min}) must not be greater than ${name}.max (${max})`);
+    return { range: true, bitwidth, min, max, isSymmetric: encoding.isSymmetric === true };
+  }
   const scale = checkFiniteNumber(`${name}.scale`, encoding.scale);
   const offset = checkFiniteNumber(`${name}.offset`, encoding.offset);
   const steps = 2 ** bitwidth - 1;

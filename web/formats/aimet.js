@@ -189,14 +189,19 @@ function readLegacyEntry(where, entry) {
     fail(TypeError, `${where} must be an object {bitwidth, scale, offset, ...}, got ${describe(entry)}`);
   }
   checkIntDtype(where, entry.dtype);
+  // QNN overrides often give a range only: {bitwidth, min, max}. That is an
+  // encoding the quantizer still has to nudge (SPEC §2), so it stays a range.
+  if (entry.scale === undefined && entry.offset === undefined && entry.min !== undefined && entry.max !== undefined) {
+    if (entry.bitwidth === undefined) fail(TypeError, `${at(where, 'bitwidth')} is missing`);
+    return {
+      bitwidth: checkBitwidth(where, 'bitwidth', entry.bitwidth),
+      min: checkFinite(where, 'min', entry.min),
+      max: checkFinite(where, 'max', entry.max),
+      isSymmetric: checkSymmetric(where, 'is_symmetric', entry.is_symmetric),
+    };
+  }
   for (const field of ['bitwidth', 'scale', 'offset']) {
-    if (entry[field] === undefined) {
-      const hint =
-        field !== 'bitwidth' && entry.min !== undefined
-          ? ' (encodings given only as min/max are not supported: compute them with computeEncoding(min, max))'
-          : '';
-      fail(TypeError, `${at(where, field)} is missing${hint}`);
-    }
+    if (entry[field] === undefined) fail(TypeError, `${at(where, field)} is missing`);
   }
   const bitwidth = checkBitwidth(where, 'bitwidth', entry.bitwidth);
   const scale = checkScale(where, 'scale', entry.scale);

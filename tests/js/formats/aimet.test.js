@@ -264,7 +264,8 @@ describe('fromAimetEncodings: errors name the tensor and the field', () => {
     [legacy({ ...good, scale: 0 }), RangeError, /field "scale" must be a positive number, got 0/],
     [legacy({ ...good, scale: '0.01' }), TypeError, /tensor "conv1\.weight": field "scale" must be a positive number, got "0\.01"/],
     [legacy({ ...good, scale: null }), TypeError, /field "scale" must be a positive number, got null/],
-    [legacy(without(good, 'scale')), TypeError, /tensor "conv1\.weight": field "scale" is missing \(encodings given only as min\/max are not supported/],
+    [legacy(without(good, 'scale')), TypeError, /tensor "conv1\.weight": field "scale" is missing$/],
+    [legacy(without(without(without(good, 'scale'), 'offset'), 'bitwidth')), TypeError, /field "bitwidth" is missing/],
     [legacy(without(good, 'offset')), TypeError, /field "offset" is missing/],
     [legacy(without(good, 'bitwidth')), TypeError, /field "bitwidth" is missing/],
     [legacy({ ...good, offset: -1.5 }), RangeError, /field "offset" must be an integer from -255 to 0 for bitwidth 8/],
@@ -420,5 +421,31 @@ describe('with the quantizer (SPEC §5: apply encodings chosen elsewhere)', () =
         expect(Array.from(wq.quantize(x, { encoding: read }).codes)).toEqual(Array.from(codes));
       }
     }
+  });
+});
+
+describe('fromAimetEncodings: range-only entries (QNN min/max overrides)', () => {
+  it('read as a range, which quantize nudges exactly as computeEncoding does', async () => {
+    const { createQuantizer } = await import('../../../web/index.js');
+    const wq = await createQuantizer();
+    const file = {
+      version: '0.6.1',
+      activation_encodings: {
+        relu1: [{ bitwidth: 8, dtype: 'int', is_symmetric: 'False', min: -1.8, max: 0.5 }],
+        sym: [{ bitwidth: 8, dtype: 'int', is_symmetric: 'True', min: -2, max: 1 }],
+      },
+      param_encodings: {},
+    };
+    const read = fromAimetEncodings(JSON.stringify(file));
+    expect(read.relu1).toEqual({ bitwidth: 8, min: -1.8, max: 0.5, isSymmetric: false });
+    const x = Float32Array.of(-1.8, -1.0, 0, 0.5);
+    const given = wq.quantize(x, { encoding: read.relu1 });
+    // SPEC §2.1 first row: the worked example's encoding and codes
+    expect(Array.from(given.codes)).toEqual([0, 89, 200, 255]);
+    expect(given.encoding.offset).toBe(-200);
+    expect(given.encoding).toEqual(wq.computeEncoding(-1.8, 0.5));
+    const sym = wq.quantize(x, { encoding: read.sym });
+    expect(sym.encoding).toEqual(wq.computeEncoding(-2, 1, { symmetric: true }));
+    expect(sym.codes).toBeInstanceOf(Int8Array);
   });
 });

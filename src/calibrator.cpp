@@ -189,6 +189,7 @@ Status Calibrator::StartSecondPass() {
       c.histogram.assign(kHistogramBins, 0);
     } else if (options_.scheme == Scheme::kPercentile) {
       const uint64_t units = PercentUnits(options_.percentile);
+      c.ranks.resize(2);
       c.ranks[0].rank = NearestRank(kPercentUnits - units, finite);
       c.ranks[1].rank = NearestRank(units, finite);
     }

@@ -2,7 +2,7 @@
 // area, a chunk at a time, so memory stays bounded whatever the input size,
 // and no wasm object or view escapes to the caller. Callers who want no
 // copies at all use WasmTensors (tensor.js) for input and output.
-import { throwIfError, throwIfFailed } from './errors.js';
+import { readableError, throwIfError, throwIfFailed, withReadableErrors } from './errors.js';
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
 import {
   channelLayout,
@@ -362,6 +362,8 @@ class Quantizer {
           base += x.length;
         }
         checkStreamLength(base, layout);
+      } catch (e) {
+        throw readableError(e);
       } finally {
         q.delete();
       }
@@ -402,6 +404,16 @@ class Quantizer {
     return this.#m.heapTop();
   }
 }
+
+withReadableErrors(Quantizer, [
+  'computeEncoding',
+  'quantize',
+  'dequantize',
+  'analyze',
+  'quantizeStream',
+  'analyzeStream',
+  'allocTensor',
+]);
 
 export async function createQuantizer(options) {
   const { backend, wasmUrl } = checkOptionsObject(options, ['backend', 'wasmUrl'], 'createQuantizer options');

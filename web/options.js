@@ -123,6 +123,9 @@ function checkPercentile(value) {
   return value;
 }
 
+const MAX_CHANNELS = 1 << 20;
+const MAX_SEARCHED_CHANNELS = 1 << 16; // tf_enhanced, percentile
+
 // The tensor as [outer, channels, inner] for per-channel work (SPEC §3.2),
 // from options.shape and options.axis; per tensor: channels 1, inner 0
 // (the core's "one run").
@@ -157,7 +160,14 @@ export function channelLayout(o, length) {
   const dims = Array.from(shape);
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  return { channels: dims[axis], inner: Math.max(inner, 1), outer, axis, perChannel: true };
+  const channels = dims[axis];
+  // Each channel keeps its own state in wasm memory (kilobytes for the
+  // histogram and rank searches): bounded, so memory is too.
+  const limit = o.scheme === 0 ? MAX_CHANNELS : MAX_SEARCHED_CHANNELS;
+  if (channels > limit) {
+    fail(RangeError, `per-channel quantization takes at most ${limit} channels with this scheme, got ${channels} along axis ${axis}`);
+  }
+  return { channels, inner: Math.max(inner, 1), outer, axis, perChannel: true };
 }
 
 export function checkFiniteNumber(name, value) {

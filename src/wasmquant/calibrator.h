@@ -77,7 +77,7 @@ class Calibrator {
     uint64_t count = 0;  // finite elements
     uint64_t nonfinite = 0;
     std::vector<uint64_t> histogram;  // tf_enhanced
-    std::array<RankSearch, 2> ranks;  // percentile: low and high
+    std::vector<RankSearch> ranks;    // percentile: low and high
   };
 
   Status AddRange(const float* x, size_t n, uint64_t index_base, Channel* c);

@@ -3,6 +3,7 @@
 // in the package's worker (wasmquant/worker, extended with ./ops.js), and
 // only draws here.
 import { connectWorker } from 'wasmquant/worker';
+import { formatBytes } from './format.js';
 import { drawErrors, drawHistogram } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
@@ -49,17 +50,6 @@ function formatCount(n) {
   return n.toLocaleString('en-US');
 }
 
-function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
-}
 
 function shapeText(shape) {
   return `[${shape.join(', ')}]`;

@@ -5,6 +5,7 @@
 // ever receives numbers, histograms and the bytes of a download.
 //
 // This module does not import the package: it gets it through the context.
+import { formatBytes } from './format.js';
 
 const READ_CHUNK = 16 << 20; // bytes per File.slice while reading
 const RUN = 1 << 20; // elements per quantize/dequantize round trip
@@ -97,17 +98,6 @@ async function readAll(file, progress) {
   return bytes;
 }
 
-function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 /**
  * Reads a dropped or picked File (npy, safetensors or raw float32 .bin with

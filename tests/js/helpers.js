@@ -206,7 +206,22 @@ export function expectWasmquantError(fn, ErrorClass, ...patterns) {
   return error;
 }
 
+const ERROR_CLASSES = [Error, TypeError, RangeError];
+
+// A wasmquant error: exactly Error, TypeError or RangeError (never a
+// SyntaxError from JSON.parse, an engine "Invalid typed array length" that
+// escaped, an Emscripten abort, ...), with a message starting 'wasmquant: '.
+export function isWasmquantError(e) {
+  return (
+    ERROR_CLASSES.includes(e?.constructor) &&
+    typeof e.message === 'string' &&
+    e.message.startsWith('wasmquant: ') &&
+    !/Aborted|abort\(|unreachable|RuntimeError/i.test(e.message)
+  );
+}
+
 export function checkWasmquantError(error) {
+  expect(isWasmquantError(error), `not a wasmquant error: ${error?.constructor?.name}: ${error?.message}`).toBe(true);
   expect(error).toBeInstanceOf(Error);
   expect(error).not.toBeInstanceOf(WebAssembly.RuntimeError);
   expect(error.message.startsWith('wasmquant:'), `message: ${error.message}`).toBe(true);

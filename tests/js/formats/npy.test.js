@@ -18,6 +18,7 @@ import {
   product,
   randomTyped,
   resultOrWasmquantError,
+  fuzzByteMutations,
 } from './util.js';
 
 // Written by numpy 1.24 (np.save, or np.lib.format.write_array for the
@@ -466,21 +467,7 @@ describe('fuzz (fast-check, fixed seed)', () => {
 
   it('random byte mutations of valid files', () => {
     parsed = 0;
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...seeds),
-        // Positions anywhere in the file (no bias to small ones); cut the
-        // file short in one case of five.
-        fc.array(fc.tuple(fc.noBias(fc.nat({ max: 1 << 20 })), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
-        fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.noBias(fc.nat({ max: 1 << 20 })) }),
-        (seed, edits, cut) => {
-          const bytes = seed.slice();
-          for (const [at, value] of edits) bytes[at % bytes.length] = value;
-          checkOutcome(cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
-        },
-      ),
-      { seed: FC_SEED, numRuns: 4000 },
-    );
+    fuzzByteMutations(seeds, checkOutcome);
     expect(parsed).toBeGreaterThan(200); // the mutations did not all break the files
   });
 

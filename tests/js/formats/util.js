@@ -1,31 +1,12 @@
 // Helpers for the file-format tests: error checks, byte builders written
 // from the format descriptions (not from web/formats/), bit comparisons.
+import fc from 'fast-check';
 import { expect } from 'vitest';
+import { isWasmquantError, mulberry32 } from '../helpers.js';
 
 export const FC_SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20240611;
 
-const ERROR_CLASSES = [Error, TypeError, RangeError];
-
-// A wasmquant error: exactly Error, TypeError or RangeError (never a
-// SyntaxError from JSON.parse, a URIError, an engine "Invalid typed array
-// length" that escaped, ...), with a message starting 'wasmquant: '.
-export function isWasmquantError(e) {
-  return ERROR_CLASSES.includes(e?.constructor) && typeof e.message === 'string' && e.message.startsWith('wasmquant: ');
-}
-
-export function expectWasmquantError(fn, ErrorClass, ...patterns) {
-  let error;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected an error to be thrown').toBeDefined();
-  expect(isWasmquantError(error), `not a wasmquant error: ${error?.constructor?.name}: ${error?.message}`).toBe(true);
-  if (ErrorClass) expect(error.constructor, error.message).toBe(ErrorClass);
-  for (const p of patterns) expect(error.message).toMatch(p);
-  return error;
-}
+export { expectWasmquantError, isWasmquantError, mulberry32 } from '../helpers.js';
 
 // Runs fn; returns its result, or undefined when it threw a wasmquant error;
 // anything else thrown fails the test (with the message).
@@ -119,18 +100,6 @@ export function expectSameTyped(actual, expected) {
 
 export const product = (shape) => shape.reduce((a, b) => a * b, 1);
 
-// Deterministic pseudo-random numbers.
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Random contents for a typed array type, with the awkward float values
 // (NaN with payloads, ±0, ±Inf, subnormals) mixed in.
 export function randomTyped(Type, n, seed) {
@@ -143,4 +112,25 @@ export function randomTyped(Type, n, seed) {
     for (let i = 0; i < n; i += 3) out[i] = specials[i % specials.length];
   }
   return out;
+}
+
+// Random byte edits (anywhere in the file) of valid files, cut short in one
+// case of five; check(bytes) judges each outcome.
+export function fuzzByteMutations(seeds, check) {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...seeds),
+      fc.array(fc.tuple(fc.noBias(fc.nat({ max: 1 << 20 })), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.noBias(fc.nat({ max: 1 << 20 })) }),
+      (seed, edits, cut) => {
+        const bytes = seed.slice();
+        for (const [at, value] of edits) bytes[at % bytes.length] = value;
+        check(cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
+      },
+    ),
+    { seed: FC_SEED, numRuns: 4000 },
+  );
 }

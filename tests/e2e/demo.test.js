@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../demo/serve.js';
+import { mulberry32 } from '../js/helpers.js';
 import {
   createQuantizer,
   fromAimetEncodings,
@@ -34,16 +35,6 @@ const pageErrors = [];
 
 // ------------------------------------------------------------------ data
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Laplace values, per-row spread, and a few outliers: a conv-weight look-alike.
 function weights(shape, seed, spread = 0.05) {

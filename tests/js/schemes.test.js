@@ -14,6 +14,7 @@ import {
   roundHalfEven,
   roundHalfUp,
   steps,
+  finiteRange,
 } from './helpers.js';
 
 // ---------------------------------------------------------------------------
@@ -29,16 +30,6 @@ function refSymmetric(lo, hi, { bitwidth = 8, minRange = 0.01, strict = false } 
   return { bitwidth, min: offset * scale, max: (half(bitwidth) - 1) * scale, scale, offset, isSymmetric: true };
 }
 
-function finiteRange(x) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of x) {
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return { lo, hi };
-}
 
 // The output code range of an encoding, and the code of 0.0.
 function codeRange(enc) {

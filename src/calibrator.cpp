@@ -12,9 +12,6 @@
 namespace wasmquant {
 namespace {
 
-// Runs shorter than this go element by element: a kernel call costs more.
-constexpr size_t kShortRun = 16;
-
 // Float bits as an unsigned key in the order of the values.
 uint32_t OrderedKey(float v) {
   uint32_t bits;
@@ -88,22 +85,17 @@ uint64_t Calibrator::nonfinite() const {
 }
 
 Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
-  const ChannelLayout& layout = options_.layout;
-  for (size_t j = 0; j < n;) {
-    const uint64_t index = index_base + j;
-    const size_t run = layout.RunFrom(index, n - j);
-    Channel* c = &channels_[layout.ChannelOf(index)];
-    if (pass_ == 0) {
-      Status status = AddRange(x + j, run, index, c);
-      if (!status.ok()) return status;
-    } else if (options_.scheme == Scheme::kTfEnhanced) {
-      AddHistogram(x + j, run, c);
-    } else {
-      AddRankBytes(x + j, run, c);
-    }
-    j += run;
-  }
-  return Status::Ok();
+  return options_.layout.ForEachRun(
+      index_base, n, [&](size_t channel, size_t j, size_t length) {
+        Channel* c = &channels_[channel];
+        if (pass_ == 0) return AddRange(x + j, length, index_base + j, c);
+        if (options_.scheme == Scheme::kTfEnhanced) {
+          AddHistogram(x + j, length, c);
+        } else {
+          AddRankBytes(x + j, length, c);
+        }
+        return Status::Ok();
+      });
 }
 
 Status Calibrator::AddRange(const float* x, size_t n, uint64_t index_base,

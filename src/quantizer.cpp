@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/element.h"
 #include "nonfinite.h"
 
 namespace wasmquant {
@@ -37,7 +38,15 @@ void QuantizeInto(void (*kernel)(const float*, size_t, const KernelParams&,
                                  Code*),
                   const float* x, size_t n, const KernelParams& params,
                   bool has_nonfinite, Code* codes) {
-  kernel(x, n, params, codes);
+  if (n < kShortRun) {
+    // Per-channel runs can be this short (one element for a last-axis
+    // channel): the element functions the kernels are defined by, inline.
+    for (size_t i = 0; i < n; ++i) {
+      codes[i] = static_cast<Code>(element::OutputCode(x[i], params));
+    }
+  } else {
+    kernel(x, n, params, codes);
+  }
   if (!has_nonfinite) return;
   for (size_t i = 0; i < n; ++i) {
     if (std::isnan(x[i])) {
@@ -52,7 +61,9 @@ Status QuantizeChunk(const KernelTable& kernels, const float* x, size_t n,
                      const KernelParams& params, CodeType code_type,
                      NonFinite non_finite, uint64_t index_base, void* codes,
                      bool known_finite) {
-  const bool finite = known_finite || kernels.min_max(x, n).all_finite;
+  const bool finite =
+      known_finite || (n < kShortRun ? FirstNonFinite(x, n) == n
+                                     : kernels.min_max(x, n).all_finite);
   if (!finite && non_finite == NonFinite::kError) {
     const size_t i = FirstNonFinite(x, n);
     return NonFiniteError(index_base + i, x[i]);
@@ -100,7 +111,11 @@ Status DequantizeFrom(void (*kernel)(const Code*, size_t, const KernelParams&,
       }
     }
   }
-  kernel(codes, n, params, x);
+  if (n < kShortRun) {
+    for (size_t i = 0; i < n; ++i) x[i] = element::Dequantize(codes[i], params);
+  } else {
+    kernel(codes, n, params, x);
+  }
   return Status::Ok();
 }
 
@@ -165,31 +180,24 @@ Status ChannelQuantizer::Quantize(const float* x, size_t n,
   const size_t bytes = CodeBytes(code_type_);
   // Each run within one channel is checked and quantized on its own: on an
   // error the runs before it are written, so callers write into scratch.
-  for (size_t j = 0; j < n;) {
-    const uint64_t index = index_base + j;
-    const size_t run = layout_.RunFrom(index, n - j);
-    Status status = QuantizeChunk(
-        kernels_, x + j, run, params_[layout_.ChannelOf(index)], code_type_,
-        non_finite, index, static_cast<char*>(codes) + j * bytes, known_finite);
-    if (!status.ok()) return status;
-    j += run;
-  }
-  return Status::Ok();
+  return layout_.ForEachRun(
+      index_base, n, [&](size_t channel, size_t j, size_t length) {
+        return QuantizeChunk(kernels_, x + j, length, params_[channel],
+                             code_type_, non_finite, index_base + j,
+                             static_cast<char*>(codes) + j * bytes,
+                             known_finite);
+      });
 }
 
 Status ChannelQuantizer::Dequantize(const void* codes, size_t n,
                                     uint64_t index_base, float* x) const {
   const size_t bytes = CodeBytes(code_type_);
-  for (size_t j = 0; j < n;) {
-    const uint64_t index = index_base + j;
-    const size_t run = layout_.RunFrom(index, n - j);
-    Status status = DequantizeChunk(
-        kernels_, static_cast<const char*>(codes) + j * bytes, run,
-        params_[layout_.ChannelOf(index)], code_type_, index, x + j);
-    if (!status.ok()) return status;
-    j += run;
-  }
-  return Status::Ok();
+  return layout_.ForEachRun(
+      index_base, n, [&](size_t channel, size_t j, size_t length) {
+        return DequantizeChunk(
+            kernels_, static_cast<const char*>(codes) + j * bytes, length,
+            params_[channel], code_type_, index_base + j, x + j);
+      });
 }
 
 }  // namespace wasmquant

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/element.h"
 #include "nonfinite.h"
 
 namespace wasmquant {
@@ -15,6 +16,7 @@ ErrorAccumulator::ErrorAccumulator(const KernelTable& kernels,
     : kernels_(kernels), params_(params), non_finite_(non_finite), lanes_() {}
 
 Status ErrorAccumulator::Add(const float* x, size_t n, uint64_t index_base) {
+  if (n < kShortRun) return AddShort(x, n, index_base);
   if (kernels_.min_max(x, n).all_finite) {
     kernels_.accumulate_error(x, n, params_, &lanes_);
     count_ += n;
@@ -32,6 +34,27 @@ Status ErrorAccumulator::Add(const float* x, size_t n, uint64_t index_base) {
   kernels_.accumulate_error(finite.data(), finite.size(), params_, &lanes_);
   nonfinite_ += n - finite.size();
   count_ += finite.size();
+  return Status::Ok();
+}
+
+// Element by element, as the kernels do their tails: the finite elements go
+// to lanes 0, 1, ... (mod kErrorLanes) in order, as in a kernel call.
+Status ErrorAccumulator::AddShort(const float* x, size_t n,
+                                  uint64_t index_base) {
+  const size_t i = FirstNonFinite(x, n);
+  if (i < n && non_finite_ == NonFinite::kError) {
+    return NonFiniteError(index_base + i, x[i]);
+  }
+  size_t k = 0;
+  for (size_t j = 0; j < n; ++j) {
+    if (!std::isfinite(x[j])) {
+      ++nonfinite_;
+      continue;
+    }
+    element::AccumulateError(x[j], params_, static_cast<int>(k++ % kErrorLanes),
+                             &lanes_);
+    ++count_;
+  }
   return Status::Ok();
 }
 
@@ -96,14 +119,10 @@ ChannelErrorAccumulator::ChannelErrorAccumulator(
 
 Status ChannelErrorAccumulator::Add(const float* x, size_t n,
                                     uint64_t index_base) {
-  for (size_t j = 0; j < n;) {
-    const uint64_t index = index_base + j;
-    const size_t run = layout_.RunFrom(index, n - j);
-    Status status = channels_[layout_.ChannelOf(index)].Add(x + j, run, index);
-    if (!status.ok()) return status;
-    j += run;
-  }
-  return Status::Ok();
+  return layout_.ForEachRun(
+      index_base, n, [&](size_t channel, size_t j, size_t length) {
+        return channels_[channel].Add(x + j, length, index_base + j);
+      });
 }
 
 Report ChannelErrorAccumulator::Total() const {

@@ -20,6 +20,10 @@ enum class NonFinite {
   kSaturate = 1,  // NaN -> the code of 0.0, +Inf -> qmax, -Inf -> qmin
 };
 
+// Below this many elements the core works element by element rather than
+// calling a kernel: per-channel runs can be this short.
+constexpr size_t kShortRun = 16;
+
 // Asymmetric encodings have uint8 codes up to 8 bits, uint16 above.
 inline CodeType UnsignedCodeType(int bitwidth) {
   return bitwidth <= 8 ? CodeType::kU8 : CodeType::kU16;
@@ -37,16 +41,25 @@ struct ChannelLayout {
   uint64_t channels = 1;
   uint64_t inner = UINT64_MAX;
 
-  size_t ChannelOf(uint64_t index) const {
-    return static_cast<size_t>((index / inner) % channels);
-  }
-  // How many of the n elements from index on stay in its channel.
-  size_t RunFrom(uint64_t index, size_t n) const {
-    const uint64_t run = inner - index % inner;
-    return run < n ? static_cast<size_t>(run) : n;
+  // Calls run(channel, j, length) for the runs of x[0, n), the elements from
+  // index_base on, that each stay in one channel; stops at the first error.
+  // The channel is tracked, not divided out per run: runs can be single
+  // elements (a last-axis channel), and 64-bit division is slow in wasm.
+  template <typename Run>
+  Status ForEachRun(uint64_t index_base, size_t n, Run&& run) const {
+    size_t channel = static_cast<size_t>((index_base / inner) % channels);
+    uint64_t left = inner - index_base % inner;  // in the current run
+    for (size_t j = 0; j < n;) {
+      const size_t length = left < n - j ? static_cast<size_t>(left) : n - j;
+      Status status = run(channel, j, length);
+      if (!status.ok()) return status;
+      j += length;
+      if (++channel == channels) channel = 0;
+      left = inner;
+    }
+    return Status::Ok();
   }
 };
-
 // Quantizes x[0, n) into codes of the given type. index_base is
 // the index of x[0] in the whole tensor, for error messages. On error nothing
 // is written. known_finite skips the NaN/Inf scan for data a Calibrator has

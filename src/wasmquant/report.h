@@ -49,6 +49,8 @@ class ErrorAccumulator {
   Report Finish() const { return Sums().ToReport(); }
 
  private:
+  Status AddShort(const float* x, size_t n, uint64_t index_base);
+
   const KernelTable& kernels_;
   KernelParams params_;
   NonFinite non_finite_;

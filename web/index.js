@@ -253,6 +253,11 @@ class Quantizer {
   computeEncoding(min, max, options) {
     const o = parseOptions(options);
     rejectOut(o, 'computeEncoding');
+    if (o.scheme !== 0 || o.shape !== undefined || o.pack) {
+      throw new RangeError(
+        "wasmquant: computeEncoding makes a 'tf' or symmetric encoding from a range; tf_enhanced, percentile, per-channel and pack need the data: use quantize or analyze",
+      );
+    }
     checkFiniteNumber('min', min);
     checkFiniteNumber('max', max);
     if (min > max) throw new RangeError(`wasmquant: min (${min}) must not be greater than max (${max})`);

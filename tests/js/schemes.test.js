@@ -948,3 +948,15 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
     }
   });
 });
+
+describe('computeEncoding works on a range only', () => {
+  it('refuses the options that need the data, naming them', async () => {
+    const wq = await quantizerFor('simd128');
+    for (const opts of [{ scheme: 'tf_enhanced' }, { scheme: 'percentile' }, { shape: [2, 2], axis: 0 }, { bitwidth: 4, pack: true }]) {
+      expectWasmquantError(() => wq.computeEncoding(-1, 1, opts), RangeError, /computeEncoding/, /quantize or analyze/);
+    }
+    // 'symmetric' is a range scheme: SPEC §3.1 on [-1, 0.5]
+    const e = wq.computeEncoding(-1, 0.5, { scheme: 'symmetric' });
+    expect(e).toEqual({ bitwidth: 8, min: -128 / 127, max: 1, scale: 1 / 127, offset: -128, isSymmetric: true });
+  });
+});

@@ -116,6 +116,27 @@ std::vector<Encoding> EncodingsFrom(const val& array) {
   return emscripten::vecFromJSArray<Encoding>(array);
 }
 
+// Calibrate and quantize a small tensor in one call (one chunk, per tensor):
+// for small inputs the calls and objects of the chunked path cost more than
+// the work.
+JsEncodingResult QuantizeTensor(uintptr_t x, size_t n, const JsOptions& o,
+                                int rounding, uintptr_t codes) {
+  QuantizeOptions options;
+  options.bitwidth = o.bitwidth;
+  options.min_range = o.min_range;
+  options.scheme = static_cast<Scheme>(o.scheme);
+  options.symmetric = o.symmetric;
+  options.strict = o.strict;
+  options.unsigned_symmetric = o.unsigned_symmetric;
+  options.percentile = o.percentile;
+  options.rounding = static_cast<Rounding>(rounding);
+  options.non_finite = static_cast<NonFinite>(o.non_finite);
+  Encoding encoding;
+  const Status status = Quantize(Kernels(), Ptr<const float>(x), n, options,
+                                 &encoding, Ptr<void>(codes));
+  return {static_cast<int>(status.kind()), status.message(), encoding};
+}
+
 class JsCalibrator : public KeepsError {
  public:
   explicit JsCalibrator(const JsOptions& o)
@@ -257,6 +278,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
   emscripten::function("heapTop", &HeapTop);
   emscripten::function("computeEncoding", &ComputeEncodingJs);
   emscripten::function("normalizeEncoding", &NormalizeEncodingJs);
+  emscripten::function("quantizeTensor", &QuantizeTensor);
   emscripten::class_<JsCalibrator>("Calibrator")
       .constructor<const JsOptions&>()
       .function("passes", &JsCalibrator::passes)

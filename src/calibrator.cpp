@@ -269,7 +269,8 @@ CalibrationOptions QuantizeOptions::Calibration() const {
 }
 
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding) {
+                 const QuantizeOptions& options, Encoding* encoding,
+                 uint64_t* nonfinite) {
   Calibrator calibrator(kernels, options.Calibration());
   for (int pass = 0; pass < calibrator.passes(); ++pass) {
     Status status = calibrator.Add(x, n, 0);
@@ -278,18 +279,22 @@ Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
   }
   std::vector<Encoding> encodings;
   Status status = calibrator.Finish(&encodings);
-  if (status.ok()) *encoding = encodings[0];
-  return status;
+  if (!status.ok()) return status;
+  *encoding = encodings[0];
+  if (nonfinite != nullptr) *nonfinite = calibrator.nonfinite();
+  return Status::Ok();
 }
 
 Status Quantize(const KernelTable& kernels, const float* x, size_t n,
                 const QuantizeOptions& options, Encoding* encoding,
                 void* codes) {
-  Status status = Calibrate(kernels, x, n, options, encoding);
+  uint64_t nonfinite = 0;
+  Status status = Calibrate(kernels, x, n, options, encoding, &nonfinite);
   if (!status.ok()) return status;
   return QuantizeChunk(kernels, x, n,
                        MakeKernelParams(*encoding, options.rounding),
-                       CodeTypeOf(*encoding), options.non_finite, 0, codes);
+                       CodeTypeOf(*encoding), options.non_finite, 0, codes,
+                       /*known_finite=*/nonfinite == 0);
 }
 
 }  // namespace wasmquant

@@ -271,6 +271,9 @@ class Quantizer {
     if (o.pack && o.out !== undefined) {
       throw new TypeError('wasmquant: pack returns new packed codes; drop options.out');
     }
+    if (o.encoding === undefined && !layout.perChannel && this.#fitsScratch(x) && !(o.out instanceof WasmTensor)) {
+      return this.#quantizeSmall(x, o, layout);
+    }
     const { encodings, finite } = this.#encodingsFor(x, o, layout);
     if (o.pack) checkPackable(encodings[0]);
     const codes = outputFor(o.out, codeDtype(encodings[0]), x.length);
@@ -287,6 +290,20 @@ class Quantizer {
       q.delete();
     }
     const encoding = layout.perChannel ? encodings : encodings[0];
+    return { codes: o.pack ? packNibbles(codes, layout) : codes, encoding };
+  }
+
+  // One chunk, per tensor, calibrated: one call into the core.
+  #quantizeSmall(x, o, layout) {
+    const m = this.#m;
+    new Float32Array(m.HEAPU8.buffer, this.#input, x.length).set(x);
+    const { encoding } = throwIfError(
+      m.quantizeTensor(this.#input, x.length, this.#coreOptions(o, PER_TENSOR), o.rounding, this.#output),
+    );
+    if (o.pack) checkPackable(encoding);
+    const Codes = DTYPES[codeDtype(encoding)];
+    const codes = outputFor(o.out, codeDtype(encoding), x.length);
+    codes.set(new Codes(m.HEAPU8.buffer, this.#output, x.length));
     return { codes: o.pack ? packNibbles(codes, layout) : codes, encoding };
   }
 

@@ -95,9 +95,11 @@ class Calibrator {
   double tensor_lo_ = 0;  // smallest finite value of the whole tensor
 };
 
-// One-shot forms for a tensor already in memory, per tensor.
+// One-shot forms for a tensor already in memory, per tensor. Calibrate
+// also tells, if asked, how many elements were NaN/Inf.
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding);
+                 const QuantizeOptions& options, Encoding* encoding,
+                 uint64_t* nonfinite = nullptr);
 Status Quantize(const KernelTable& kernels, const float* x, size_t n,
                 const QuantizeOptions& options, Encoding* encoding,
                 void* codes);

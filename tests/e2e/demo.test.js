@@ -517,6 +517,40 @@ describe('the demo page in Chromium', () => {
     expect(result.unknown).toMatch(/^TypeError: .*unknown method "nope"/);
   });
 
+  it('runs the package API in the page: schemes, per-channel, files and a streamed Blob', async () => {
+    // The same calls a user's page makes (bare specifier through the import
+    // map); the results are compared with the same calls made here in Node.
+    const result = await page.evaluate(`(async () => {
+      const wasmquant = await import('wasmquant');
+      const wq = await wasmquant.createQuantizer();
+      const x = new Float32Array(70000);
+      for (let i = 0; i < x.length; i += 1) x[i] = Math.sin(i * 0.37) * (1 + (i % 97 === 0 ? 9 : 0));
+      const perChannel = wq.quantize(x, { shape: [7, 10000], axis: 0, symmetric: true, scheme: 'tf_enhanced' });
+      const { encoding, chunks } = await wq.quantizeStream(new Blob([x]), { scheme: 'percentile', percentile: 99.9 });
+      const streamed = [];
+      for await (const { codes } of chunks) streamed.push(...codes);
+      const npy = wasmquant.readNpy(wasmquant.writeNpy(perChannel.codes, [7, 10000]));
+      return {
+        backend: wq.backend,
+        perChannel: { codes: Array.from(perChannel.codes.subarray(0, 50)), encodings: perChannel.encoding },
+        streamed: { encoding, codes: streamed.slice(0, 50), length: streamed.length },
+        npy: { dtype: npy.dtype, shape: npy.shape, same: npy.data.every((v, i) => v === perChannel.codes[i]) },
+      };
+    })()`);
+    const wq = await createQuantizer();
+    const x = new Float32Array(70000);
+    for (let i = 0; i < x.length; i += 1) x[i] = Math.sin(i * 0.37) * (1 + (i % 97 === 0 ? 9 : 0));
+    const perChannel = wq.quantize(x, { shape: [7, 10000], axis: 0, symmetric: true, scheme: 'tf_enhanced' });
+    const percentile = wq.quantize(x, { scheme: 'percentile', percentile: 99.9 });
+    expect(result.backend).toBe('simd128');
+    expect(result.perChannel.encodings).toEqual(perChannel.encoding);
+    expect(result.perChannel.codes).toEqual(Array.from(perChannel.codes.subarray(0, 50)));
+    expect(result.streamed.encoding).toEqual(percentile.encoding);
+    expect(result.streamed.length).toBe(x.length);
+    expect(result.streamed.codes).toEqual(Array.from(percentile.codes.subarray(0, 50)));
+    expect(result.npy).toEqual({ dtype: 'int8', shape: [7, 10000], same: true });
+  });
+
   it('is usable by keyboard, labelled, and fits a phone screen', async () => {
     await page.click('#load-sample');
     await settled(keyOf('conv1.weight'));

@@ -100,6 +100,15 @@ function yAxis(ctx, box, max, log) {
   return sy;
 }
 
+// A full-height line at canvas x, on the pixel grid so it stays crisp.
+function verticalLine(ctx, box, x) {
+  const px = Math.round(x) + 0.5;
+  ctx.beginPath();
+  ctx.moveTo(px, box.y0);
+  ctx.lineTo(px, box.y1);
+  ctx.stroke();
+}
+
 function bars(ctx, counts, box, sx, sy, lo, hi, color) {
   const width = (hi - lo) / counts.length;
   ctx.fillStyle = color;
@@ -164,20 +173,10 @@ export function drawHistogram(canvas, values, encoding, { log = true } = {}) {
   if (encoding) {
     ctx.lineWidth = 1.5;
     ctx.strokeStyle = css('--clip');
-    for (const v of [encoding.min, encoding.max]) {
-      const x = Math.round(sx(v)) + 0.5;
-      ctx.beginPath();
-      ctx.moveTo(x, box.y0);
-      ctx.lineTo(x, box.y1);
-      ctx.stroke();
-    }
-    const x0 = Math.round(sx(0)) + 0.5;
+    for (const v of [encoding.min, encoding.max]) verticalLine(ctx, box, sx(v));
     ctx.strokeStyle = css('--zero');
     ctx.setLineDash([3, 3]);
-    ctx.beginPath();
-    ctx.moveTo(x0, box.y0);
-    ctx.lineTo(x0, box.y1);
-    ctx.stroke();
+    verticalLine(ctx, box, sx(0));
     ctx.setLineDash([]);
     ctx.fillStyle = css('--clip');
     ctx.textBaseline = 'top';
@@ -222,13 +221,7 @@ export function drawErrors(canvas, errors, { log = false } = {}) {
   }
   ctx.strokeStyle = css('--grid-strong');
   ctx.setLineDash([4, 3]);
-  for (const v of [-0.5, 0.5]) {
-    const x = Math.round(sx(v)) + 0.5;
-    ctx.beginPath();
-    ctx.moveTo(x, box.y0);
-    ctx.lineTo(x, box.y1);
-    ctx.stroke();
-  }
+  for (const v of [-0.5, 0.5]) verticalLine(ctx, box, sx(v));
   ctx.setLineDash([]);
   ctx.fillStyle = css('--muted');
   ctx.textAlign = 'center';

@@ -149,6 +149,25 @@ export function bfloat16ToFloat32(halves) {
   return out;
 }
 
+// How each dtype is stored in a file, and how it becomes what readers
+// return: float16, bfloat16 and float64 are widened to float32, the type the
+// quantizer takes; integer codes stay as they are.
+const STORAGE = {
+  float32: { Type: Float32Array },
+  float16: { Type: Uint16Array, widen: float16ToFloat32 },
+  bfloat16: { Type: Uint16Array, widen: bfloat16ToFloat32 },
+  float64: { Type: Float64Array, widen: (x) => new Float32Array(x) },
+  uint8: { Type: Uint8Array },
+  int8: { Type: Int8Array },
+  uint16: { Type: Uint16Array },
+  int16: { Type: Int16Array },
+};
+
+// A format's dtype codes ({ code: dtype name }) → { code: { dtype, Type, widen } }.
+export function readTable(codes) {
+  return Object.fromEntries(Object.entries(codes).map(([code, dtype]) => [code, { dtype, ...STORAGE[dtype] }]));
+}
+
 // Strict UTF-8: invalid bytes are an error, not U+FFFD, and a BOM is kept
 // (JSON then rejects it, as the Rust reference does).
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -11,9 +11,9 @@ import {
   describe,
   elementCount,
   fail,
-  float16ToFloat32,
   lookup,
   readLittleEndian,
+  readTable,
   shapeText,
   typedArrayName,
   writeLittleEndian,
@@ -23,17 +23,16 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64; // numpy aligns the data start to 64 bytes
 const GROWTH_AXIS_MAX_DIGITS = 21; // numpy leaves this much room to grow the first axis
 
-// kind + item size → how to read it. float16 and float64 become float32,
-// the type the quantizer takes.
-const READ = {
-  f4: { dtype: 'float32', Type: Float32Array },
-  f2: { dtype: 'float16', Type: Uint16Array, widen: float16ToFloat32 },
-  f8: { dtype: 'float64', Type: Float64Array, widen: (x) => new Float32Array(x) },
-  u1: { dtype: 'uint8', Type: Uint8Array },
-  i1: { dtype: 'int8', Type: Int8Array },
-  u2: { dtype: 'uint16', Type: Uint16Array },
-  i2: { dtype: 'int16', Type: Int16Array },
-};
+// kind + item size → how to read it.
+const READ = readTable({
+  f4: 'float32',
+  f2: 'float16',
+  f8: 'float64',
+  u1: 'uint8',
+  i1: 'int8',
+  u2: 'uint16',
+  i2: 'int16',
+});
 
 const WRITE = {
   Float32Array: '<f4',

@@ -5,18 +5,17 @@
 // reference): N at most 100 MB, tensors exactly tiling the buffer, sizes
 // matching shape × dtype. The writer lays tensors out as the reference does.
 import {
-  bfloat16ToFloat32,
   checkBytes,
   decodeUtf8,
   describe,
   elementCount,
   fail,
-  float16ToFloat32,
   hasLoneSurrogate,
   isPlainObject,
   lookup,
   parseJson,
   readLittleEndian,
+  readTable,
   shapeText,
   typedArrayName,
   writeLittleEndian,
@@ -25,16 +24,16 @@ import {
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA = '__metadata__';
 
-const READ = {
-  F32: { dtype: 'float32', Type: Float32Array },
-  F16: { dtype: 'float16', Type: Uint16Array, widen: float16ToFloat32 },
-  BF16: { dtype: 'bfloat16', Type: Uint16Array, widen: bfloat16ToFloat32 },
-  F64: { dtype: 'float64', Type: Float64Array, widen: (x) => new Float32Array(x) },
-  U8: { dtype: 'uint8', Type: Uint8Array },
-  I8: { dtype: 'int8', Type: Int8Array },
-  U16: { dtype: 'uint16', Type: Uint16Array },
-  I16: { dtype: 'int16', Type: Int16Array },
-};
+const READ = readTable({
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  U8: 'uint8',
+  I8: 'int8',
+  U16: 'uint16',
+  I16: 'int16',
+});
 
 // Typed array → dtype, in the reference writer's layout order: largest
 // alignment first (its Dtype enum, descending), so every tensor starts at a

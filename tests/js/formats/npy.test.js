@@ -18,7 +18,9 @@ import {
   product,
   randomTyped,
   resultOrWasmquantError,
+  DTYPE_OF,
   fuzzByteMutations,
+  TYPES,
 } from './util.js';
 
 // Written by numpy 1.24 (np.save, or np.lib.format.write_array for the
@@ -53,15 +55,6 @@ const NUMPY_CONTENTS = {
   f4_v3_3: { dtype: 'float32', shape: [3], data: Float32Array.of(1, 2, 3) },
 };
 
-const TYPES = [Float32Array, Float64Array, Uint8Array, Int8Array, Uint16Array, Int16Array];
-const DTYPE_OF = {
-  Float32Array: 'float32',
-  Float64Array: 'float64',
-  Uint8Array: 'uint8',
-  Int8Array: 'int8',
-  Uint16Array: 'uint16',
-  Int16Array: 'int16',
-};
 const DESCR_OF = {
   Float32Array: '<f4',
   Float64Array: '<f8',

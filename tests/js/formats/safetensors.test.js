@@ -15,18 +15,11 @@ import {
   randomTyped,
   resultOrWasmquantError,
   safetensorsFile,
+  DTYPE_OF,
   fuzzByteMutations,
+  TYPES,
 } from './util.js';
 
-const TYPES = [Float32Array, Float64Array, Uint8Array, Int8Array, Uint16Array, Int16Array];
-const DTYPE_OF = {
-  Float32Array: 'float32',
-  Float64Array: 'float64',
-  Uint8Array: 'uint8',
-  Int8Array: 'int8',
-  Uint16Array: 'uint16',
-  Int16Array: 'int16',
-};
 const ITEM = { float32: 4, float16: 2, bfloat16: 2, float64: 8, uint8: 1, int8: 1, uint16: 2, int16: 2 };
 
 const info = (dtype, shape, begin, end) => ({ dtype, shape, data_offsets: [begin, end] });

@@ -98,6 +98,17 @@ export function expectSameTyped(actual, expected) {
   expect(bitsOf(actual)).toEqual(bitsOf(expected));
 }
 
+// The typed arrays both formats write, and the dtype each reads back as.
+export const TYPES = [Float32Array, Float64Array, Uint8Array, Int8Array, Uint16Array, Int16Array];
+export const DTYPE_OF = {
+  Float32Array: 'float32',
+  Float64Array: 'float64',
+  Uint8Array: 'uint8',
+  Int8Array: 'int8',
+  Uint16Array: 'uint16',
+  Int16Array: 'int16',
+};
+
 export const product = (shape) => shape.reduce((a, b) => a * b, 1);
 
 // Random contents for a typed array type, with the awkward float values

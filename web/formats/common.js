@@ -95,7 +95,8 @@ export function swapBytes(bytes, itemSize) {
 // A fresh Type array of the little-endian bytes[begin, end): the copy owns
 // its buffer (no aliasing of the caller's file, no alignment trouble).
 export function readLittleEndian(bytes, begin, end, Type) {
-  const copy = bytes.slice(begin, end);
+  // Uint8Array's slice, not a Buffer's (which is a view, not a copy).
+  const copy = Uint8Array.prototype.slice.call(bytes, begin, end);
   if (!LITTLE_ENDIAN && Type.BYTES_PER_ELEMENT > 1) swapBytes(copy, Type.BYTES_PER_ELEMENT);
   return new Type(copy.buffer, 0, (end - begin) / Type.BYTES_PER_ELEMENT);
 }

@@ -1,0 +1,132 @@
+// Type declarations for wasmquant/models (hand-written; see web/models/index.js).
+import type { Encoding, Quantizer, Rounding, Scheme } from '../index.js';
+
+/** A model's files by name (model.onnx + its external data, model.json + shards). */
+export type ModelFiles =
+  | Record<string, Uint8Array | ArrayBuffer | ArrayBufferView | Blob>
+  | Map<string, Uint8Array | ArrayBuffer | ArrayBufferView | Blob>
+  | FileList
+  | readonly File[]
+  | File;
+
+/** One weight of a model, as rules and predicates see it. */
+export interface ModelWeight {
+  name: string;
+  /** The op (ONNX) or op/layer (TF.js) that reads it: 'Conv', 'MatMul', 'Conv2D', 'Dense', … */
+  op: string;
+  role: 'weight' | 'bias' | 'other';
+  shape: number[];
+  dtype: string;
+  count: number;
+}
+
+export type WeightMatcher = string | RegExp | ((weight: ModelWeight) => boolean);
+
+export interface ModelRule {
+  /** A glob on the weight's name ('*', '?'), a RegExp, a predicate, or a list of them. */
+  match: WeightMatcher | readonly WeightMatcher[];
+  /** true: keep float; false: quantize even what the defaults keep. */
+  keep?: boolean;
+  bitwidth?: number;
+  scheme?: Scheme;
+  symmetric?: boolean;
+  perChannel?: boolean;
+  blockSize?: number;
+  percentile?: number;
+}
+
+export interface ModelProgress {
+  phase: 'read' | 'quantize' | 'write';
+  done: number;
+  total: number;
+  /** The model or the weight being worked on. */
+  name: string;
+}
+
+export interface ModelOptions {
+  /** ONNX: 'qdq' (default) or 'matmulnbits'; TF.js: 'tfjs'. */
+  format?: 'qdq' | 'matmulnbits' | 'tfjs';
+  /** Default 8 (4 for MatMul weights with format 'matmulnbits'). */
+  bitwidth?: number;
+  scheme?: Scheme;
+  symmetric?: boolean;
+  strict?: boolean;
+  percentile?: number;
+  rounding?: Rounding;
+  minRange?: number;
+  /** Default: per channel for Conv, ConvTranspose, MatMul and Gemm weights. */
+  perChannel?: boolean;
+  /** Block-wise along the reduction axis (ONNX opset 21; MatMulNBits: default 32). */
+  blockSize?: number;
+  /** Tensors with fewer values stay float; default 1024. */
+  minElements?: number;
+  /** Weights to keep float. */
+  keep?: WeightMatcher | readonly WeightMatcher[];
+  /** Overrides per weight; later rules win. */
+  rules?: readonly ModelRule[];
+  /** The op families whose weights are quantized; default Conv, ConvTranspose, MatMul, Gemm, Gather, LSTM, GRU. */
+  ops?: readonly string[];
+  /** Re-quantize weights a TF.js manifest already stores quantized or as float16. */
+  requantize?: boolean;
+  /** AIMET encodings version; default '0.6.1'. */
+  encodingsVersion?: '0.6.1' | '1.0.0';
+  /** ONNX: tensors in an external data file; default 'auto' (as the input had, or when over 2 GiB). */
+  externalData?: boolean | 'auto';
+  /** The main file, when several are given. */
+  model?: string;
+  /** A quantizer from createQuantizer() to reuse. */
+  quantizer?: Quantizer;
+  onProgress?: (progress: ModelProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface WeightRow {
+  name: string;
+  op: string;
+  shape: number[];
+  dtype: string;
+  count: number;
+  action: 'quantize' | 'keep';
+  /** Why the weight stays float. */
+  reason?: string;
+  scheme?: Scheme;
+  bitwidth?: number;
+  symmetric?: boolean;
+  /** The channel (or block) axis; null per tensor. */
+  axis?: number | null;
+  blockSize?: number | null;
+  /** The stored type: 'uint8', 'int4', … */
+  storage?: string;
+  /** What the format changed or needs (e.g. an opset). */
+  note?: string;
+  sqnrDb?: number | null;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface ModelTotals {
+  weights: number;
+  quantized: number;
+  kept: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface ModelInspection {
+  format: 'onnx-qdq' | 'onnx-matmulnbits' | 'tfjs';
+  /** The main file's name. */
+  model: string;
+  tensors: WeightRow[];
+  totals: ModelTotals;
+  notes: string[];
+}
+
+export interface QuantizedModel extends ModelInspection {
+  /** The output files by name: the model under its own name, plus external data or shards. */
+  files: Record<string, Uint8Array>;
+  /** AIMET encodings (0.6.1 or 1.0.0) keyed by the original tensor names. */
+  encodings: object;
+}
+
+export function quantizeModel(files: ModelFiles, options?: ModelOptions): Promise<QuantizedModel>;
+export function inspectModel(files: ModelFiles, options?: ModelOptions): Promise<ModelInspection>;

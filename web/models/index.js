@@ -1,0 +1,158 @@
+// wasmquant/models: whole models in, quantized models out. An adapter per
+// format (onnx/, tfjs/) opens the model and lists its weights; this driver
+// decides what to do with each (decide.js), quantizes with the core
+// (weights.js) and has the adapter write the result.
+import { createQuantizer } from '../index.js';
+import { toAimetEncodings } from '../formats/aimet.js';
+import { decide, parseModelOptions } from './decide.js';
+import { toFileSet } from './files.js';
+import { openOnnx } from './onnx/index.js';
+import { openTfjs } from './tfjs/index.js';
+import { quantizeWeight } from './weights.js';
+
+function fail(ErrorClass, message) {
+  throw new ErrorClass(`wasmquant: ${message}`);
+}
+
+// The main file of the set, and its format.
+async function findModel(set, o) {
+  const names = [...set.keys()];
+  if (o.model !== undefined) {
+    if (!set.has(o.model)) fail(RangeError, `options.model names "${o.model}", which is not among the files (${names.join(', ')})`);
+  }
+  const onnx = names.filter((n) => /\.onnx$/i.test(n));
+  const json = names.filter((n) => /\.json$/i.test(n) && !/\.encodings\.json$/i.test(n));
+  const candidates = o.model !== undefined ? [o.model] : onnx.length > 0 ? onnx : json;
+  if (candidates.length === 0) {
+    fail(RangeError, `no model among the files (${names.join(', ')}): give an .onnx file, or a TF.js model.json with its shards`);
+  }
+  if (candidates.length > 1) {
+    fail(RangeError, `several models among the files (${candidates.join(', ')}): name one with options.model`);
+  }
+  const name = candidates[0];
+  return { name, format: /\.onnx$/i.test(name) ? 'onnx' : 'tfjs' };
+}
+
+function checkAborted(signal) {
+  if (signal?.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new DOMException('wasmquant: the model was not finished: aborted', 'AbortError');
+  }
+}
+
+function firstNonFinite(x) {
+  for (let i = 0; i < x.length; i += 1) if (!Number.isFinite(x[i])) return i;
+  return -1;
+}
+
+// Lets a page repaint and an AbortSignal fire between weights.
+const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function rowOf(w, decision, result) {
+  const row = {
+    name: w.name,
+    op: w.op,
+    shape: w.shape,
+    dtype: w.dtype,
+    count: w.count,
+    action: decision.action,
+    bytesBefore: w.byteLength,
+    bytesAfter: w.byteLength,
+  };
+  if (decision.action === 'keep') return { ...row, reason: decision.reason };
+  return {
+    ...row,
+    scheme: decision.scheme,
+    bitwidth: decision.bitwidth,
+    symmetric: decision.symmetric,
+    axis: decision.axis,
+    blockSize: decision.blockSize,
+    storage: decision.storage,
+    note: decision.note,
+    sqnrDb: result?.sqnrDb ?? null,
+    bytesAfter: decision.bytesAfter ?? w.byteLength,
+  };
+}
+
+function totalsOf(rows) {
+  const sum = (key) => rows.reduce((a, r) => a + r[key], 0);
+  return {
+    weights: rows.length,
+    quantized: rows.filter((r) => r.action === 'quantize').length,
+    kept: rows.filter((r) => r.action === 'keep').length,
+    bytesBefore: sum('bytesBefore'),
+    bytesAfter: sum('bytesAfter'),
+  };
+}
+
+// The AIMET param_encodings of the quantized weights, by original name.
+function encodingsOf(results, version) {
+  const byName = {};
+  for (const [name, r] of results) byName[name] = r.decision.axis === null ? r.encodings[0] : r.encodings;
+  return toAimetEncodings(byName, { version });
+}
+
+async function run(files, options, write) {
+  const o = parseModelOptions(options);
+  const set = toFileSet(files);
+  const { name, format } = await findModel(set, o);
+  if (format === 'tfjs' && o.format !== undefined && o.format !== 'tfjs') {
+    fail(RangeError, `format '${o.format}' writes ONNX; ${name} is a TF.js model (format 'tfjs')`);
+  }
+  if (format === 'onnx' && o.format === 'tfjs') fail(RangeError, `format 'tfjs' writes TF.js; ${name} is an ONNX model`);
+  const progress = o.onProgress ?? (() => {});
+  checkAborted(o.signal);
+  progress({ phase: 'read', done: 0, total: 1, name });
+  const model = format === 'onnx' ? await openOnnx(set, name, o) : await openTfjs(set, name);
+  const wq = o.quantizer ?? (await createQuantizer());
+  const rows = [];
+  const results = new Map();
+  const total = model.weights.length;
+  for (const [i, w] of model.weights.entries()) {
+    checkAborted(o.signal);
+    progress({ phase: 'quantize', done: i, total, name: w.name });
+    let decision = model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS));
+    let result = null;
+    const x = decision.action === 'quantize' ? await w.read() : null;
+    const bad = x === null ? -1 : firstNonFinite(x);
+    // Real models hold NaN in buffers that no op reads as a weight;
+    // such a tensor stays float rather than failing the whole model.
+    if (bad >= 0) decision = { action: 'keep', reason: `element ${bad} is ${x[bad]}` };
+    if (decision.action === 'quantize') {
+      try {
+        result = { decision, ...quantizeWeight(wq, x, w.shape, decision) };
+      } catch (e) {
+        throw new e.constructor(`wasmquant: ${name}: weight "${w.name}": ${String(e.message).replace(/^wasmquant: /, '')}`);
+      }
+      results.set(w.name, result);
+      if (i % 8 === 7) await yieldToEventLoop();
+    }
+    rows.push(rowOf(w, decision, result));
+  }
+  progress({ phase: 'quantize', done: total, total, name });
+  const out = { format: model.format, model: name, tensors: rows, notes: [...model.notes] };
+  if (!write) return { ...out, totals: totalsOf(rows) };
+  checkAborted(o.signal);
+  progress({ phase: 'write', done: 0, total: 1, name });
+  const written = await model.write(results);
+  progress({ phase: 'write', done: 1, total: 1, name });
+  out.notes.push(...written.notes);
+  return {
+    ...out,
+    files: written.files,
+    encodings: encodingsOf(results, o.encodingsVersion),
+    totals: totalsOf(rows),
+  };
+}
+
+const FORMAT_DEFAULTS = Object.freeze({ bitwidth: () => 8, blockSize: () => null });
+
+// Quantizes the weights of an ONNX or TF.js model; resolves to { files,
+// encodings, tensors, totals, notes }.
+export async function quantizeModel(files, options) {
+  return run(files, options, true);
+}
+
+// What quantizeModel would do, with every weight's SQNR; nothing is written.
+export async function inspectModel(files, options) {
+  return run(files, options, false);
+}

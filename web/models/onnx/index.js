@@ -1,0 +1,121 @@
+// The ONNX adapter of the models driver: opens a model (protobuf-es and the
+// official onnx.proto), lists every float tensor it holds with the op that
+// reads it, fits each decision to what ONNX can store, and writes the QDQ
+// or MatMulNBits model.
+import { fromBinary } from '@bufbuild/protobuf';
+import { fail } from '../../formats/common.js';
+import { opFamily } from '../decide.js';
+import { requireFile } from '../files.js';
+import { allGraphs, allNames, heldTensors, readersByName, usageOf } from './graph.js';
+import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
+import { ModelProtoSchema } from './onnx_pb.js';
+import { defaultOpset, upgradeOpset } from './opset.js';
+import { addDequantize, opsetFor, storageFor } from './qdq.js';
+import { readFloat32, tensorInfo } from './tensors.js';
+import { writeModel } from './write.js';
+
+function decode(bytes, name) {
+  let model;
+  try {
+    model = fromBinary(ModelProtoSchema, bytes);
+  } catch (e) {
+    fail(RangeError, `${name} is not a valid ONNX model (${e.message})`);
+  }
+  if (!model.graph) fail(RangeError, `${name} has no graph: not an ONNX model`);
+  return model;
+}
+
+function siteOf(site, readers, set, modelName) {
+  const where = `${modelName}: ${site.path}: tensor "${site.name}"`;
+  const info = tensorInfo(site.tensor, where);
+  const usage = usageOf(readers.get(site.name), info.shape.length);
+  const isFloat = info.widen !== undefined || info.dtype === 'float32';
+  const weight = {
+    name: site.name,
+    op: usage.op,
+    role: usage.role,
+    shape: info.shape,
+    dtype: info.dtype,
+    count: info.count,
+    byteLength: info.byteLength,
+    channelAxis: usage.channelAxis,
+    blockAxis: usage.blockAxis,
+    quantized: null,
+    read: isFloat ? () => readFloat32(site.tensor, info, set, where) : null,
+  };
+  return { ...site, info, where, weight };
+}
+
+function paramCount(w, d) {
+  if (d.blockSize !== null) return (w.count / w.shape[d.axis]) * Math.ceil(w.shape[d.axis] / d.blockSize);
+  return d.axis === null ? 1 : w.shape[d.axis];
+}
+
+export async function openOnnx(set, modelName, o) {
+  const model = decode(await requireFile(set, modelName, 'the model').bytes(), modelName);
+  const graphs = allGraphs(model.graph);
+  const readers = readersByName(graphs);
+  const sites = heldTensors(graphs).map((site) => siteOf(site, readers, set, modelName));
+  const format = o.format ?? 'qdq';
+  const opset = defaultOpset(model);
+  const nbitsEligible = (w) =>
+    format === 'matmulnbits' && opFamily(w.op) === 'MatMul' && w.shape.length === 2 && w.dtype === 'float32';
+  const notes = [];
+
+  function constrain(w, d) {
+    if (d.action !== 'quantize') return d;
+    if (nbitsEligible(w) && d.blockSize !== null && nbitsFor(d.bitwidth) !== null) {
+      const bits = nbitsFor(d.bitwidth);
+      const note = bits === d.bitwidth ? undefined : `${d.bitwidth}-bit codes in MatMulNBits bits=${bits}`;
+      const bytesAfter = Math.ceil((w.count * bits) / 8) + paramCount(w, d) * (4 + (d.symmetric ? 0 : bits / 8));
+      return { ...d, target: 'matmulnbits', storage: `uint${bits}`, note, bytesAfter };
+    }
+    const storage = storageFor(d.bitwidth, d.symmetric);
+    const bits = Number(storage.replace(/\D+/, ''));
+    const needed = opsetFor(storage, d.axis !== null, d.blockSize !== null);
+    const notesFor = [];
+    if (bits !== d.bitwidth) notesFor.push(`${d.bitwidth}-bit codes stored as ${storage}`);
+    if (needed > opset) notesFor.push(`needs opset ${needed} (model: ${opset})`);
+    const bytesAfter = Math.ceil((w.count * bits) / 8) + paramCount(w, d) * (4 + bits / 8);
+    return { ...d, target: 'qdq', storage, opset: needed, note: notesFor.join('; ') || undefined, bytesAfter };
+  }
+
+  async function write(results) {
+    const byName = new Map(sites.map((s) => [s.name, s]));
+    const needed = Math.max(opset, ...[...results.values()].map((r) => r.decision.opset ?? 0));
+    const written = [];
+    if (needed > opset) {
+      try {
+        written.push(...upgradeOpset(model, needed));
+      } catch (e) {
+        fail(Error, `${modelName}: ${String(e.message).replace(/^wasmquant: /, '')}; quantize per tensor at 8 bits (opset ${Math.max(opset, 10)}) or convert the model to opset ${needed} first`);
+      }
+    }
+    if ([...results.values()].some((r) => r.decision.storage?.endsWith('4')) && model.irVersion < 10n) model.irVersion = 10n;
+    const names = allNames(graphs);
+    for (const [name, result] of results) {
+      const site = byName.get(name);
+      if (result.decision.target === 'matmulnbits') {
+        addMatMulNBits(site, result, readers.get(name), names, model);
+      } else {
+        addDequantize(site, result, result.decision.storage, names, site.info.dtype === 'float32' ? null : site.info.dtype);
+      }
+    }
+    const after = heldTensors(allGraphs(model.graph)).map((s) => ({ ...s, path: s.path }));
+    const out = await writeModel(model, modelName, after, set, o.externalData ?? 'auto');
+    return { files: out.files, notes: [...written, ...out.notes] };
+  }
+
+  return {
+    format: format === 'matmulnbits' ? 'onnx-matmulnbits' : 'onnx-qdq',
+    name: modelName,
+    weights: sites.map((s) => s.weight),
+    notes,
+    constrain,
+    write,
+    defaults: {
+      bitwidth: (w) => (nbitsEligible(w) ? 4 : 8),
+      blockSize: (w) => (nbitsEligible(w) ? 32 : null),
+    },
+  };
+}

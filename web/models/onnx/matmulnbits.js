@@ -1,0 +1,81 @@
+// MatMulNBits (com.microsoft): a MatMul whose 2-D weight B [K, N] is stored
+// as N columns of K codes in blocks along K — the layout of onnxruntime's
+// 4-bit models (and transformers.js "q4" files).
+import { create } from '@bufbuild/protobuf';
+import { OperatorSetIdProtoSchema } from './onnx_pb.js';
+import { uniqueName } from './graph.js';
+import { intAttr, replaceSite } from './qdq.js';
+import { bytesOf, rawTensor } from './tensors.js';
+
+export const MS_DOMAIN = 'com.microsoft';
+
+// The container MatMulNBits has for a bitwidth (its `bits`), or null.
+export function nbitsFor(bitwidth) {
+  return bitwidth <= 4 ? 4 : bitwidth <= 8 ? 8 : null;
+}
+
+// Packs `values` (each < 2^bits) low bits first, `perRow` values a row,
+// each row starting on a byte.
+function packRows(values, rows, perRow, bits) {
+  const rowBytes = Math.ceil((perRow * bits) / 8);
+  const out = new Uint8Array(rows * rowBytes);
+  for (let r = 0; r < rows; r += 1) {
+    for (let j = 0; j < perRow; j += 1) {
+      const bit = j * bits;
+      out[r * rowBytes + (bit >> 3)] |= values[r * perRow + j] << (bit & 7);
+    }
+  }
+  return out;
+}
+
+// Replaces every MatMul that reads `site` by a MatMulNBits. result.codes
+// are in B's [K, N] order, result.encodings in block order [blocks, N].
+export function addMatMulNBits(site, result, readers, names, model) {
+  const { decision: d, codes, encodings } = result;
+  const [K, N] = site.info.shape;
+  const block = d.blockSize;
+  const blocks = Math.ceil(K / block);
+  const bits = nbitsFor(d.bitwidth);
+  const signed = codes instanceof Int8Array;
+  // Without zero points MatMulNBits takes 2^(bits-1): symmetric codes s
+  // are stored as s + 2^(bits-1).
+  const bias = signed ? 1 << (bits - 1) : 0;
+  const columnCodes = new Uint8Array(N * blocks * block);
+  const scales = new Float32Array(N * blocks);
+  const zeros = new Uint8Array(N * blocks);
+  for (let n = 0; n < N; n += 1) {
+    for (let b = 0; b < blocks; b += 1) {
+      const e = encodings[b * N + n];
+      const zero = signed ? bias : -e.offset;
+      scales[n * blocks + b] = e.scale;
+      zeros[n * blocks + b] = zero;
+      const row = (n * blocks + b) * block;
+      for (let t = 0; t < block; t += 1) {
+        const k = b * block + t;
+        columnCodes[row + t] = k < K ? codes[k * N + n] + bias : zero;
+      }
+    }
+  }
+  const base = site.name;
+  const qName = uniqueName(names, `${base}_Q${bits}`);
+  const sName = uniqueName(names, `${base}_scales`);
+  const tensors = [
+    rawTensor(qName, 'uint8', [N, blocks, (block * bits) / 8], packRows(columnCodes, N * blocks, block, bits)),
+    rawTensor(sName, 'float32', [N * blocks], bytesOf(scales)),
+  ];
+  const inputs = [qName, sName];
+  if (!signed) {
+    const zName = uniqueName(names, `${base}_zero_points`);
+    const packed = packRows(zeros, N, blocks, bits);
+    tensors.push(rawTensor(zName, 'uint8', [packed.length], packed));
+    inputs.push(zName);
+  }
+  const attrs = [intAttr('K', K), intAttr('N', N), intAttr('bits', bits), intAttr('block_size', block)];
+  for (const { node: matmul } of readers) {
+    Object.assign(matmul, { opType: 'MatMulNBits', domain: MS_DOMAIN, input: [matmul.input[0], ...inputs], attribute: attrs });
+  }
+  replaceSite(site, tensors, []);
+  if (!model.opsetImport.some((o) => o.domain === MS_DOMAIN)) {
+    model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: MS_DOMAIN, version: 1n }));
+  }
+}

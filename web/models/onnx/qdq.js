@@ -1,0 +1,98 @@
+// QDQ: a quantized weight becomes its codes, scale and zero point, and a
+// DequantizeLinear node whose output keeps the weight's name, so every
+// reader is unchanged (and the encodings keep the original names).
+import { create } from '@bufbuild/protobuf';
+import { AttributeProtoSchema, AttributeProto_AttributeType, NodeProtoSchema } from './onnx_pb.js';
+import { DATA_TYPE, bytesOf, packNibbles, rawTensor } from './tensors.js';
+import { uniqueName } from './graph.js';
+
+const CODE_TYPES = {
+  'uint4': Uint8Array,
+  'int4': Int8Array,
+  'uint8': Uint8Array,
+  'int8': Int8Array,
+  'uint16': Uint16Array,
+  'int16': Int16Array,
+};
+
+// The ONNX type that stores codes of `bitwidth` bits, signed or not, and
+// the opset DequantizeLinear needs for it.
+export function storageFor(bitwidth, signed) {
+  const bits = bitwidth <= 4 ? 4 : bitwidth <= 8 ? 8 : 16;
+  return `${signed ? 'int' : 'uint'}${bits}`;
+}
+
+export function opsetFor(storage, perChannel, blocked) {
+  if (blocked || storage.endsWith('4') || storage.endsWith('16')) return 21;
+  return perChannel ? 13 : 10;
+}
+
+export const intAttr = (name, i) =>
+  create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) });
+
+export function node(opType, input, output, name, attribute = [], domain = '') {
+  return create(NodeProtoSchema, { opType, input, output, name, attribute, domain });
+}
+
+// Codes in the storage type's bytes: 4-bit codes two to a byte.
+function codeBytes(codes, storage) {
+  if (storage.endsWith('4')) return packNibbles(codes);
+  return bytesOf(new CODE_TYPES[storage](codes.buffer, codes.byteOffset, codes.length));
+}
+
+// The shape of scale and zero point: a scalar, one per channel, or the
+// weight's shape with the blocked axis divided into blocks.
+function paramShape(shape, d, count) {
+  if (d.blockSize !== null) return shape.map((n, i) => (i === d.axis ? Math.ceil(n / d.blockSize) : n));
+  return d.axis === null ? [] : [count];
+}
+
+// Signed storage holds the symmetric codes s (x̂ = s · scale, zero point
+// 0); unsigned holds q with zero point -offset (SPEC §1).
+function zeroPoints(encodings, storage) {
+  const signed = storage.startsWith('int');
+  const Type = CODE_TYPES[storage];
+  return Type.from(encodings, (e) => (signed ? 0 : -e.offset));
+}
+
+// Rewrites one weight; returns the new tensors' names.
+// site: { name, graph, node (Constant) | undefined, tensor }
+// result: { decision, codes, encodings }, storage: 'uint8' …, names: Set.
+export function addDequantize(site, result, storage, names, castTo) {
+  const { decision: d, codes, encodings } = result;
+  const { shape } = site.info;
+  const base = site.name;
+  const qName = uniqueName(names, `${base}_quantized`);
+  const sName = uniqueName(names, `${base}_scale`);
+  const zName = uniqueName(names, `${base}_zero_point`);
+  const dims = paramShape(shape, d, encodings.length);
+  const tensors = [
+    rawTensor(qName, storage, shape, codeBytes(codes, storage)),
+    rawTensor(sName, 'float32', dims, bytesOf(Float32Array.from(encodings, (e) => e.scale))),
+    rawTensor(zName, storage, dims, codeBytes(zeroPoints(encodings, storage), storage)),
+  ];
+  const attrs = [];
+  if (d.axis !== null) attrs.push(intAttr('axis', d.axis));
+  if (d.blockSize !== null) attrs.push(intAttr('block_size', d.blockSize));
+  const dqOut = castTo ? uniqueName(names, `${base}_dequantized`) : base;
+  const nodes = [node('DequantizeLinear', [qName, sName, zName], [dqOut], uniqueName(names, `${base}_DequantizeLinear`), attrs)];
+  if (castTo) {
+    nodes.push(node('Cast', [dqOut], [base], uniqueName(names, `${base}_Cast`), [intAttr('to', DATA_TYPE[castTo])]));
+  }
+  replaceSite(site, tensors, nodes);
+}
+
+// Puts `tensors` into the site's graph and `nodes` where the weight was:
+// in place of its Constant node, or first in the graph for an initializer
+// (whose name leaves the graph's inputs, where IR < 4 models list them).
+export function replaceSite(site, tensors, nodes) {
+  const { graph } = site;
+  graph.initializer.push(...tensors);
+  if (site.node) {
+    graph.node.splice(graph.node.indexOf(site.node), 1, ...nodes);
+    return;
+  }
+  graph.initializer.splice(graph.initializer.indexOf(site.tensor), 1);
+  graph.input = graph.input.filter((v) => v.name !== site.name);
+  graph.node.unshift(...nodes);
+}

@@ -1,0 +1,81 @@
+// Serialises a rewritten model: tensors inline, or (for models that came
+// with external data, or would pass protobuf's 2 GiB limit) every tensor of
+// 1 KiB or more in one external data file beside the model.
+import { toBinary } from '@bufbuild/protobuf';
+import { fail } from '../../formats/common.js';
+import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { storedData, tensorInfo } from './tensors.js';
+
+const EXTERNAL_THRESHOLD = 1024;
+// Protobuf messages cannot pass 2 GiB; leave room for the graph itself.
+const INLINE_LIMIT = 2 ** 31 - 2 ** 26;
+const ALIGNMENT = 64;
+
+const entry = (key, value) => create(StringStringEntryProtoSchema, { key, value: String(value) });
+
+// The bytes of every tensor the model holds, external ones read now.
+async function tensorBytes(sites, set) {
+  const out = [];
+  for (const site of sites) {
+    const where = `${site.path}: tensor "${site.name}"`;
+    const info = tensorInfo(site.tensor, where);
+    const bytes = await storedData(site.tensor, info, set, where);
+    out.push({ site, bytes });
+  }
+  return out;
+}
+
+function externalName(modelName, sites) {
+  const locations = new Set();
+  for (const { tensor } of sites) {
+    const location = tensor.externalData.find((e) => e.key === 'location')?.value;
+    if (location) locations.add(location);
+  }
+  return locations.size === 1 ? [...locations][0] : `${modelName}.data`;
+}
+
+function inline(tensor, bytes) {
+  tensor.rawData = bytes;
+  tensor.dataLocation = TensorProto_DataLocation.DEFAULT;
+  tensor.externalData = [];
+}
+
+// mode: true | false | 'auto'. Returns { files, notes }.
+export async function writeModel(model, modelName, sites, set, mode) {
+  const all = await tensorBytes(sites, set);
+  const hadExternal = sites.some(({ tensor }) => tensor.dataLocation === TensorProto_DataLocation.EXTERNAL);
+  const total = all.reduce((a, { bytes }) => a + (bytes?.length ?? 0), 0);
+  const external = mode === true || (mode === 'auto' && (hadExternal || total > INLINE_LIMIT));
+  if (!external && total > INLINE_LIMIT) {
+    fail(RangeError, `${modelName}: the quantized tensors take ${total} bytes, more than fits one protobuf file (2 GiB): use externalData: true`);
+  }
+  const notes = [];
+  const files = {};
+  if (!external) {
+    for (const { site, bytes } of all) if (bytes !== null) inline(site.tensor, bytes);
+  } else {
+    const dataName = externalName(modelName, sites);
+    const parts = [];
+    let offset = 0;
+    for (const { site, bytes } of all) {
+      if (bytes === null) continue;
+      if (bytes.length < EXTERNAL_THRESHOLD) {
+        inline(site.tensor, bytes);
+        continue;
+      }
+      offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
+      parts.push({ offset, bytes });
+      site.tensor.rawData = new Uint8Array(0);
+      site.tensor.dataLocation = TensorProto_DataLocation.EXTERNAL;
+      site.tensor.externalData = [entry('location', dataName), entry('offset', offset), entry('length', bytes.length)];
+      offset += bytes.length;
+    }
+    const data = new Uint8Array(offset);
+    for (const part of parts) data.set(part.bytes, part.offset);
+    files[dataName] = data;
+    notes.push(`tensors of ${EXTERNAL_THRESHOLD} bytes or more are in the external data file ${dataName}`);
+  }
+  files[modelName] = toBinary(ModelProtoSchema, model);
+  return { files, notes };
+}

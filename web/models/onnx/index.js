@@ -12,7 +12,7 @@ import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
 import { addDequantize, opsetFor, storageFor } from './qdq.js';
 import { readFloat32, tensorInfo } from './tensors.js';
-import { writeModel } from './write.js';
+import { externalLocations, writeModel } from './write.js';
 
 function decode(bytes, name) {
   let model;
@@ -56,6 +56,7 @@ export async function openOnnx(set, modelName, o) {
   const graphs = allGraphs(model.graph);
   const readers = readersByName(graphs);
   const sites = heldTensors(graphs).map((site) => siteOf(site, readers, set, modelName));
+  const locations = externalLocations(sites.map((s) => s.tensor));
   const format = o.format ?? 'qdq';
   const opset = defaultOpset(model);
   const nbitsEligible = (w) =>
@@ -101,8 +102,8 @@ export async function openOnnx(set, modelName, o) {
         addDequantize(site, result, result.decision.storage, names, site.info.dtype === 'float32' ? null : site.info.dtype);
       }
     }
-    const after = heldTensors(allGraphs(model.graph)).map((s) => ({ ...s, path: s.path }));
-    const out = await writeModel(model, modelName, after, set, o.externalData ?? 'auto');
+    const after = heldTensors(allGraphs(model.graph));
+    const out = await writeModel(model, modelName, after, set, { mode: o.externalData ?? 'auto', locations });
     return { files: out.files, notes: [...written, ...out.notes] };
   }
 

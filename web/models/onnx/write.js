@@ -26,13 +26,15 @@ async function tensorBytes(sites, set) {
   return out;
 }
 
-function externalName(modelName, sites) {
+// The external data files a model's tensors name.
+export function externalLocations(tensors) {
   const locations = new Set();
-  for (const { tensor } of sites) {
+  for (const tensor of tensors) {
+    if (tensor.dataLocation !== TensorProto_DataLocation.EXTERNAL) continue;
     const location = tensor.externalData.find((e) => e.key === 'location')?.value;
     if (location) locations.add(location);
   }
-  return locations.size === 1 ? [...locations][0] : `${modelName}.data`;
+  return locations;
 }
 
 function inline(tensor, bytes) {
@@ -41,10 +43,11 @@ function inline(tensor, bytes) {
   tensor.externalData = [];
 }
 
-// mode: true | false | 'auto'. Returns { files, notes }.
-export async function writeModel(model, modelName, sites, set, mode) {
+// mode: true | false | 'auto'; locations: the external files the input
+// model used (its one file's name is kept). Returns { files, notes }.
+export async function writeModel(model, modelName, sites, set, { mode, locations }) {
   const all = await tensorBytes(sites, set);
-  const hadExternal = sites.some(({ tensor }) => tensor.dataLocation === TensorProto_DataLocation.EXTERNAL);
+  const hadExternal = locations.size > 0;
   const total = all.reduce((a, { bytes }) => a + (bytes?.length ?? 0), 0);
   const external = mode === true || (mode === 'auto' && (hadExternal || total > INLINE_LIMIT));
   if (!external && total > INLINE_LIMIT) {
@@ -55,7 +58,7 @@ export async function writeModel(model, modelName, sites, set, mode) {
   if (!external) {
     for (const { site, bytes } of all) if (bytes !== null) inline(site.tensor, bytes);
   } else {
-    const dataName = externalName(modelName, sites);
+    const dataName = locations.size === 1 ? [...locations][0] : `${modelName}.data`;
     const parts = [];
     let offset = 0;
     for (const { site, bytes } of all) {

@@ -15,10 +15,10 @@ const ALIGNMENT = 64;
 const entry = (key, value) => create(StringStringEntryProtoSchema, { key, value: String(value) });
 
 // The bytes of every tensor the model holds, external ones read now.
-async function tensorBytes(sites, set) {
+async function tensorBytes(sites, set, modelName) {
   const out = [];
   for (const site of sites) {
-    const where = `${site.path}: tensor "${site.name}"`;
+    const where = `${modelName}: ${site.path}: tensor "${site.name}"`;
     const info = tensorInfo(site.tensor, where);
     const bytes = await storedData(site.tensor, info, set, where);
     out.push({ site, bytes });
@@ -46,7 +46,7 @@ function inline(tensor, bytes) {
 // mode: true | false | 'auto'; locations: the external files the input
 // model used (its one file's name is kept). Returns { files, notes }.
 export async function writeModel(model, modelName, sites, set, { mode, locations }) {
-  const all = await tensorBytes(sites, set);
+  const all = await tensorBytes(sites, set, modelName);
   const hadExternal = locations.size > 0;
   const total = all.reduce((a, { bytes }) => a + (bytes?.length ?? 0), 0);
   const external = mode === true || (mode === 'auto' && (hadExternal || total > INLINE_LIMIT));

@@ -18,7 +18,8 @@ export interface WorkerClient {
   /**
    * Runs a method in the worker: createQuantizer, computeEncoding, quantize,
    * dequantize, analyze, readNpy, writeNpy, readSafetensors,
-   * writeSafetensors, toAimetEncodings, fromAimetEncodings, extend, or a
+   * writeSafetensors, toAimetEncodings, fromAimetEncodings, quantizeModel,
+   * inspectModel (wasmquant/models), extend, or a
    * method added by extend(moduleUrl). ArrayBuffers in the result are
    * transferred to the page.
    */

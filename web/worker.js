@@ -13,6 +13,8 @@
 //   createQuantizer(options)   (optional; otherwise the first call creates the default one) → { backend }
 //   computeEncoding, quantize, dequantize, analyze       (the Quantizer's methods)
 //   readNpy, writeNpy, readSafetensors, writeSafetensors, toAimetEncodings, fromAimetEncodings
+//   quantizeModel, inspectModel (wasmquant/models, loaded on first use; onProgress becomes
+//                              progress messages, and rules match by glob or RegExp, not functions)
 //   extend(moduleUrl)          adds every exported function of that module as a method,
 //                              called as fn(context, ...args) with context
 //                              { quantizer, api, progress(fraction, label) }; → the names added.
@@ -23,6 +25,14 @@ import * as api from './index.js';
 
 const FILE_FUNCTIONS = ['readNpy', 'writeNpy', 'readSafetensors', 'writeSafetensors', 'toAimetEncodings', 'fromAimetEncodings'];
 const QUANTIZER_METHODS = ['computeEncoding', 'quantize', 'dequantize', 'analyze'];
+const MODEL_FUNCTIONS = ['quantizeModel', 'inspectModel'];
+
+// The model phases as one fraction: reading, then each weight, then writing.
+function modelProgress({ phase, done, total, name }) {
+  const within = total > 0 ? done / total : 1;
+  const fraction = phase === 'read' ? 0 : phase === 'quantize' ? 0.05 + 0.85 * within : 0.9 + 0.1 * within;
+  return { fraction, label: `${phase} ${name}` };
+}
 
 // Every distinct transferable ArrayBuffer reachable through arrays and plain objects.
 function transferables(value, found = new Set(), depth = 0) {
@@ -74,6 +84,12 @@ function serve(scope) {
       const q = await ensureQuantizer();
       return q[method](...args);
     }
+    if (MODEL_FUNCTIONS.includes(method)) {
+      const models = await import('./models/index.js');
+      const [files, options = {}] = args;
+      const onProgress = (p) => scope.postMessage({ id, progress: modelProgress(p) });
+      return models[method](files, { ...options, quantizer: await ensureQuantizer(), onProgress });
+    }
     if (extensions.has(method)) {
       const context = {
         quantizer: await ensureQuantizer(),
@@ -84,7 +100,7 @@ function serve(scope) {
       };
       return extensions.get(method)(context, ...args);
     }
-    const known = [...Object.keys(builtin), ...QUANTIZER_METHODS, ...FILE_FUNCTIONS, ...extensions.keys()];
+    const known = [...Object.keys(builtin), ...QUANTIZER_METHODS, ...FILE_FUNCTIONS, ...MODEL_FUNCTIONS, ...extensions.keys()];
     throw new TypeError(`wasmquant worker: unknown method ${JSON.stringify(method)}; methods: ${known.join(', ')}`);
   }
 

@@ -46,58 +46,88 @@ function quantizeBatched(wq, rows, width, d, acc) {
   return { codes, encodings };
 }
 
-// The block layout of a shape: blocks of `size` along `axis`, numbered in
-// the row-major order of the scale tensor [..., ceil(dim / size), ...].
-function blockLayout(shape, axis, size) {
-  const dim = shape[axis];
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const blocks = Math.ceil(dim / size);
-  return { dim, inner, outer, blocks, size, last: dim - (blocks - 1) * size };
-}
-
-// Calls fn(element index, block index, position in block) for every
-// element; full-size blocks and the shorter last blocks are visited as two
-// groups so that each group is one rectangular array of rows.
-function forEachBlockElement(L, wantLast, fn) {
-  for (let o = 0; o < L.outer; o += 1) {
-    for (let b = 0; b < L.blocks; b += 1) {
-      const isLast = b === L.blocks - 1 && L.last !== L.size;
-      if (isLast !== wantLast) continue;
-      const width = isLast ? L.last : L.size;
-      for (let i = 0; i < L.inner; i += 1) {
-        const block = (o * L.blocks + b) * L.inner + i;
-        const start = (o * L.dim + b * L.size) * L.inner + i;
-        for (let t = 0; t < width; t += 1) fn(start + t * L.inner, block, t);
+// dst = src as `count` matrices [rows, cols] each transposed to
+// [cols, rows], in tiles that stay in cache.
+function transpose(src, count, rows, cols, dst) {
+  const TILE = 32;
+  const size = rows * cols;
+  for (let m = 0; m < count; m += 1) {
+    const base = m * size;
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      const r1 = Math.min(r0 + TILE, rows);
+      for (let c0 = 0; c0 < cols; c0 += TILE) {
+        const c1 = Math.min(c0 + TILE, cols);
+        for (let r = r0; r < r1; r += 1) {
+          for (let c = c0; c < c1; c += 1) dst[base + c * rows + r] = src[base + r * cols + c];
+        }
       }
     }
   }
+  return dst;
 }
 
-function quantizeBlocks(wq, x, shape, d, acc) {
-  const L = blockLayout(shape, d.axis, d.blockSize);
-  const encodings = new Array(L.outer * L.blocks * L.inner);
-  let codes = null;
-  for (const wantLast of [false, true]) {
-    const width = wantLast ? L.last : L.size;
-    const elements = [];
-    const blockIds = [];
-    forEachBlockElement(L, wantLast, (index, block, t) => {
-      elements.push(index);
-      if (t === 0) blockIds.push(block);
-    });
-    if (elements.length === 0) continue;
-    const rows = Float32Array.from(elements, (index) => x[index]);
-    const part = quantizeBatched(wq, rows, width, d, acc);
-    codes ??= new part.codes.constructor(x.length);
-    elements.forEach((index, k) => {
-      codes[index] = part.codes[k];
-    });
-    blockIds.forEach((block, k) => {
-      encodings[block] = part.encodings[k];
-    });
+const product = (dims) => dims.reduce((a, b) => a * b, 1);
+
+// x as [outer, dim, inner] around `axis`.
+function around(shape, axis) {
+  return { outer: product(shape.slice(0, axis)), dim: shape[axis], inner: product(shape.slice(axis + 1)) };
+}
+
+// Per channel along a last-like axis (one element per run) is slow in the
+// core, which walks such runs one by one: transposed, each channel is one
+// contiguous run.
+function quantizeChannels(wq, x, shape, d, acc) {
+  const { outer, dim, inner } = around(shape, d.axis);
+  if (inner !== 1 || outer === 1) {
+    const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
+    const report = wq.analyze(x, { rounding: d.rounding, shape, axis: d.axis, encoding });
+    acc.error += report.mse * report.count;
+    return { codes, encodings: encoding };
   }
-  return { codes, encodings, blocks: L.blocks };
+  const rows = transpose(x, 1, outer, dim, new Float32Array(x.length));
+  const part = quantizeRows(wq, rows, dim, d, acc);
+  return { codes: transpose(part.codes, 1, dim, outer, new part.codes.constructor(x.length)), encodings: part.encodings };
+}
+
+// Blocks of `size` along `axis` (the last one shorter when size does not
+// divide the axis), numbered in the row-major order of the scale tensor
+// [outer, blocks, inner]. The axis is moved last so that every block is a
+// contiguous run; full blocks and short last blocks go through the core
+// as two rectangular groups.
+function quantizeBlocks(wq, x, shape, d, acc) {
+  const { outer, dim, inner } = around(shape, d.axis);
+  const size = d.blockSize;
+  const blocks = Math.ceil(dim / size);
+  const full = Math.floor(dim / size) * size;
+  const rows = inner === 1 ? x : transpose(x, outer, dim, inner, new Float32Array(x.length));
+  const lines = outer * inner; // rows of `dim` values
+  const heads = full === dim ? rows : new Float32Array(lines * full);
+  const tails = new Float32Array(lines * (dim - full));
+  if (full !== dim) {
+    for (let l = 0; l < lines; l += 1) {
+      heads.set(rows.subarray(l * dim, l * dim + full), l * full);
+      tails.set(rows.subarray(l * dim + full, (l + 1) * dim), l * (dim - full));
+    }
+  }
+  const head = full > 0 ? quantizeBatched(wq, heads, size, d, acc) : null;
+  const tail = full !== dim ? quantizeBatched(wq, tails, dim - full, d, acc) : null;
+  const Codes = (head ?? tail).codes.constructor;
+  const codeRows = full === dim ? head.codes : new Codes(x.length);
+  const encodings = new Array(lines * blocks);
+  const perLine = full / size;
+  for (let l = 0; l < lines; l += 1) {
+    if (full !== dim) {
+      if (head) codeRows.set(head.codes.subarray(l * full, (l + 1) * full), l * dim);
+      codeRows.set(tail.codes.subarray(l * (dim - full), (l + 1) * (dim - full)), l * dim + full);
+    }
+    const o = Math.floor(l / inner);
+    const i = l % inner;
+    for (let b = 0; b < blocks; b += 1) {
+      encodings[(o * blocks + b) * inner + i] = b < perLine ? head.encodings[l * perLine + b] : tail.encodings[l];
+    }
+  }
+  const codes = inner === 1 ? codeRows : transpose(codeRows, outer, inner, dim, new Codes(x.length));
+  return { codes, encodings };
 }
 
 function sqnrDb(signal, error) {
@@ -114,10 +144,7 @@ export function quantizeWeight(wq, x, shape, d) {
   if (d.blockSize !== null) {
     result = quantizeBlocks(wq, x, shape, d, acc);
   } else if (d.axis !== null) {
-    const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
-    const report = wq.analyze(x, { rounding: d.rounding, shape, axis: d.axis, encoding });
-    acc.error = report.mse * report.count;
-    result = { codes, encodings: encoding };
+    result = quantizeChannels(wq, x, shape, d, acc);
   } else {
     result = quantizeRows(wq, x, null, d, acc);
   }

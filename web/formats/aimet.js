@@ -160,7 +160,7 @@ export function toAimetEncodings(encodings, options) {
     activation_bitwidth: 8,
     dtype: 'int',
     is_symmetric: all.length > 0 && all.every((e) => e.isSymmetric),
-    param_bitwidth: all.length ? Math.max(...all.map((e) => e.bitwidth)) : 8,
+    param_bitwidth: all.reduce((m, e) => Math.max(m, e.bitwidth), all.length ? 0 : 8), // no spread: millions of blocks
     per_channel_quantization: tensors.some(([, t]) => t.perChannel),
     quant_scheme: 'post_training_tf',
   };

@@ -1,0 +1,76 @@
+// Text rendering of an inspection or quantization result: one row per
+// weight, then the totals and the notes. Plain text, no colour, so it reads
+// the same in a terminal, a log file and a pipe.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+// bytesAfter can be fractional (4-bit codes of an odd count), so round.
+export function humanBytes(n) {
+  let value = Math.round(n);
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+export function formatSqnr(db) {
+  if (db === null || db === undefined) return '-';
+  if (db === Infinity) return 'inf';
+  return db.toFixed(1);
+}
+
+// "uint8 per-channel axis 0", "int4 blocks of 32", "keep: bias of Conv".
+export function describeAction(row) {
+  if (row.action === 'keep') return `keep: ${row.reason ?? ''}`.trimEnd();
+  let granularity = 'per-tensor';
+  if (row.blockSize) granularity = `blocks of ${row.blockSize}`;
+  else if (row.axis !== null && row.axis !== undefined) granularity = `per-channel axis ${row.axis}`;
+  const storage = row.storage ?? `${row.symmetric ? 'int' : 'uint'}${row.bitwidth}`;
+  // 'tf' is the default; only name the scheme when it is not.
+  const scheme = row.scheme && row.scheme !== 'tf' && row.scheme !== 'symmetric' ? ` ${row.scheme}` : '';
+  return `${storage} ${granularity}${scheme}`;
+}
+
+const shapeText = (shape) => `[${shape.join(',')}]`;
+
+export function formatTotals(totals) {
+  const ratio = totals.bytesBefore > 0 ? ((100 * totals.bytesAfter) / totals.bytesBefore).toFixed(1) : '100.0';
+  return (
+    `${totals.weights} weights: ${totals.quantized} quantized, ${totals.kept} kept; ` +
+    `${humanBytes(totals.bytesBefore)} → ${humanBytes(totals.bytesAfter)} (${ratio}%)`
+  );
+}
+
+function renderColumns(header, rows, rightAligned) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+export function formatReport(result) {
+  const header = ['name', 'op', 'shape', 'action', 'SQNR dB', 'size', 'note'];
+  const rows = result.tensors.map((r) => [
+    r.name,
+    r.op,
+    shapeText(r.shape),
+    describeAction(r),
+    r.action === 'quantize' ? formatSqnr(r.sqnrDb) : '-',
+    humanBytes(r.bytesBefore),
+    humanBytes(r.bytesAfter),
+    r.note ?? '',
+  ]);
+  // "before → after" with both sides aligned.
+  const wb = Math.max(0, ...rows.map((r) => r[5].length));
+  const wa = Math.max(0, ...rows.map((r) => r[6].length));
+  for (const r of rows) r.splice(5, 2, `${r[5].padStart(wb)} → ${r[6].padEnd(wa)}`);
+  const lines = [`${result.model} (${result.format})`, '', ...renderColumns(header, rows, new Set([4, 5])), ''];
+  lines.push(`total: ${formatTotals(result.totals)}`);
+  for (const note of result.notes) lines.push(`note: ${note}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -201,7 +201,12 @@ export function decide(w, o, formatDefaults) {
   }
   const family = opFamily(w.op);
   const perChannel = settings.perChannel ?? o.perChannel ?? o.ops[family]?.perChannel ?? false;
-  const blockSize = w.blockAxis === null ? null : (settings.blockSize ?? o.blockSize ?? formatDefaults.blockSize(w));
+  const wanted = w.blockAxis === null ? null : (settings.blockSize ?? o.blockSize ?? formatDefaults.blockSize(w));
+  // An axis no longer than one block would get a scale per value or per
+  // few values: such a weight (a depthwise conv's single input channel) is
+  // quantized per channel instead.
+  const blockSize = wanted !== null && w.shape[w.blockAxis] > wanted ? wanted : null;
+  const blockNote = wanted !== null && blockSize === null ? `axis ${w.blockAxis} has ${w.shape[w.blockAxis]} values, no more than a block of ${wanted}: per channel` : undefined;
   const scheme = settings.scheme ?? o.scheme ?? 'tf';
   return {
     action: 'quantize',
@@ -213,7 +218,8 @@ export function decide(w, o, formatDefaults) {
     rounding: o.rounding ?? 'half-up',
     minRange: o.minRange,
     // Blocks run along the reduction axis; channels are the output axis.
-    axis: blockSize !== null ? w.blockAxis : perChannel ? w.channelAxis : null,
+    axis: blockSize !== null ? w.blockAxis : perChannel || blockNote ? w.channelAxis : null,
     blockSize,
+    note: blockNote,
   };
 }

@@ -107,7 +107,12 @@ async function run(files, options, write) {
   const rows = [];
   const results = new Map();
   const total = model.weights.length;
+  let lastYield = Date.now();
   for (const [i, w] of model.weights.entries()) {
+    if (Date.now() - lastYield > 30) {
+      await yieldToEventLoop();
+      lastYield = Date.now();
+    }
     checkAborted(o.signal);
     progress({ phase: 'quantize', done: i, total, name: w.name });
     let decision = model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS));
@@ -124,7 +129,6 @@ async function run(files, options, write) {
         throw new e.constructor(`wasmquant: ${name}: weight "${w.name}": ${String(e.message).replace(/^wasmquant: /, '')}`);
       }
       results.set(w.name, result);
-      if (i % 8 === 7) await yieldToEventLoop();
     }
     rows.push(rowOf(w, decision, result));
   }

@@ -68,16 +68,18 @@ export async function openOnnx(set, modelName, o) {
     if (nbitsEligible(w) && d.blockSize !== null && nbitsFor(d.bitwidth) !== null) {
       const bits = nbitsFor(d.bitwidth);
       const note = bits === d.bitwidth ? undefined : `${d.bitwidth}-bit codes in MatMulNBits bits=${bits}`;
-      const bytesAfter = Math.ceil((w.count * bits) / 8) + paramCount(w, d) * (4 + (d.symmetric ? 0 : bits / 8));
+      const params = paramCount(w, d);
+      const bytesAfter = Math.ceil((w.count * bits) / 8) + params * 4 + (d.symmetric ? 0 : Math.ceil((params * bits) / 8));
       return { ...d, target: 'matmulnbits', storage: `uint${bits}`, note, bytesAfter };
     }
     const storage = storageFor(d.bitwidth, d.symmetric);
     const bits = Number(storage.replace(/\D+/, ''));
     const needed = opsetFor(storage, d.axis !== null, d.blockSize !== null);
-    const notesFor = [];
+    const notesFor = d.note ? [d.note] : [];
     if (bits !== d.bitwidth) notesFor.push(`${d.bitwidth}-bit codes stored as ${storage}`);
     if (needed > opset) notesFor.push(`needs opset ${needed} (model: ${opset})`);
-    const bytesAfter = Math.ceil((w.count * bits) / 8) + paramCount(w, d) * (4 + bits / 8);
+    const params = paramCount(w, d);
+    const bytesAfter = Math.ceil((w.count * bits) / 8) + params * 4 + Math.ceil((params * bits) / 8);
     return { ...d, target: 'qdq', storage, opset: needed, note: notesFor.join('; ') || undefined, bytesAfter };
   }
 

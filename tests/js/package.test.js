@@ -1,5 +1,6 @@
 // The npm package as a user gets it: `npm pack`, install the tarball into an
-// empty project (offline: the package has no dependencies), import it by name.
+// empty project (offline: its few dependencies are in npm's cache after
+// `npm ci`), import it by name, run its command.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ const CONSUMER_SCRIPT = `
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createQuantizer } from 'wasmquant';
+import { quantizeModel } from 'wasmquant/models';
 
 const out = { resolved: {}, results: {} };
 for (const specifier of ['wasmquant', 'wasmquant/wasm/simd128.wasm', 'wasmquant/wasm/scalar.wasm', 'wasmquant/package.json']) {
@@ -59,6 +61,9 @@ for (const backend of [undefined, 'simd128', 'scalar']) {
   const x2 = wq.dequantize(codes, encoding);
   out.results[backend ?? 'default'] = { backend: wq.backend, codes: Array.from(codes), encoding, x2: Array.from(x2) };
 }
+const vad = readFileSync(process.env.VAD_MODEL);
+const model = await quantizeModel({ 'vad.onnx': vad });
+out.model = { files: Object.keys(model.files), quantized: model.totals.quantized, ratio: model.files['vad.onnx'].length / vad.length };
 console.log(JSON.stringify(out));
 `;
 
@@ -134,7 +139,13 @@ describe('the npm package', () => {
     expect(existsSync(join(installed, 'package.json'))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
     writeFileSync(join(consumer, 'check.mjs'), CONSUMER_SCRIPT);
-    const out = JSON.parse(run(process.execPath, ['check.mjs'], consumer).trim().split('\n').pop());
+    const vad = join(repo, 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx');
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['check.mjs'], { cwd: consumer, env: { ...childEnv(), VAD_MODEL: vad }, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop(),
+    );
 
     // export paths resolve into the installed package, not the repo
     for (const specifier of ['wasmquant', 'wasmquant/wasm/simd128.wasm', 'wasmquant/wasm/scalar.wasm', 'wasmquant/package.json']) {
@@ -161,5 +172,17 @@ describe('the npm package', () => {
       expect(r.x2[2]).toBe(0);
     }
     expect(out.results.scalar.backend).toBe('scalar');
+
+    // wasmquant/models with its protobuf dependency, from the installed package
+    expect(out.model.files).toEqual(['vad.onnx']);
+    expect(out.model.quantized).toBeGreaterThan(10);
+    expect(out.model.ratio).toBeLessThan(0.3);
+  });
+
+  it('installs the wasmquant command', () => {
+    const bin = join(consumer, 'node_modules', '.bin', 'wasmquant');
+    expect(run(bin, ['--version'], consumer).trim()).toBe(manifest.version);
+    const table = run(bin, ['inspect', join(repo, 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx')], consumer);
+    expect(table).toMatch(/forward_basis_buffer/);
   });
 });

@@ -152,6 +152,26 @@ describe('float16 weights', () => {
   });
 });
 
+describe('typed fields', () => {
+  it('reads float_data and float16 in int32_data like raw_data', async () => {
+    const raw = mlp();
+    const typed = mlp();
+    const [w1, w2] = typed.graph.initializer;
+    typed.graph.initializer[0] = floatTensor('W1', [64, 48], new Float32Array(w1.rawData.slice().buffer), { field: 'typed' });
+    const halves = mlp({ dtype: 'float16' });
+    const h2 = halves.graph.initializer[1];
+    typed.graph.initializer[1] = Object.assign(floatTensor('W2', [48, 40], [], { dtype: 'float16', field: 'typed' }), {
+      int32Data: Array.from(new Uint16Array(h2.rawData.slice().buffer)),
+    });
+    expect(w2.name).toBe('W2');
+    const fromRaw = await inspectModel({ 'raw.onnx': encode(raw) }, { quantizer: wq });
+    const fromTyped = await inspectModel({ 't.onnx': encode(typed) }, { quantizer: wq });
+    const fromHalves = await inspectModel({ 'h.onnx': encode(halves) }, { quantizer: wq });
+    expect(fromTyped.tensors[0].sqnrDb).toBe(fromRaw.tensors[0].sqnrDb);
+    expect(fromTyped.tensors[1]).toMatchObject({ dtype: 'float16', sqnrDb: fromHalves.tensors[1].sqnrDb });
+  });
+});
+
 describe('op families', () => {
   it('LSTM W and R per tensor, its bias kept; outputs close', async () => {
     const [I, H] = [40, 32];

@@ -88,6 +88,36 @@ describe('subgraphs', () => {
   });
 });
 
+describe('Loop bodies', () => {
+  it('quantizes a weight that lives in a Loop body and runs three iterations', async () => {
+    const D = 48;
+    const body = graph({
+      name: 'body',
+      nodes: [node('Identity', ['cond_in'], ['cond_out']), node('MatMul', ['v', 'Wloop'], ['mv']), node('Tanh', ['mv'], ['v_out'])],
+      inputs: [valueInfo('iter', [], T.INT64), valueInfo('cond_in', [], T.BOOL), valueInfo('v', [1, D])],
+      outputs: [valueInfo('cond_out', [], T.BOOL), valueInfo('v_out', [1, D])],
+      initializers: [floatTensor('Wloop', [D, D], randomWeights(D * D, 51).map((v) => v * 0.4))],
+    });
+    const bytes = encode(
+      model(
+        graph({
+          nodes: [node('Loop', ['trips', 'go', 'x'], ['y'], { body })],
+          inputs: [valueInfo('trips', [], T.INT64), valueInfo('go', [], T.BOOL), valueInfo('x', [1, D])],
+          outputs: [valueInfo('y', [1, D])],
+        }),
+      ),
+    );
+    const result = await quantizeModel({ 'loop.onnx': bytes }, { quantizer: wq });
+    expect(result.tensors.map((t) => [t.name, t.op, t.action])).toEqual([['Wloop', 'MatMul', 'quantize']]);
+    const feeds = {
+      trips: { type: 'int64', dims: [], data: BigInt64Array.of(3n) },
+      go: { type: 'bool', dims: [], data: Uint8Array.of(1) },
+      x: { dims: [1, D], data: input(D) },
+    };
+    await expectCloseOutputs(bytes, result.files['loop.onnx'], feeds);
+  });
+});
+
 describe('external data', () => {
   function externalMlp() {
     const m = mlp({ K: 96, N: 64, M: 48 });

@@ -25,6 +25,14 @@ function sumOfSquares(x) {
   return sum;
 }
 
+// Adds the report's Σ(x̂ - x)² and Σx² (from its SQNR, which holds their
+// ratio: no second pass over x) to acc.
+function addReport(acc, x, report) {
+  const error = report.mse * report.count;
+  acc.error += error;
+  acc.signal += error > 0 && Number.isFinite(report.sqnrDb) ? error * 10 ** (report.sqnrDb / 10) : sumOfSquares(x);
+}
+
 // Adds Σx² and Σ(x̂ - x)² of x to acc, element i having the encoding of
 // channel floor(i / inner) % channels. x̂ as the runtimes compute it:
 // (q + offset) · scale with the float32 scale; a signed (symmetric) code
@@ -49,6 +57,17 @@ function addSquares(acc, x, codes, encodings, inner, channels) {
   }
 }
 
+// Adds x's squares to acc, by the core's report when few encodings would
+// cross into wasm, else here. layout: the quantize options' shape and axis.
+function measure(acc, wq, { x, codes, encodings, rounding, layout, inner }) {
+  if (encodings.length <= FEW_ENCODINGS) {
+    const encoding = layout.shape === undefined ? encodings[0] : encodings;
+    addReport(acc, x, wq.analyze(x, { rounding, ...layout, encoding }));
+  } else {
+    addSquares(acc, x, codes, encodings, inner, encodings.length);
+  }
+}
+
 // Quantizes x as `channels` rows (or one tensor) and adds its squares to
 // `acc`; returns { codes, encodings }.
 function quantizeRows(wq, x, channels, d, acc) {
@@ -56,13 +75,7 @@ function quantizeRows(wq, x, channels, d, acc) {
   const layout = channels === null ? {} : { shape: [channels, x.length / channels], axis: 0 };
   const { codes, encoding } = wq.quantize(x, { ...base, ...layout });
   const encodings = channels === null ? [encoding] : encoding;
-  if (encodings.length <= FEW_ENCODINGS) {
-    const report = wq.analyze(x, { rounding: d.rounding, ...layout, encoding });
-    acc.signal += sumOfSquares(x);
-    acc.error += report.mse * report.count;
-  } else {
-    addSquares(acc, x, codes, encodings, x.length / encodings.length, encodings.length);
-  }
+  measure(acc, wq, { x, codes, encodings, rounding: d.rounding, layout, inner: x.length / encodings.length });
   return { codes, encodings };
 }
 
@@ -115,7 +128,7 @@ function quantizeChannels(wq, x, shape, d, acc) {
   const { outer, dim, inner } = around(shape, d.axis);
   if (inner !== 1 || outer === 1) {
     const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
-    addSquares(acc, x, codes, encoding, inner, dim);
+    measure(acc, wq, { x, codes, encodings: encoding, rounding: d.rounding, layout: { shape, axis: d.axis }, inner });
     return { codes, encodings: encoding };
   }
   const rows = transpose(x, 1, outer, dim, new Float32Array(x.length));

@@ -114,6 +114,14 @@ describe('MatMul weights: the runtime sees exactly the reference dequantized wei
       for (const [runtime, ort] of Object.entries(RUNTIMES)) {
         const { y } = await runOnnx(ort, result.files['mm.onnx'], feeds, UNOPTIMIZED);
         expectReferenceWeights(y, W, K, N, expected, runtime);
+        // The row's SQNR (SPEC §4) is that of the weights the runtime uses.
+        let signal = 0;
+        let error = 0;
+        for (let i = 0; i < W.length; i += 1) {
+          signal += W[i] * W[i];
+          error += (y[i] - W[i]) ** 2;
+        }
+        expect(Math.abs(row.sqnrDb - 10 * Math.log10(signal / error)), runtime).toBeLessThan(1e-3);
       }
     });
   }

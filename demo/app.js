@@ -3,10 +3,11 @@
 // in the package's worker (wasmquant/worker, extended with ./ops.js), and
 // only draws here.
 import { connectWorker } from 'wasmquant/worker';
+import { $, el, shapeText, showError } from './dom.js';
 import { formatBytes } from './format.js';
+import { initModels, isModelSet, leaveModels, openModels } from './models/panel.js';
 import { drawErrors, drawHistogram } from './plots.js';
 
-const $ = (id) => document.getElementById(id);
 const SCHEME_NAMES = { tf: 'tf', symmetric: 'symmetric', tf_enhanced: 'tf_enhanced', percentile: 'percentile' };
 const CHANNEL_ROWS = 200;
 const MAX_CHANNELS = 65536; // per-channel choices offered
@@ -51,24 +52,6 @@ function formatCount(n) {
 }
 
 
-function shapeText(shape) {
-  return `[${shape.join(', ')}]`;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else if (v === true) node.setAttribute(k, '');
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 // ---------------------------------------------------------------- status
 
@@ -94,12 +77,6 @@ function hideProgress() {
   clearTimeout(progressTimer);
   progressTimer = null;
   $('progress').hidden = true;
-}
-
-function showError(id, message) {
-  const node = $(id);
-  node.textContent = message ?? '';
-  node.hidden = !message;
 }
 
 // Runs a worker method with the progress bar.
@@ -234,6 +211,19 @@ function loaded(source, preferred) {
   }
 }
 
+// Several files, or an .onnx / model.json among them: the models panel.
+function openFiles(files) {
+  const list = [...(files ?? [])];
+  if (list.length === 0) return;
+  if (isModelSet(list)) {
+    generation += 1; // a tensor result still on its way is stale
+    openModels(list);
+    return;
+  }
+  leaveModels();
+  openFile(list[0]);
+}
+
 async function openFile(file) {
   if (!file) return;
   showError('input-error', null);
@@ -250,6 +240,7 @@ async function openFile(file) {
 }
 
 async function loadSample() {
+  leaveModels();
   showError('input-error', null);
   const source = await run('loadSample', []);
   loaded(source, 'conv1.weight');
@@ -684,7 +675,7 @@ function wire() {
     }
   });
   file.addEventListener('change', () => {
-    openFile(file.files[0]);
+    openFiles(file.files);
     file.value = '';
   });
   // Anywhere on the page: never let the browser navigate to a dropped file.
@@ -703,8 +694,7 @@ function wire() {
     e.preventDefault();
     depth = 0;
     drop.classList.remove('over');
-    const f = e.dataTransfer?.files?.[0];
-    if (f) openFile(f);
+    openFiles(e.dataTransfer?.files);
   });
 
   $('load-sample').addEventListener('click', loadSample);
@@ -769,6 +759,7 @@ function wire() {
 
 async function start() {
   wire();
+  initModels({ run, setStatus });
   syncControls();
   try {
     const worker = new Worker(import.meta.resolve('wasmquant/worker'), { type: 'module', name: 'wasmquant' });

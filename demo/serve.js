@@ -3,12 +3,15 @@
 // the package (web/, dist/) as an npm user's page would; prints the demo's URL.
 //   node demo/serve.js            port from $PORT, else 8080, else any free port
 // Static files only: GET/HEAD, nothing outside the repository, no listings.
+// JavaScript under web/ and node_modules/ has its bare import specifiers
+// rewritten to paths (imports.js): module workers ignore the page's import map.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rewriteImports } from './imports.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const HOST = '127.0.0.1';
@@ -97,6 +100,13 @@ async function handle(req, res) {
       headers['Content-Length'] = Buffer.byteLength(html);
       res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : html);
+      return;
+    }
+    if (/^\/(web|node_modules)\//.test(path) && /\.m?js$/.test(file)) {
+      const code = await rewriteImports(file, info.mtimeMs, ROOT);
+      headers['Content-Length'] = Buffer.byteLength(code);
+      res.writeHead(200, headers);
+      res.end(req.method === 'HEAD' ? undefined : code);
       return;
     }
     headers['Content-Length'] = info.size;

@@ -6,6 +6,7 @@
 //
 // This module does not import the package: it gets it through the context.
 import { formatBytes } from './format.js';
+import { mulberry32 } from './random.js';
 
 const READ_CHUNK = 16 << 20; // bytes per File.slice while reading
 const RUN = 1 << 20; // elements per quantize/dequantize round trip
@@ -142,25 +143,13 @@ export function reshape(context, name, shape) {
   return describeSource();
 }
 
-// mulberry32: a small seeded generator, so the sample is the same on every visit.
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(rand) {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
 /** The built-in sample: a small synthetic conv net's tensors, with outliers. */
 export function loadSample() {
-  const rand = random(20240611);
+  const rand = mulberry32(20240611);
   const tensors = new Map();
   const add = (name, shape, fill) => {
     const n = shape.reduce((a, b) => a * b, 1);

@@ -1,19 +1,9 @@
 // The generated input of the model check, and how far two outputs are apart.
 // Shared by the worker (check.js) and, for its numbers, the tests.
 
-export const FREE_SIZE = 256; // free dimensions other than the batch
+import { mulberry32 } from '../random.js';
 
-// A small seeded PRNG, so that the same model shows the same numbers each run.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const FREE_SIZE = 256; // free dimensions other than the batch
 
 // Symbolic or unknown dimensions: the batch (the first dimension, or one
 // named like it) is 1; any other is `size`. One name is one value throughout,

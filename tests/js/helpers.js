@@ -206,6 +206,20 @@ export function expectWasmquantError(fn, ErrorClass, ...patterns) {
   return error;
 }
 
+// The async counterpart: the error a promise rejects with, checked the same way.
+export async function expectWasmquantRejection(promise, ...patterns) {
+  let error;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'expected a rejection').toBeDefined();
+  checkWasmquantError(error);
+  for (const p of patterns) expect(error.message).toMatch(p);
+  return error;
+}
+
 const ERROR_CLASSES = [Error, TypeError, RangeError];
 
 // A wasmquant error: exactly Error, TypeError or RangeError (never a

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
 import { quantizeModel } from '../../../web/models/index.js';
-import { checkWasmquantError, isWasmquantError } from '../helpers.js';
+import { expectWasmquantRejection, isWasmquantError } from '../helpers.js';
 import { FC_SEED } from '../formats/util.js';
 import { encode, externalize, mlp } from './onnx-builder.js';
 import { OCR, readModel } from './runtimes.js';
@@ -16,18 +16,8 @@ beforeAll(async () => {
   wq = await createQuantizer();
 });
 
-async function expectError(files, options, ...patterns) {
-  let error;
-  try {
-    await quantizeModel(files, { quantizer: wq, ...options });
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected an error').toBeDefined();
-  checkWasmquantError(error);
-  for (const p of patterns) expect(error.message).toMatch(p);
-  return error;
-}
+const expectError = (files, options, ...patterns) =>
+  expectWasmquantRejection(quantizeModel(files, { quantizer: wq, ...options }), ...patterns);
 
 // mlp() with one change to its first weight W1.
 function withW1(change) {

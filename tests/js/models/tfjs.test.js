@@ -11,7 +11,7 @@ import { createQuantizer } from '../../../web/index.js';
 import { toFileSet } from '../../../web/models/files.js';
 import { constrain, openTfjs, SHARD_BYTES } from '../../../web/models/tfjs/index.js';
 import { concat, FC_SEED, isWasmquantError, mulberry32, product } from '../formats/util.js';
-import { checkWasmquantError } from '../helpers.js';
+import { expectWasmquantRejection } from '../helpers.js';
 
 const require = createRequire(import.meta.url);
 const FUZZ_RUNS = Number(process.env.FC_RUNS ?? 1500); // FC_RUNS=50000 for a long run
@@ -143,20 +143,6 @@ function expectDequantizedAlike(wq, theirs, codes, encoding) {
   const tolerance = 4 * 2 ** -24 * Math.max(Math.abs(encoding.min), Math.abs(encoding.max));
   expect(theirs.length).toBe(mine.length);
   expect(maxAbsDiff(theirs, mine)).toBeLessThanOrEqual(tolerance);
-}
-
-// Async counterpart of expectWasmquantError.
-async function expectRejects(promise, ...patterns) {
-  let error;
-  try {
-    await promise;
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'expected a rejection').toBeDefined();
-  checkWasmquantError(error);
-  for (const p of patterns) expect(error.message).toMatch(p);
-  return error;
 }
 
 const open = (model, name = 'model.json') => openTfjs(toFileSet(filesOf(model, name)), name);
@@ -640,26 +626,26 @@ describe('bad input', () => {
 
   it('a shard the manifest names but nobody gave', async () => {
     const source = edit((s) => delete s.shards['group1-shard2of2']);
-    await expectRejects(open(source), /model\.json/, /group1-shard2of2/, /"w"/);
+    await expectWasmquantRejection(open(source), /model\.json/, /group1-shard2of2/, /"w"/);
   });
 
   it('shards shorter than the manifest needs', async () => {
     // The kernel (8192 bytes from byte 0, across the cut at 5000) is short
     const kernel = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3000); });
-    await expectRejects(open(kernel), /model\.json: weight "w"/, /group1-shard2of2/, /192 bytes short/);
+    await expectWasmquantRejection(open(kernel), /model\.json: weight "w"/, /group1-shard2of2/, /192 bytes short/);
     // the string table, from byte 8200, is
     const table = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3300); });
-    await expectRejects(open(table), /model\.json: weight "table"/, /group1-shard2of2/);
+    await expectWasmquantRejection(open(table), /model\.json: weight "table"/, /group1-shard2of2/);
     // cut inside the string table's length prefixes
     const cut = 64 * 32 * 4 + 8 + 10 - 5000; // after the second length prefix
     const strings = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, cut); });
-    await expectRejects(open(strings), /weight "table"/, /group1-shard2of2/);
+    await expectWasmquantRejection(open(strings), /weight "table"/, /group1-shard2of2/);
   });
 
   it('an unknown dtype or quantization', async () => {
-    await expectRejects(open(edit((s) => { s.json.weightsManifest[0].weights[1].dtype = 'float64'; })), /model\.json: weight "b"/, /dtype "float64"/);
-    await expectRejects(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'int4' }; })), /weight "b"/, /int4/);
-    await expectRejects(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'uint8', scale: 'x', min: 0 }; })), /weight "b"/, /scale/);
+    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].dtype = 'float64'; })), /model\.json: weight "b"/, /dtype "float64"/);
+    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'int4' }; })), /weight "b"/, /int4/);
+    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'uint8', scale: 'x', min: 0 }; })), /weight "b"/, /scale/);
   });
 
   it.each([
@@ -669,7 +655,7 @@ describe('bad input', () => {
     [[1.5], /non-negative integer/],
     ['7', /array/],
   ])('the shape %j', async (shape, pattern) => {
-    await expectRejects(open(edit((s) => { s.json.weightsManifest[0].weights[2].shape = shape; })), /model\.json: weight "table"/, pattern);
+    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[2].shape = shape; })), /model\.json: weight "table"/, pattern);
   });
 
   it.each([
@@ -683,15 +669,15 @@ describe('bad input', () => {
   ])('%s JSON', async (_, mutate, pattern) => {
     const files = filesOf(smallGraphModel());
     files['model.json'] = encodeText(mutate(new TextDecoder().decode(files['model.json'])));
-    await expectRejects(openTfjs(toFileSet(files), 'model.json'), /model\.json/, pattern);
+    await expectWasmquantRejection(openTfjs(toFileSet(files), 'model.json'), /model\.json/, pattern);
   });
 
   it('invalid UTF-8, a missing model.json, a duplicate weight name', async () => {
     const files = filesOf(smallGraphModel());
     files['model.json'] = Uint8Array.of(0x7b, 0xff, 0x7d);
-    await expectRejects(openTfjs(toFileSet(files), 'model.json'), /model\.json is not valid UTF-8/);
-    await expectRejects(openTfjs(toFileSet(filesOf(smallGraphModel())), 'other.json'), /other\.json/);
-    await expectRejects(open(edit((s) => { s.json.weightsManifest[0].weights[1].name = 'w'; })), /weight "w" appears twice/);
+    await expectWasmquantRejection(openTfjs(toFileSet(files), 'model.json'), /model\.json is not valid UTF-8/);
+    await expectWasmquantRejection(openTfjs(toFileSet(filesOf(smallGraphModel())), 'other.json'), /other\.json/);
+    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].name = 'w'; })), /weight "w" appears twice/);
   });
 
   it('write() refuses results it cannot store', async () => {
@@ -706,7 +692,7 @@ describe('bad input', () => {
       [new Map([['w', { codes: Uint8Array.of(...good.codes.subarray(0, 2047), 255), encoding: { ...good.encoding, bitwidth: 4 } }]]), /outside the 4-bit/],
       [new Map([['idx', { codes: new Uint8Array(4), encoding: good.encoding }]]), /weight "idx" is int32/],
     ];
-    for (const [results, pattern] of bad) await expectRejects(model.write(results), /model\.json/, pattern);
+    for (const [results, pattern] of bad) await expectWasmquantRejection(model.write(results), /model\.json/, pattern);
   });
 
   // Opening, reading every weight and writing: success or a wasmquant

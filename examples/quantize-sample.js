@@ -1,4 +1,4 @@
-// Quantizes SPEC.md's worked example and a built-in sample tensor (synthetic
+// Quantizes the spec's worked example (docs/spec.md §2.1) and a built-in sample tensor (synthetic
 // conv weights with a few outliers), printing the encodings and the error.
 import { createQuantizer } from '../web/index.js';
 
@@ -44,7 +44,7 @@ console.log(`wasmquant backend: ${wq.backend}`);
 
 const worked = new Float32Array([-1.8, -1.0, 0, 0.5]);
 const { codes, encoding } = wq.quantize(worked);
-console.log('\nSPEC.md worked example [-1.8, -1.0, 0, 0.5], 8-bit tf:');
+console.log('\ndocs/spec.md worked example [-1.8, -1.0, 0, 0.5], 8-bit tf:');
 console.log(`  codes        [${[...codes].join(', ')}]   (expected [0, 89, 200, 255])`);
 console.log(`  dequantized  [${[...wq.dequantize(codes, encoding)].map((v) => v.toFixed(7)).join(', ')}]`);
 show('  report', wq.analyze(worked));

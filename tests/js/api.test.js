@@ -1,4 +1,4 @@
-// The JS API (DESIGN.md "JavaScript API contract") against the SPEC model in
+// The JS API (docs/design.md "The JavaScript API") against the SPEC model in
 // helpers.js: given encodings, result shapes, rounding, minRange, the
 // analyze() report, inputs of several chunks, and the zero-copy tensor.
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// SPEC.md §6 (bad input), row by row, plus fast-check properties: whatever
+// docs/spec.md §6 (bad input), row by row, plus fast-check properties: whatever
 // the options or the data, the API either works as SPEC says or throws a
 // TypeError/RangeError whose message starts with 'wasmquant:'; never an
 // Emscripten abort or a WebAssembly trap.

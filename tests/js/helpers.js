@@ -1,5 +1,5 @@
 // Shared test helpers: quantizers for both backends, a deterministic PRNG,
-// and an independent double-precision model of SPEC.md §2 written from the
+// and an independent double-precision model of docs/spec.md §2 written from the
 // SPEC text (not from web/ or src/).
 import { expect } from 'vitest';
 import { createQuantizer } from '../../web/index.js';

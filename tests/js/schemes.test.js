@@ -1,4 +1,4 @@
-// The schemes of SPEC.md §3 through the JS API, on both backends: symmetric
+// The schemes of docs/spec.md §3 through the JS API, on both backends: symmetric
 // (§3.1), per-channel (§3.2), tf_enhanced (§3.3), percentile (§3.4) and 4-bit
 // packing (§3.5), held against double-precision models written here from the
 // SPEC text (not from web/ or src/).

@@ -1,4 +1,4 @@
-// SPEC.md §2.1: every reference vector, through quantize, dequantize and
+// docs/spec.md §2.1: every reference vector, through quantize, dequantize and
 // computeEncoding, on both backends.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -18,6 +18,7 @@ export const DEFAULT_OPS = Object.freeze({
   Gather: { perChannel: false },
   LSTM: { perChannel: false },
   GRU: { perChannel: false },
+  RNN: { perChannel: false },
 });
 
 // TF.js op and layer names of the same families.
@@ -43,6 +44,7 @@ const TFJS_OPS = Object.freeze({
   ResourceGather: 'Gather',
   LSTM: 'LSTM',
   GRU: 'GRU',
+  SimpleRNN: 'RNN',
 });
 
 // The family of an op name of either format: 'Conv', 'MatMul', …

@@ -64,7 +64,7 @@ export interface ModelOptions {
   keep?: WeightMatcher | readonly WeightMatcher[];
   /** Overrides per weight; later rules win. */
   rules?: readonly ModelRule[];
-  /** The op families whose weights are quantized; default Conv, ConvTranspose, MatMul, Gemm, Gather, LSTM, GRU. */
+  /** The op families whose weights are quantized; default Conv, ConvTranspose, MatMul, Gemm, Gather, LSTM, GRU, RNN. */
   ops?: readonly string[];
   /** Re-quantize weights a TF.js manifest already stores quantized or as float16. */
   requantize?: boolean;

@@ -228,6 +228,29 @@ describe('op families', () => {
     await expectCloseOutputs(bytes, result.files['lstm.onnx'], { x: { dims: [5, 1, I], data: input(5 * I) } });
   });
 
+  it('an RNN\'s W and R are quantized too', async () => {
+    const [I, H] = [40, 32];
+    const bytes = encode(
+      model(
+        graph({
+          nodes: [node('RNN', ['x', 'W', 'R'], ['y'], { hidden_size: H })],
+          inputs: [valueInfo('x', [5, 1, I])],
+          outputs: [valueInfo('y', [5, 1, 1, H])],
+          initializers: [
+            floatTensor('W', [1, H, I], randomWeights(H * I, 34).map((v) => v * 0.3)),
+            floatTensor('R', [1, H, H], randomWeights(H * H, 35).map((v) => v * 0.3)),
+          ],
+        }),
+      ),
+    );
+    const result = await quantizeModel({ 'rnn.onnx': bytes }, { quantizer: wq, minElements: 1000 });
+    expect(result.tensors.map((t) => [t.name, t.op, t.action])).toEqual([
+      ['W', 'RNN', 'quantize'],
+      ['R', 'RNN', 'quantize'],
+    ]);
+    await expectCloseOutputs(bytes, result.files['rnn.onnx'], { x: { dims: [5, 1, I], data: input(5 * I) } });
+  });
+
   it('channel axes follow the op: Gemm transB → 0, ConvTranspose → 1, Conv → 0', async () => {
     const bytes = encode(
       model(

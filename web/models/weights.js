@@ -121,19 +121,11 @@ function around(shape, axis) {
   return { outer: product(shape.slice(0, axis)), dim: shape[axis], inner: product(shape.slice(axis + 1)) };
 }
 
-// Per channel along a last-like axis (one element per run) is slow in the
-// core, which walks such runs one by one: transposed, each channel is one
-// contiguous run.
 function quantizeChannels(wq, x, shape, d, acc) {
-  const { outer, dim, inner } = around(shape, d.axis);
-  if (inner !== 1 || outer === 1) {
-    const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
-    measure(acc, wq, { x, codes, encodings: encoding, rounding: d.rounding, layout: { shape, axis: d.axis }, inner });
-    return { codes, encodings: encoding };
-  }
-  const rows = transpose(x, 1, outer, dim, new Float32Array(x.length));
-  const part = quantizeRows(wq, rows, dim, d, acc);
-  return { codes: transpose(part.codes, 1, dim, outer, new part.codes.constructor(x.length)), encodings: part.encodings };
+  const { inner } = around(shape, d.axis);
+  const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
+  measure(acc, wq, { x, codes, encodings: encoding, rounding: d.rounding, layout: { shape, axis: d.axis }, inner });
+  return { codes, encodings: encoding };
 }
 
 // Blocks of `size` along `axis` (the last one shorter when size does not

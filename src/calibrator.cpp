@@ -64,6 +64,16 @@ Calibrator::Calibrator(const KernelTable& kernels,
     c.lo = std::numeric_limits<float>::infinity();
     c.hi = -c.lo;
   }
+  // Rows of at least 256 elements amortise the per-row work for a few
+  // channels.
+  constexpr size_t kMinRowPeriod = 256;
+  const uint64_t positions = options_.layout.RowPositions();
+  if (positions > 0) {
+    rows_.period = RowPeriod(static_cast<size_t>(positions), kMinRowPeriod);
+    rows_.lo.assign(rows_.period, std::numeric_limits<float>::infinity());
+    rows_.hi.assign(rows_.period, -std::numeric_limits<float>::infinity());
+    rows_.count.partial.assign(rows_.period, 0);
+  }
 }
 
 int Calibrator::passes() const {
@@ -85,6 +95,7 @@ uint64_t Calibrator::nonfinite() const {
 }
 
 Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
+  if (pass_ == 0 && rows_.period > 0) return AddRows(x, n, index_base);
   return options_.layout.ForEachRun(
       index_base, n, [&](size_t channel, size_t j, size_t length) {
         Channel* c = &channels_[channel];
@@ -132,6 +143,55 @@ Status Calibrator::AddRange(const float* x, size_t n, uint64_t index_base,
   c->hi = std::max(c->hi, r.hi + 0.0f);
   c->count += n;
   return Status::Ok();
+}
+
+size_t Calibrator::ChannelOfPosition(size_t q) const {
+  return static_cast<size_t>((q / options_.layout.inner) %
+                             options_.layout.channels);
+}
+
+// What AddRange does run by run, for all of x at once: the same ranges,
+// counts and non-finite counts, and on an error the same index and message.
+// The elements before the error are added; with inner > 1 AddRange leaves
+// out those of the failing run, but a failed calibration is not read.
+Status Calibrator::AddRows(const float* x, size_t n, uint64_t index_base) {
+  const size_t period = rows_.period;
+  const size_t k = static_cast<size_t>(index_base % period);
+  if (kernels_.min_max(x, n).all_finite) {
+    kernels_.min_max_rows(x, n, period, k, rows_.lo.data(), rows_.hi.data());
+    rows_.count.Add(n, period, k);
+    return Status::Ok();
+  }
+  // Between the non-finite elements, finite stretches go row by row.
+  size_t start = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i])) continue;
+    const size_t q = (k + i) % period;
+    kernels_.min_max_rows(x + start, i - start, period, (k + start) % period,
+                          rows_.lo.data(), rows_.hi.data());
+    if (options_.non_finite == NonFinite::kError) {
+      rows_.count.Add(i, period, k);
+      return NonFiniteError(index_base + i, x[i]);
+    }
+    ++channels_[ChannelOfPosition(q)].nonfinite;
+    start = i + 1;
+  }
+  kernels_.min_max_rows(x + start, n - start, period, (k + start) % period,
+                        rows_.lo.data(), rows_.hi.data());
+  rows_.count.Add(n, period, k);
+  return Status::Ok();
+}
+
+// min is exact whatever the grouping; + 0.0f makes -0.0 +0.0 as AddRange
+// does, whichever zero a position kept.
+void Calibrator::FoldRows() {
+  for (size_t q = 0; q < rows_.period; ++q) {
+    Channel* c = &channels_[ChannelOfPosition(q)];
+    c->lo = std::min(c->lo, rows_.lo[q] + 0.0f);
+    c->hi = std::max(c->hi, rows_.hi[q] + 0.0f);
+    c->count += rows_.count[q];
+  }
+  rows_ = Rows();
 }
 
 void Calibrator::StartRange(const Channel& c, double* lo, double* hi) const {
@@ -191,6 +251,7 @@ Status Calibrator::StartSecondPass() {
 
 Status Calibrator::EndPass() {
   if (pass_ == 0) {
+    if (rows_.period > 0) FoldRows();
     tensor_lo_ = std::numeric_limits<double>::infinity();
     Status status = StartSecondPass();
     if (!status.ok()) return status;

@@ -110,24 +110,101 @@ ChannelErrorAccumulator::ChannelErrorAccumulator(
     const KernelTable& kernels, const ChannelLayout& layout,
     const std::vector<Encoding>& encodings, Rounding rounding,
     NonFinite non_finite)
-    : layout_(layout) {
-  channels_.reserve(encodings.size());
+    : kernels_(kernels),
+      layout_(layout),
+      non_finite_(non_finite),
+      channel_count_(encodings.size()) {
+  std::vector<KernelParams> params;
   for (const Encoding& e : encodings) {
-    channels_.emplace_back(kernels, MakeKernelParams(e, rounding), non_finite);
+    params.push_back(MakeKernelParams(e, rounding));
   }
+  // Only inner == 1: with longer runs the generic path's lanes depend on
+  // where the chunks split the runs, which rows cannot reproduce.
+  rows_ = layout_.inner == 1 && layout_.RowPositions() > 0 &&
+          params.size() == layout_.channels;
+  if (!rows_) {
+    channels_.reserve(params.size());
+    for (const KernelParams& p : params) {
+      channels_.emplace_back(kernels, p, non_finite);
+    }
+    return;
+  }
+  const size_t c = params.size();
+  row_params_ = MakeChannelParams(params, 1, /*min_period=*/0);
+  sq_error_.assign(c, 0);
+  abs_error_.assign(c, 0);
+  sq_signal_.assign(c, 0);
+  max_abs_error_.assign(c, 0);
+  clipped_.assign(c, 0);
+  count_.partial.assign(c, 0);
+  nonfinite_.assign(c, 0);
 }
 
 Status ChannelErrorAccumulator::Add(const float* x, size_t n,
                                     uint64_t index_base) {
+  if (rows_) return AddRows(x, n, index_base);
   return layout_.ForEachRun(
       index_base, n, [&](size_t channel, size_t j, size_t length) {
         return channels_[channel].Add(x + j, length, index_base + j);
       });
 }
 
+void ChannelErrorAccumulator::AddFiniteRows(const float* x, size_t n,
+                                            size_t k) {
+  const ChannelErrors sums = {sq_error_.data(), abs_error_.data(),
+                              sq_signal_.data(), max_abs_error_.data(),
+                              clipped_.data()};
+  kernels_.accumulate_error_rows(x, n, row_params_, k, sums);
+  count_.Add(n, row_params_.period, k);
+}
+
+// As the generic path's one-element Add calls: the finite elements before
+// the first non-finite one are added, then that one is the error or, with
+// kSaturate, counted and skipped.
+Status ChannelErrorAccumulator::AddRows(const float* x, size_t n,
+                                        uint64_t index_base) {
+  const size_t channels = row_params_.period;
+  const size_t k = static_cast<size_t>(index_base % channels);
+  if (kernels_.min_max(x, n).all_finite) {
+    AddFiniteRows(x, n, k);
+    return Status::Ok();
+  }
+  size_t start = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i])) continue;
+    AddFiniteRows(x + start, i - start, (k + start) % channels);
+    if (non_finite_ == NonFinite::kError) {
+      return NonFiniteError(index_base + i, x[i]);
+    }
+    ++nonfinite_[(k + i) % channels];
+    start = i + 1;
+  }
+  AddFiniteRows(x + start, n - start, (k + start) % channels);
+  return Status::Ok();
+}
+
+// The sums of a channel as ErrorAccumulator::Sums gives them; on the rows
+// path they are lane 0 of its lanes, the other lanes zero.
+ErrorSums ChannelErrorAccumulator::SumsOf(size_t channel) const {
+  if (!rows_) return channels_[channel].Sums();
+  ErrorLanes lanes = {};
+  lanes.sq_error[0] = sq_error_[channel];
+  lanes.abs_error[0] = abs_error_[channel];
+  lanes.sq_signal[0] = sq_signal_[channel];
+  ErrorSums s;
+  s.sq_error = Fold(lanes.sq_error);
+  s.abs_error = Fold(lanes.abs_error);
+  s.sq_signal = Fold(lanes.sq_signal);
+  s.max_abs_error = max_abs_error_[channel];
+  s.clipped = clipped_[channel];
+  s.count = count_[channel];
+  s.nonfinite = nonfinite_[channel];
+  return s;
+}
+
 Report ChannelErrorAccumulator::Total() const {
   ErrorSums total;
-  for (const ErrorAccumulator& c : channels_) total.Add(c.Sums());
+  for (size_t c = 0; c < channel_count_; ++c) total.Add(SumsOf(c));
   return total.ToReport();
 }
 

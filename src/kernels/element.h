@@ -4,6 +4,7 @@
 #define WASMQUANT_KERNELS_ELEMENT_H_
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "wasmquant/kernels.h"
@@ -48,15 +49,20 @@ inline bool IsClipped(float x, const KernelParams& p) {
   return (x < p.clip_low) | (x > p.clip_high);
 }
 
-inline void AccumulateError(float x, const KernelParams& p, int lane,
-                            ErrorLanes* lanes) {
+// |x̂ - x|, x̂ the dequantized code of x.
+inline float AbsError(float x, const KernelParams& p) {
   const float u = x * p.inv_scale + p.bias;
   const float r =
       (p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u)) +
       static_cast<float>(p.post_shift);
   const float xhat =
       (ClampCode(r, p) - static_cast<float>(p.zero_point)) * p.scale;
-  const float e = std::fabs(xhat - x);
+  return std::fabs(xhat - x);
+}
+
+inline void AccumulateError(float x, const KernelParams& p, int lane,
+                            ErrorLanes* lanes) {
+  const float e = AbsError(x, p);
   const double ed = e;
   const double xd = x;
   lanes->sq_error[lane] += ed * ed;
@@ -64,6 +70,19 @@ inline void AccumulateError(float x, const KernelParams& p, int lane,
   lanes->sq_signal[lane] += xd * xd;
   if (e > lanes->max_abs_error) lanes->max_abs_error = e;
   lanes->clipped += IsClipped(x, p);
+}
+
+// Adds x's error to the sequential sums of channel c (ChannelErrors).
+inline void AccumulateChannelError(float x, const KernelParams& p, size_t c,
+                                   const ChannelErrors& sums) {
+  const float e = AbsError(x, p);
+  const double ed = e;
+  const double xd = x;
+  sums.sq_error[c] += ed * ed;
+  sums.abs_error[c] += ed;
+  sums.sq_signal[c] += xd * xd;
+  if (e > sums.max_abs_error[c]) sums.max_abs_error[c] = e;
+  sums.clipped[c] += IsClipped(x, p);
 }
 
 // -0.0 and +0.0 compare equal, so which one a min/max keeps depends on the

@@ -43,6 +43,47 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
   }
 }
 
+template <typename Code>
+void QuantizeRows(const float* x, size_t n, const ChannelParams& p, size_t k,
+                  Code* codes) {
+  ForEachRowSegment(n, p.period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      codes[j + t] =
+          static_cast<Code>(element::OutputCode(x[j + t], p.params[q + t]));
+    }
+  });
+}
+
+template <typename Code>
+void DequantizeRows(const Code* codes, size_t n, const ChannelParams& p,
+                    size_t k, float* x) {
+  ForEachRowSegment(n, p.period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      x[j + t] = element::Dequantize(codes[j + t], p.params[q + t]);
+    }
+  });
+}
+
+void MinMaxRows(const float* x, size_t n, size_t period, size_t k, float* lo,
+                float* hi) {
+  ForEachRowSegment(n, period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      const float v = x[j + t];
+      if (v < lo[q + t]) lo[q + t] = v;
+      if (v > hi[q + t]) hi[q + t] = v;
+    }
+  });
+}
+
+void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
+                         size_t k, const ChannelErrors& sums) {
+  ForEachRowSegment(n, p.period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      element::AccumulateChannelError(x[j + t], p.params[q + t], q + t, sums);
+    }
+  });
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -58,6 +99,16 @@ const KernelTable& ScalarKernels() {
       Dequantize<int8_t>,
       Dequantize<int16_t>,
       AccumulateError,
+      QuantizeRows<uint8_t>,
+      QuantizeRows<uint16_t>,
+      QuantizeRows<int8_t>,
+      QuantizeRows<int16_t>,
+      DequantizeRows<uint8_t>,
+      DequantizeRows<uint16_t>,
+      DequantizeRows<int8_t>,
+      DequantizeRows<int16_t>,
+      MinMaxRows,
+      AccumulateErrorRows,
   };
   return table;
 }

@@ -447,16 +447,327 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
   WithRounding<AccumulateErrorLoop>(p, x, n, lanes);
 }
 
+// Channels-innermost kernels. The params of consecutive positions are
+// consecutive, so each vector of elements meets a vector of params, loaded
+// from ChannelParams' arrays; the tails of each row segment use element.h
+// with that position's KernelParams, as the scalar kernels do.
+// element::Code's clamp of r + post_shift to [qmin, qmax] done as one of r
+// to [qmin, qmax] - post_shift (code_low, code_high), exactly: all small
+// integers, and an r too large for exact addition is clamped either way.
+template <Rounding kRounding>
+v128_t ClampedCodes(v128_t x, v128_t inv_scale, v128_t bias, v128_t code_low,
+                    v128_t code_high) {
+  const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv_scale), bias);
+  const v128_t r = kRounding == Rounding::kHalfUp ? wasm_f32x4_floor(u)
+                                                  : wasm_f32x4_nearest(u);
+  return wasm_f32x4_pmin(wasm_f32x4_pmax(r, code_low), code_high);
+}
+
+// element::AbsError from the clamped code (zero_rounded: zero_point -
+// post_shift, in the same domain).
+inline v128_t AbsErrorOf(v128_t x, v128_t clamped, v128_t zero_rounded,
+                         v128_t scale) {
+  const v128_t xhat =
+      wasm_f32x4_mul(wasm_f32x4_sub(clamped, zero_rounded), scale);
+  return wasm_f32x4_abs(wasm_f32x4_sub(xhat, x));
+}
+
+struct RowParams {
+  explicit RowParams(const ChannelParams& p)
+      : inv_scale(p.inv_scale.data()),
+        bias(p.bias.data()),
+        scale(p.scale.data()),
+        clip_low(p.clip_low.data()),
+        clip_high(p.clip_high.data()),
+        code_low(p.code_low.data()),
+        code_high(p.code_high.data()),
+        zero_rounded(p.zero_rounded.data()),
+        out_shift(p.out_shift.data()),
+        zero_code(p.zero_code.data()) {}
+
+  // The rounded codes, clamped, of four elements at positions q..q+3, before
+  // post_shift (see ClampedCodes).
+  template <Rounding kRounding>
+  v128_t Clamped(v128_t x, size_t q) const {
+    return ClampedCodes<kRounding>(
+        x, wasm_v128_load(inv_scale + q), wasm_v128_load(bias + q),
+        wasm_v128_load(code_low + q), wasm_v128_load(code_high + q));
+  }
+
+  // element::OutputCode of four elements, as int32.
+  template <Rounding kRounding>
+  v128_t Codes(v128_t x, size_t q) const {
+    return wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(Clamped<kRounding>(x, q)),
+                          wasm_v128_load(out_shift + q));
+  }
+
+  // element::AbsError of four elements.
+  template <Rounding kRounding>
+  v128_t AbsError(v128_t x, size_t q) const {
+    return AbsErrorOf(x, Clamped<kRounding>(x, q),
+                      wasm_v128_load(zero_rounded + q),
+                      wasm_v128_load(scale + q));
+  }
+
+  const float* inv_scale;
+  const float* bias;
+  const float* scale;
+  const float* clip_low;
+  const float* clip_high;
+  const float* code_low;
+  const float* code_high;
+  const float* zero_rounded;
+  const int32_t* out_shift;
+  const int32_t* zero_code;
+};
+
+// int32 codes already in the code type's range to the code type: the
+// saturating narrows only pack.
+template <typename Code>
+struct RowNarrower;
+
+template <>
+struct RowNarrower<uint8_t> {
+  static constexpr size_t kBlock = 16;
+  static v128_t Narrow(const v128_t* c) {
+    return wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(c[0], c[1]),
+                                   wasm_i16x8_narrow_i32x4(c[2], c[3]));
+  }
+};
+
+template <>
+struct RowNarrower<int8_t> {
+  static constexpr size_t kBlock = 16;
+  static v128_t Narrow(const v128_t* c) {
+    return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(c[0], c[1]),
+                                   wasm_i16x8_narrow_i32x4(c[2], c[3]));
+  }
+};
+
+template <>
+struct RowNarrower<uint16_t> {
+  static constexpr size_t kBlock = 8;
+  static v128_t Narrow(const v128_t* c) {
+    return wasm_u16x8_narrow_i32x4(c[0], c[1]);
+  }
+};
+
+template <>
+struct RowNarrower<int16_t> {
+  static constexpr size_t kBlock = 8;
+  static v128_t Narrow(const v128_t* c) {
+    return wasm_i16x8_narrow_i32x4(c[0], c[1]);
+  }
+};
+
+template <typename Code, Rounding kRounding>
+void QuantizeRowsWith(const float* x, size_t n, const ChannelParams& p,
+                      size_t k, Code* codes) {
+  const RowParams r(p);
+  const size_t period = p.period;
+  constexpr size_t kBlock = RowNarrower<Code>::kBlock;
+  const auto block = [&](size_t at, size_t q) {
+    v128_t c[kBlock / 4];
+    for (size_t m = 0; m < kBlock / 4; ++m) {
+      c[m] = r.Codes<kRounding>(wasm_v128_load(x + at + 4 * m), q + 4 * m);
+    }
+    wasm_v128_store(codes + at, RowNarrower<Code>::Narrow(c));
+  };
+  const auto segment = [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + kBlock <= length; t += kBlock) block(j + t, q + t);
+    for (; t < length; ++t) {
+      codes[j + t] =
+          static_cast<Code>(element::OutputCode(x[j + t], p.params[q + t]));
+    }
+  };
+  ForEachRowSegment(n, period, k, segment);
+}
+
+template <typename Code>
+void QuantizeRows(const float* x, size_t n, const ChannelParams& p, size_t k,
+                  Code* codes) {
+  if (p.rounding == Rounding::kHalfUp) {
+    QuantizeRowsWith<Code, Rounding::kHalfUp>(x, n, p, k, codes);
+  } else {
+    QuantizeRowsWith<Code, Rounding::kHalfEven>(x, n, p, k, codes);
+  }
+}
+
+// (code - zero_code) * scale; the widened codes are below 2^16 in
+// magnitude, so the signed conversion is exact for unsigned codes too.
+template <typename Code>
+void DequantizeRows(const Code* codes, size_t n, const ChannelParams& p,
+                    size_t k, float* x) {
+  using W = Widener<Code>;
+  constexpr size_t kVectors = W::kBlock / 4;
+  const RowParams r(p);
+  const size_t period = p.period;
+  const auto block = [&](const Code* c, const v128_t* zero, const v128_t* scale,
+                         float* out) {
+    v128_t w[kVectors];
+    W::Load(c, w);
+    for (size_t m = 0; m < kVectors; ++m) {
+      wasm_v128_store(out + 4 * m,
+                      wasm_f32x4_mul(wasm_f32x4_convert_i32x4(
+                                         wasm_i32x4_sub(w[m], zero[m])),
+                                     scale[m]));
+    }
+  };
+  const auto load = [&](size_t q, v128_t* zero, v128_t* scale) {
+    for (size_t m = 0; m < kVectors; ++m) {
+      zero[m] = wasm_v128_load(r.zero_code + q + 4 * m);
+      scale[m] = wasm_v128_load(r.scale + q + 4 * m);
+    }
+  };
+  const auto segment = [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + W::kBlock <= length; t += W::kBlock) {
+      v128_t zero[kVectors], scale[kVectors];
+      load(q + t, zero, scale);
+      block(codes + j + t, zero, scale, x + j + t);
+    }
+    for (; t < length; ++t) {
+      x[j + t] = element::Dequantize(codes[j + t], p.params[q + t]);
+    }
+  };
+  ForEachRowSegment(n, period, k, segment);
+}
+
+// pmin(lo, v) is v < lo ? v : lo, the scalar kernel's update (also for
+// -0.0 against +0.0); pmax likewise.
+void MinMaxRows(const float* x, size_t n, size_t period, size_t k, float* lo,
+                float* hi) {
+  const auto scalar = [&](float v, size_t q) {
+    if (v < lo[q]) lo[q] = v;
+    if (v > hi[q]) hi[q] = v;
+  };
+  const auto segment = [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + 4 <= length; t += 4) {
+      const v128_t v = wasm_v128_load(x + j + t);
+      wasm_v128_store(lo + q + t,
+                      wasm_f32x4_pmin(wasm_v128_load(lo + q + t), v));
+      wasm_v128_store(hi + q + t,
+                      wasm_f32x4_pmax(wasm_v128_load(hi + q + t), v));
+    }
+    for (; t < length; ++t) scalar(x[j + t], q + t);
+  };
+  ForEachRowSegment(n, period, k, segment);
+}
+
+// Four channels' error sums, in registers.
+struct ErrorColumn {
+  v128_t sq_lo, sq_hi, abs_lo, abs_hi, sig_lo, sig_hi, max;
+
+  void Load(const ChannelErrors& sums, size_t c) {
+    sq_lo = wasm_v128_load(sums.sq_error + c);
+    sq_hi = wasm_v128_load(sums.sq_error + c + 2);
+    abs_lo = wasm_v128_load(sums.abs_error + c);
+    abs_hi = wasm_v128_load(sums.abs_error + c + 2);
+    sig_lo = wasm_v128_load(sums.sq_signal + c);
+    sig_hi = wasm_v128_load(sums.sq_signal + c + 2);
+    max = wasm_v128_load(sums.max_abs_error + c);
+  }
+  void Store(const ChannelErrors& sums, size_t c) const {
+    wasm_v128_store(sums.sq_error + c, sq_lo);
+    wasm_v128_store(sums.sq_error + c + 2, sq_hi);
+    wasm_v128_store(sums.abs_error + c, abs_lo);
+    wasm_v128_store(sums.abs_error + c + 2, abs_hi);
+    wasm_v128_store(sums.sq_signal + c, sig_lo);
+    wasm_v128_store(sums.sq_signal + c + 2, sig_hi);
+    wasm_v128_store(sums.max_abs_error + c, max);
+  }
+  // As element::AccumulateChannelError, without the clip count.
+  void Add(v128_t e, v128_t x) {
+    const v128_t e_lo = wasm_f64x2_promote_low_f32x4(e);
+    const v128_t e_hi =
+        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(e, e, 2, 3, 2, 3));
+    const v128_t x_lo = wasm_f64x2_promote_low_f32x4(x);
+    const v128_t x_hi =
+        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
+    sq_lo = wasm_f64x2_add(sq_lo, wasm_f64x2_mul(e_lo, e_lo));
+    sq_hi = wasm_f64x2_add(sq_hi, wasm_f64x2_mul(e_hi, e_hi));
+    abs_lo = wasm_f64x2_add(abs_lo, e_lo);
+    abs_hi = wasm_f64x2_add(abs_hi, e_hi);
+    sig_lo = wasm_f64x2_add(sig_lo, wasm_f64x2_mul(x_lo, x_lo));
+    sig_hi = wasm_f64x2_add(sig_hi, wasm_f64x2_mul(x_hi, x_hi));
+    // pmax(max, e) is max < e ? e : max, the scalar update.
+    max = wasm_f32x4_pmax(max, e);
+  }
+};
+
+// Each channel's sums stay sequential in element order: a vector holds four
+// channels of one row, and rows are added in order, so nothing is
+// reassociated and SIMD and scalar agree bit for bit.
+template <Rounding kRounding>
+void AccumulateErrorRowsWith(const float* x, size_t n, const ChannelParams& p,
+                             size_t k, const ChannelErrors& sums) {
+  const RowParams r(p);
+  const size_t period = p.period;
+  // Clipping is rare: counted element by element when a lane has it.
+  const auto count_clipped = [&](const float* v4, v128_t v, size_t c) {
+    const v128_t out =
+        wasm_v128_or(wasm_f32x4_lt(v, wasm_v128_load(r.clip_low + c)),
+                     wasm_f32x4_gt(v, wasm_v128_load(r.clip_high + c)));
+    if (wasm_v128_any_true(out)) {
+      for (size_t l = 0; l < 4; ++l) {
+        sums.clipped[c + l] += element::IsClipped(v4[l], p.params[c + l]);
+      }
+    }
+  };
+  const auto segment = [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + 4 <= length; t += 4) {
+      const size_t c = q + t;
+      const v128_t v = wasm_v128_load(x + j + t);
+      ErrorColumn column;
+      column.Load(sums, c);
+      column.Add(r.AbsError<kRounding>(v, c), v);
+      column.Store(sums, c);
+      count_clipped(x + j + t, v, c);
+    }
+    for (; t < length; ++t) {
+      element::AccumulateChannelError(x[j + t], p.params[q + t], q + t, sums);
+    }
+  };
+  ForEachRowSegment(n, period, k, segment);
+}
+
+void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
+                         size_t k, const ChannelErrors& sums) {
+  if (p.rounding == Rounding::kHalfUp) {
+    AccumulateErrorRowsWith<Rounding::kHalfUp>(x, n, p, k, sums);
+  } else {
+    AccumulateErrorRowsWith<Rounding::kHalfEven>(x, n, p, k, sums);
+  }
+}
+
 }  // namespace
 
 const KernelTable& Simd128Kernels() {
   static const KernelTable table = {
-      "simd128",           MinMax,
-      Quantize<uint8_t>,   Quantize<uint16_t>,
-      Quantize<int8_t>,    Quantize<int16_t>,
-      Dequantize<uint8_t>, Dequantize<uint16_t>,
-      Dequantize<int8_t>,  Dequantize<int16_t>,
+      "simd128",
+      MinMax,
+      Quantize<uint8_t>,
+      Quantize<uint16_t>,
+      Quantize<int8_t>,
+      Quantize<int16_t>,
+      Dequantize<uint8_t>,
+      Dequantize<uint16_t>,
+      Dequantize<int8_t>,
+      Dequantize<int16_t>,
       AccumulateError,
+      QuantizeRows<uint8_t>,
+      QuantizeRows<uint16_t>,
+      QuantizeRows<int8_t>,
+      QuantizeRows<int16_t>,
+      DequantizeRows<uint8_t>,
+      DequantizeRows<uint16_t>,
+      DequantizeRows<int8_t>,
+      DequantizeRows<int16_t>,
+      MinMaxRows,
+      AccumulateErrorRows,
   };
   return table;
 }

@@ -80,7 +80,20 @@ class Calibrator {
     std::vector<RankSearch> ranks;    // percentile: low and high
   };
 
+  // Pass 0 of a ChannelLayout::RowPositions() layout, row by row: the
+  // range and element count of each position of rows of `period` elements
+  // (RowPeriod), folded into channels_ when the pass ends.
+  struct Rows {
+    size_t period = 0;  // 0: not used
+    std::vector<float> lo;
+    std::vector<float> hi;
+    RowCounts count;
+  };
+
   Status AddRange(const float* x, size_t n, uint64_t index_base, Channel* c);
+  Status AddRows(const float* x, size_t n, uint64_t index_base);
+  void FoldRows();
+  size_t ChannelOfPosition(size_t q) const;
   void AddHistogram(const float* x, size_t n, Channel* c) const;
   void AddRankBytes(const float* x, size_t n, Channel* c) const;
   Status StartSecondPass();
@@ -91,6 +104,7 @@ class Calibrator {
   const KernelTable& kernels_;
   CalibrationOptions options_;
   std::vector<Channel> channels_;
+  Rows rows_;
   int pass_ = 0;
   double tensor_lo_ = 0;  // smallest finite value of the whole tensor
 };

@@ -3,8 +3,10 @@
 #ifndef WASMQUANT_KERNELS_H_
 #define WASMQUANT_KERNELS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "wasmquant/encoding.h"
 
@@ -53,6 +55,66 @@ struct ErrorLanes {
   uint64_t clipped;
 };
 
+// Channels-innermost data (a per-channel layout whose runs are a few
+// elements, e.g. the last axis) seen as rows of `period` positions, position
+// q using params[q]: the channels' params in order, each repeated for its
+// run of `inner` elements, and the whole repeated when that makes rows whole
+// vectors (one row then covers several of the tensor's). Consecutive
+// positions have consecutive params, so the vector kernels read them as
+// vectors from the struct-of-arrays copies below, built once.
+struct ChannelParams {
+  size_t period = 0;
+  Rounding rounding = Rounding::kHalfUp;  // the same for every position
+  std::vector<KernelParams> params;       // what element.h takes
+  // Per position, the fields of params (or small-integer combinations of
+  // them, exactly representable) in the forms the vector kernels use:
+  std::vector<float> inv_scale;
+  std::vector<float> bias;
+  std::vector<float> scale;
+  std::vector<float> clip_low;
+  std::vector<float> clip_high;
+  std::vector<float> code_low;      // qmin - post_shift
+  std::vector<float> code_high;     // qmax - post_shift
+  std::vector<float> zero_rounded;  // zero_point - post_shift
+  std::vector<int32_t> out_shift;   // post_shift + code_offset
+  std::vector<int32_t> zero_code;   // element::ZeroCode
+  std::vector<int32_t> valid_low;  // qmin + code_offset: the lowest output code
+  std::vector<int32_t> valid_high;  // qmax + code_offset
+};
+
+// The period of rows of `positions` elements: the smallest multiple of it
+// that is a multiple of 16 and at least min_period, unless that exceeds 2048
+// (then positions). min_period 0: positions.
+size_t RowPeriod(size_t positions, size_t min_period);
+
+// channels[c] is channel c's params; a row has channels.size() * inner
+// positions, repeated to RowPeriod(positions, min_period).
+ChannelParams MakeChannelParams(const std::vector<KernelParams>& channels,
+                                size_t inner, size_t min_period);
+
+// Calls segment(j, q, length) for the pieces x[j, j + length) of x[0, n)
+// that each stay in one row of `period` positions; x[0] is at position k.
+template <typename Segment>
+void ForEachRowSegment(size_t n, size_t period, size_t k, Segment&& segment) {
+  for (size_t j = 0; j < n;) {
+    const size_t length = std::min(period - k, n - j);
+    segment(j, k, length);
+    j += length;
+    k = 0;
+  }
+}
+
+// The per-channel error sums of channels-innermost data (period = channels),
+// one sequential sum per channel in element order, as element::
+// AccumulateChannelError adds them.
+struct ChannelErrors {
+  double* sq_error;
+  double* abs_error;
+  double* sq_signal;
+  float* max_abs_error;
+  uint64_t* clipped;
+};
+
 struct KernelTable {
   const char* name;
   MinMaxResult (*min_max)(const float* x, size_t n);
@@ -76,6 +138,34 @@ struct KernelTable {
   // x must be finite. Starts from the lanes given (ErrorLanes zeroed first).
   void (*accumulate_error)(const float* x, size_t n, const KernelParams& p,
                            ErrorLanes* lanes);
+
+  // Channels-innermost forms: x[j] (or codes[j]) is at position (k + j) %
+  // p.period of the ChannelParams, k < p.period; otherwise as above.
+  void (*quantize_rows_u8)(const float* x, size_t n, const ChannelParams& p,
+                           size_t k, uint8_t* codes);
+  void (*quantize_rows_u16)(const float* x, size_t n, const ChannelParams& p,
+                            size_t k, uint16_t* codes);
+  void (*quantize_rows_i8)(const float* x, size_t n, const ChannelParams& p,
+                           size_t k, int8_t* codes);
+  void (*quantize_rows_i16)(const float* x, size_t n, const ChannelParams& p,
+                            size_t k, int16_t* codes);
+  void (*dequantize_rows_u8)(const uint8_t* codes, size_t n,
+                             const ChannelParams& p, size_t k, float* x);
+  void (*dequantize_rows_u16)(const uint16_t* codes, size_t n,
+                              const ChannelParams& p, size_t k, float* x);
+  void (*dequantize_rows_i8)(const int8_t* codes, size_t n,
+                             const ChannelParams& p, size_t k, float* x);
+  void (*dequantize_rows_i16)(const int16_t* codes, size_t n,
+                              const ChannelParams& p, size_t k, float* x);
+  // lo[q] and hi[q] take the smallest and largest element at position q
+  // (x free of NaN; which of -0.0 and +0.0 they keep is unspecified).
+  void (*min_max_rows)(const float* x, size_t n, size_t period, size_t k,
+                       float* lo, float* hi);
+  // x must be finite; p.period is the number of channels (no repetition):
+  // element j goes to the sums of channel (k + j) % p.period.
+  void (*accumulate_error_rows)(const float* x, size_t n,
+                                const ChannelParams& p, size_t k,
+                                const ChannelErrors& sums);
 };
 
 const KernelTable& ScalarKernels();

@@ -59,7 +59,40 @@ struct ChannelLayout {
     }
     return Status::Ok();
   }
+
+  // Layouts with runs shorter than kShortRun (channels innermost, or nearly)
+  // are processed row by row instead, a row being channels * inner elements
+  // with consecutive channels' params side by side (ChannelParams): this
+  // returns that row length, or 0 to keep to ForEachRun. With inner > 1 the
+  // params repeat per element of the row, so only for rows up to
+  // kMaxRowPositions; with inner == 1 a row costs what the channels do.
+  static constexpr uint64_t kMaxRowPositions = 65536;
+  uint64_t RowPositions() const {
+    if (inner == 0 || inner >= kShortRun) return 0;
+    const uint64_t positions = channels * inner;
+    return inner == 1 || positions <= kMaxRowPositions ? positions : 0;
+  }
 };
+
+// How many elements each position of rows of `period` positions has had;
+// whole rows are counted once, for all positions.
+struct RowCounts {
+  std::vector<uint64_t> partial;  // period entries
+  uint64_t full = 0;
+
+  // x[0, n), x[0] at position k.
+  void Add(size_t n, size_t period, size_t k) {
+    ForEachRowSegment(n, period, k, [&](size_t, size_t q, size_t length) {
+      if (length == period) {
+        ++full;
+      } else {
+        for (size_t t = 0; t < length; ++t) ++partial[q + t];
+      }
+    });
+  }
+  uint64_t operator[](size_t q) const { return full + partial[q]; }
+};
+
 // Quantizes x[0, n) into codes of the given type. index_base is
 // the index of x[0] in the whole tensor, for error messages. On error nothing
 // is written. known_finite skips the NaN/Inf scan for data a Calibrator has
@@ -83,6 +116,10 @@ class ChannelQuantizer {
 
   // The encodings' CodeType, or an error if they do not agree.
   Status Check() const;
+  // Each run within one channel is checked and quantized on its own: on an
+  // error the runs before it may have been written, so callers write into
+  // scratch. (The row-by-row path of RowPositions() layouts checks the whole
+  // x first and writes nothing on an error; so does Dequantize there.)
   Status Quantize(const float* x, size_t n, NonFinite non_finite,
                   uint64_t index_base, void* codes, bool known_finite) const;
   Status Dequantize(const void* codes, size_t n, uint64_t index_base,
@@ -90,9 +127,19 @@ class ChannelQuantizer {
   CodeType code_type() const { return code_type_; }
 
  private:
+  Status QuantizeRows(const float* x, size_t n, NonFinite non_finite,
+                      uint64_t index_base, void* codes,
+                      bool known_finite) const;
+  Status DequantizeRows(const void* codes, size_t n, uint64_t index_base,
+                        float* x) const;
+
   const KernelTable& kernels_;
   ChannelLayout layout_;
   std::vector<KernelParams> params_;
+  ChannelParams rows_;  // period 0 unless layout_.RowPositions() is used
+  // Whether some channel's codes are a narrower range than the code type's,
+  // so that Dequantize must check them (as DequantizeChunk decides per run).
+  bool rows_check_codes_ = false;
   CodeType code_type_;
   bool mixed_types_ = false;
 };

@@ -69,11 +69,31 @@ class ChannelErrorAccumulator {
 
   Status Add(const float* x, size_t n, uint64_t index_base);
   Report Total() const;
-  Report Channel(size_t channel) const { return channels_[channel].Finish(); }
+  Report Channel(size_t channel) const { return SumsOf(channel).ToReport(); }
 
  private:
+  Status AddRows(const float* x, size_t n, uint64_t index_base);
+  void AddFiniteRows(const float* x, size_t n, size_t k);
+  ErrorSums SumsOf(size_t channel) const;
+
+  const KernelTable& kernels_;
   ChannelLayout layout_;
-  std::vector<ErrorAccumulator> channels_;
+  NonFinite non_finite_;
+  size_t channel_count_;
+  std::vector<ErrorAccumulator> channels_;  // unless rows_
+  // Channels innermost (inner == 1): the generic path gives each element a
+  // call of its own, whose sums go to lane 0, so each channel's sums are
+  // sequential in element order. The row-by-row path keeps exactly those
+  // sums, a vector of channels at a time (ChannelErrors), here.
+  bool rows_ = false;
+  ChannelParams row_params_;  // period = channels
+  std::vector<double> sq_error_;
+  std::vector<double> abs_error_;
+  std::vector<double> sq_signal_;
+  std::vector<float> max_abs_error_;
+  std::vector<uint64_t> clipped_;
+  RowCounts count_;
+  std::vector<uint64_t> nonfinite_;
 };
 
 Status Analyze(const KernelTable& kernels, const float* x, size_t n,

@@ -83,7 +83,7 @@ async function child(variant, modelPath) {
     global.gc?.();
     const baseline = process.memoryUsage().rss;
     const t0 = performance.now();
-    const bytes = await readFile(modelPath);
+    const bytes = readFileSync(modelPath); // one allocation of the file's size
     let written = 0;
     if (variant === 'yardstick') {
       await writeFile(join(out, 'model.onnx'), bytes);
@@ -96,7 +96,9 @@ async function child(variant, modelPath) {
       }
     }
     const ms = performance.now() - t0;
-    const peak = process.resourceUsage().maxRSS * 1024;
+    // VmHWM, not getrusage's maxrss: Linux carries maxrss over exec from
+    // the parent, whose model copy would count here.
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
     process.stdout.write(JSON.stringify({ ms, written, peakBytes: peak, baselineBytes: baseline }));
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -142,11 +144,14 @@ function serve(modelBytes) {
       res.writeHead(403).end();
       return;
     }
+    let body;
     try {
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+      body = await readFile(file);
     } catch {
       res.writeHead(404).end();
+      return;
     }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
@@ -191,9 +196,9 @@ function section({ size, node, chromium, command }) {
   return [
     '## Models',
     '',
-    `\`${command}\` on ${os.cpus()[0]?.model ?? 'this machine'} (${os.cpus().length} cores), Node ${process.versions.node}, ${chromium ? chromium.version : 'no Chromium'}.`,
+    `\`${command}\` on ${os.cpus()[0]?.model ?? 'this machine'} (${os.cpus().length} cores), Node ${process.versions.node}, ${chromium ? `Chromium ${chromium.version}` : 'no Chromium'}.`,
     `A generated ONNX model of ${mb(size)}: an embedding table [${VOCAB}, ${WIDTH}] read by Gather and ${LAYERS} MatMul weights [${WIDTH}, ${WIDTH}].`,
-    'Each time is from the bytes of the file to the bytes of the output files: read (Node: `fs.readFile`; Chromium: `fetch` from a local server) → parse + quantize + write (`quantizeModel`) → write (Node: `fs.writeFile` of every output file; Chromium: a `Blob` of them). The yardstick reads and writes the same model bytes without touching them. Median of 3 runs (min–max); Node runs each in a fresh process, and peak memory is its peak RSS above the process\'s RSS before reading, over the model size.',
+    'Each time is from the bytes of the file to the bytes of the output files: read (Node: `fs.readFileSync`; Chromium: `fetch` from a local server) → parse + quantize + write (`quantizeModel`) → write (Node: `fs.writeFile` of every output file; Chromium: a `Blob` of them). The yardstick reads and writes the same model bytes without touching them. Median of 3 runs (min–max); Node runs each in a fresh process, and peak memory is its peak RSS above the process\'s RSS before reading, over the model size.',
     '',
     '| where | variant | ms (spread) | / yardstick | peak memory / model |',
     '|---|---|---|---|---|',

@@ -61,7 +61,6 @@ export async function openOnnx(set, modelName, o) {
   const opset = defaultOpset(model);
   const nbitsEligible = (w) =>
     format === 'matmulnbits' && opFamily(w.op) === 'MatMul' && w.shape.length === 2 && w.dtype === 'float32';
-  const notes = [];
 
   function constrain(w, d) {
     if (d.action !== 'quantize') return d;
@@ -113,7 +112,7 @@ export async function openOnnx(set, modelName, o) {
     format: format === 'matmulnbits' ? 'onnx-matmulnbits' : 'onnx-qdq',
     name: modelName,
     weights: sites.map((s) => s.weight),
-    notes,
+    notes: [],
     constrain,
     write,
     defaults: {

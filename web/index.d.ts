@@ -1,4 +1,5 @@
 // Type declarations for wasmquant (hand-written; see web/index.js).
+/// <reference lib="esnext.disposable" />
 
 /** An encoding in the QNN/AIMET convention: x̂ = (code + offset) * scale. */
 export interface Encoding {
@@ -136,12 +137,13 @@ export interface Quantizer {
   computeEncoding(min: number, max: number, options?: QuantizeOptions): Encoding;
   /** codes is options.out when given. */
   quantize(x: Tensor, options?: QuantizeOptions): QuantizeResult<any>;
-  /** Returns options.out when given. */
-  dequantize(
+  /** A new Float32Array, or options.out when given. */
+  dequantize(codes: Codes | WasmTensor, encoding: EncodingInput | readonly EncodingInput[], options?: Omit<QuantizeOptions, 'out'>): Float32Array;
+  dequantize<O extends Float32Array | WasmTensor>(
     codes: Codes | WasmTensor,
-    encoding: EncodingInput,
-    options?: QuantizeOptions,
-  ): Float32Array | WasmTensor;
+    encoding: EncodingInput | readonly EncodingInput[],
+    options: QuantizeOptions & { out: O },
+  ): O;
   analyze(x: Tensor, options?: Omit<QuantizeOptions, 'out'>): Report;
   /** Calibrates (reading the source once per pass), then quantizes as the
    * chunks are iterated; wasm memory stays at a fixed scratch size. */

@@ -1,0 +1,50 @@
+// A consumer of every export, type-checked under `strict` with both
+// moduleResolution bundler and nodenext (tests/js/types.test.js).
+import {
+  createQuantizer,
+  fromAimetEncodings,
+  readNpy,
+  readSafetensors,
+  simd128Supported,
+  toAimetEncodings,
+  writeNpy,
+  writeSafetensors,
+  type Encoding,
+  type Quantizer,
+  type Report,
+} from 'wasmquant';
+import { inspectModel, quantizeModel, type ModelOptions, type QuantizedModel, type WeightRow } from 'wasmquant/models';
+import { connectWorker, type WorkerClient } from 'wasmquant/worker';
+
+export async function everything(bytes: Uint8Array, worker: Worker): Promise<number> {
+  const wq: Quantizer = await createQuantizer(simd128Supported() ? undefined : { backend: 'scalar' });
+  const x = new Float32Array([-1.8, -1, 0, 0.5]);
+  const { codes, encoding } = wq.quantize(x, { bitwidth: 8, scheme: 'tf_enhanced' });
+  const single: Encoding = Array.isArray(encoding) ? encoding[0] : encoding;
+  const back: Float32Array = wq.dequantize(codes, single);
+  const report: Report = wq.analyze(back, { rounding: 'half-even' });
+  const files = toAimetEncodings({ w: single }, { version: '1.0.0' });
+  const parsed = fromAimetEncodings(files);
+  const npy = readNpy(writeNpy(x, [4]));
+  const st = readSafetensors(writeSafetensors({ w: { data: x, shape: [4] } }));
+
+  const options: ModelOptions = {
+    format: 'qdq',
+    bitwidth: 4,
+    blockSize: 32,
+    keep: ['*.bias', /norm/, (w) => w.op === 'Gather'],
+    rules: [{ match: 'embed*', bitwidth: 8, perChannel: false }],
+    onProgress: ({ phase, done, total }) => void `${phase} ${done}/${total}`,
+    signal: AbortSignal.timeout(1000),
+    quantizer: wq,
+  };
+  const model: QuantizedModel = await quantizeModel({ 'model.onnx': bytes }, options);
+  const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
+  const client: WorkerClient = connectWorker(worker);
+  const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
+  client.terminate();
+  return (
+    report.sqnrDb + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
+    model.totals.bytesAfter + rows.length + Object.keys(remote.files).length
+  );
+}

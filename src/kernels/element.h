@@ -12,23 +12,30 @@
 namespace wasmquant {
 namespace element {
 
-// The rounded code as a float, before clamping. Two separate float32
-// roundings (no FMA) are part of the definition the SIMD kernels match.
+// R(x / scale) as a float, before the zero point (SPEC §2). Half-up rounds
+// fl(fl(x * inv_scale) + 0.5) down; half-even rounds fl(x / scale), the
+// float32 division ONNX Runtime's QuantizeLinear does, to nearest even. No
+// FMA: the separate float32 roundings are part of the definition the SIMD
+// kernels match.
 inline float Rounded(float x, const KernelParams& p) {
-  const float u = x * p.inv_scale + p.bias;
-  return p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u);
+  return p.rounding == Rounding::kHalfUp ? std::floor(x * p.inv_scale + p.bias)
+                                         : std::nearbyint(x / p.scale);
 }
 
-// NaN lands on qmin here; callers that allow NaN fix those codes afterwards.
-inline float ClampCode(float r, const KernelParams& p) {
-  if (!(r >= static_cast<float>(p.qmin))) return static_cast<float>(p.qmin);
-  if (r > static_cast<float>(p.qmax)) return static_cast<float>(p.qmax);
+// Rounded(x) clamped to [qmin, qmax] - post_shift, the codes that post_shift
+// (the zero point) then moves into range exactly. NaN lands on the low end
+// here; callers that allow NaN fix those codes afterwards.
+inline float ClampRounded(float r, const KernelParams& p) {
+  const float low = static_cast<float>(p.qmin - p.post_shift);
+  const float high = static_cast<float>(p.qmax - p.post_shift);
+  if (!(r >= low)) return low;
+  if (r > high) return high;
   return r;
 }
 
+// The unsigned code: R(x / scale) + z in integer arithmetic, clamped.
 inline int32_t Code(float x, const KernelParams& p) {
-  return static_cast<int32_t>(
-      ClampCode(Rounded(x, p) + static_cast<float>(p.post_shift), p));
+  return static_cast<int32_t>(ClampRounded(Rounded(x, p), p)) + p.post_shift;
 }
 
 // The code as written out: signed codes are shifted by code_offset.
@@ -49,14 +56,10 @@ inline bool IsClipped(float x, const KernelParams& p) {
   return (x < p.clip_low) | (x > p.clip_high);
 }
 
-// |x̂ - x|, x̂ the dequantized code of x.
+// |x̂ - x|, x̂ the dequantized code of x: (code - z) * scale, and code - z is
+// the clamped R(x / scale) (post_shift is z), exactly.
 inline float AbsError(float x, const KernelParams& p) {
-  const float u = x * p.inv_scale + p.bias;
-  const float r =
-      (p.rounding == Rounding::kHalfUp ? std::floor(u) : std::nearbyint(u)) +
-      static_cast<float>(p.post_shift);
-  const float xhat =
-      (ClampCode(r, p) - static_cast<float>(p.zero_point)) * p.scale;
+  const float xhat = ClampRounded(Rounded(x, p), p) * p.scale;
   return std::fabs(xhat - x);
 }
 

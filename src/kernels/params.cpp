@@ -36,13 +36,12 @@ KernelParams MakeKernelParams(const Encoding& encoding, Rounding rounding) {
   p.qmax = MaxUnsignedCode(encoding);
   p.code_offset = encoding.is_symmetric ? encoding.offset : 0;
   p.rounding = rounding;
-  const bool half_up = rounding == Rounding::kHalfUp;
-  // Ties to even apply to the signed code s = x / scale of a symmetric
-  // encoding (SPEC §3.1), to t = x / scale + z otherwise (SPEC §2); the two
-  // differ when z is odd (strict symmetric).
-  p.post_shift = !half_up && encoding.is_symmetric ? p.zero_point : 0;
-  p.bias =
-      static_cast<float>(p.zero_point - p.post_shift) + (half_up ? 0.5f : 0.0f);
+  // SPEC §2: q = clamp(R(x / scale) + z, 0, steps), the zero point added
+  // after rounding, exactly, for every encoding and both roundings. For
+  // symmetric encodings z + code_offset is 0, so the signed code is R(x /
+  // scale) itself (SPEC §3.1). bias is what half-up adds before its floor.
+  p.post_shift = p.zero_point;
+  p.bias = rounding == Rounding::kHalfUp ? 0.5f : 0.0f;
   return p;
 }
 
@@ -76,7 +75,6 @@ ChannelParams MakeChannelParams(const std::vector<KernelParams>& channels,
     c.clip_high.push_back(p.clip_high);
     c.code_low.push_back(static_cast<float>(p.qmin - p.post_shift));
     c.code_high.push_back(static_cast<float>(p.qmax - p.post_shift));
-    c.zero_rounded.push_back(static_cast<float>(p.zero_point - p.post_shift));
     c.out_shift.push_back(p.post_shift + p.code_offset);
     c.zero_code.push_back(p.zero_point + p.code_offset);
     c.valid_low.push_back(p.qmin + p.code_offset);

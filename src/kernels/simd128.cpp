@@ -106,19 +106,28 @@ struct CodeMaker {
   explicit CodeMaker(const KernelParams& p)
       : inv(wasm_f32x4_splat(p.inv_scale)),
         bias(wasm_f32x4_splat(p.bias)),
+        scale(wasm_f32x4_splat(p.scale)),
         magic(wasm_f32x4_splat(kMagic)),
         low(wasm_i32x4_splat(kMagicBits + p.qmin - p.post_shift)),
         unbias(wasm_i32x4_splat(kMagicBits - p.post_shift - p.code_offset)) {}
 
+  // s = magic + R(x / scale) exactly (|R| < 2^22; beyond, the bits still
+  // grow with the value and the clamps below saturate). The zero point
+  // (post_shift) is added after rounding, as an integer, in unbias.
   v128_t Make(v128_t x) const {
-    v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
-    // Half-even needs no instruction: adding the magic number rounds so.
-    if (kRounding == Rounding::kHalfUp) u = wasm_f32x4_floor(u);
-    const v128_t s = wasm_f32x4_add(u, magic);
+    v128_t s;
+    if (kRounding == Rounding::kHalfUp) {
+      s = wasm_f32x4_add(
+          wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias)),
+          magic);
+    } else {
+      // Adding the magic number rounds fl(x / scale) to nearest even.
+      s = wasm_f32x4_add(wasm_f32x4_div(x, scale), magic);
+    }
     return wasm_i32x4_sub(wasm_i32x4_max(s, low), unbias);
   }
 
-  v128_t inv, bias, magic, low, unbias;
+  v128_t inv, bias, scale, magic, low, unbias;
 };
 
 // Narrowing int32 codes into each code type. The saturating narrows clamp
@@ -379,28 +388,27 @@ uint64_t CountClipped(const float* x, size_t n, const KernelParams& p) {
 
 template <Rounding kRounding>
 struct ErrorMaker {
-  // post_shift moves into the clamp bounds and the zero point: all small
-  // integers, so the result is exactly that of adding it to the rounded u.
+  // element::AbsError: R(x / scale) clamped to [qmin, qmax] - z is code - z
+  // exactly (small integers), which times scale is x̂.
   explicit ErrorMaker(const KernelParams& p)
       : inv(wasm_f32x4_splat(p.inv_scale)),
         bias(wasm_f32x4_splat(p.bias)),
         qmin(wasm_f32x4_splat(static_cast<float>(p.qmin - p.post_shift))),
         qmax(wasm_f32x4_splat(static_cast<float>(p.qmax - p.post_shift))),
-        zero_point(
-            wasm_f32x4_splat(static_cast<float>(p.zero_point - p.post_shift))),
         scale(wasm_f32x4_splat(p.scale)) {}
 
   // |x̂ - x| for four elements.
   v128_t AbsError(v128_t x) const {
-    const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias);
-    const v128_t r = kRounding == Rounding::kHalfUp ? wasm_f32x4_floor(u)
-                                                    : wasm_f32x4_nearest(u);
+    const v128_t r =
+        kRounding == Rounding::kHalfUp
+            ? wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, inv), bias))
+            : wasm_f32x4_nearest(wasm_f32x4_div(x, scale));
     const v128_t c = wasm_f32x4_pmin(wasm_f32x4_pmax(r, qmin), qmax);
-    const v128_t xhat = wasm_f32x4_mul(wasm_f32x4_sub(c, zero_point), scale);
+    const v128_t xhat = wasm_f32x4_mul(c, scale);
     return wasm_f32x4_abs(wasm_f32x4_sub(xhat, x));
   }
 
-  v128_t inv, bias, qmin, qmax, zero_point, scale;
+  v128_t inv, bias, qmin, qmax, scale;
 };
 
 template <Rounding kRounding>
@@ -454,21 +462,21 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
 // element::Code's clamp of r + post_shift to [qmin, qmax] done as one of r
 // to [qmin, qmax] - post_shift (code_low, code_high), exactly: all small
 // integers, and an r too large for exact addition is clamped either way.
+// R(x / scale) as element::Rounded computes it (half-up from x * inv_scale
+// + bias, half-even from x / scale).
 template <Rounding kRounding>
-v128_t ClampedCodes(v128_t x, v128_t inv_scale, v128_t bias, v128_t code_low,
-                    v128_t code_high) {
-  const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(x, inv_scale), bias);
-  const v128_t r = kRounding == Rounding::kHalfUp ? wasm_f32x4_floor(u)
-                                                  : wasm_f32x4_nearest(u);
+v128_t ClampedCodes(v128_t x, v128_t inv_scale, v128_t bias, v128_t scale,
+                    v128_t code_low, v128_t code_high) {
+  const v128_t r =
+      kRounding == Rounding::kHalfUp
+          ? wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, inv_scale), bias))
+          : wasm_f32x4_nearest(wasm_f32x4_div(x, scale));
   return wasm_f32x4_pmin(wasm_f32x4_pmax(r, code_low), code_high);
 }
 
-// element::AbsError from the clamped code (zero_rounded: zero_point -
-// post_shift, in the same domain).
-inline v128_t AbsErrorOf(v128_t x, v128_t clamped, v128_t zero_rounded,
-                         v128_t scale) {
-  const v128_t xhat =
-      wasm_f32x4_mul(wasm_f32x4_sub(clamped, zero_rounded), scale);
+// element::AbsError from the clamped R(x / scale), which is code - z.
+inline v128_t AbsErrorOf(v128_t x, v128_t clamped, v128_t scale) {
+  const v128_t xhat = wasm_f32x4_mul(clamped, scale);
   return wasm_f32x4_abs(wasm_f32x4_sub(xhat, x));
 }
 
@@ -481,7 +489,6 @@ struct RowParams {
         clip_high(p.clip_high.data()),
         code_low(p.code_low.data()),
         code_high(p.code_high.data()),
-        zero_rounded(p.zero_rounded.data()),
         out_shift(p.out_shift.data()),
         zero_code(p.zero_code.data()) {}
 
@@ -491,7 +498,8 @@ struct RowParams {
   v128_t Clamped(v128_t x, size_t q) const {
     return ClampedCodes<kRounding>(
         x, wasm_v128_load(inv_scale + q), wasm_v128_load(bias + q),
-        wasm_v128_load(code_low + q), wasm_v128_load(code_high + q));
+        wasm_v128_load(scale + q), wasm_v128_load(code_low + q),
+        wasm_v128_load(code_high + q));
   }
 
   // element::OutputCode of four elements, as int32.
@@ -504,9 +512,7 @@ struct RowParams {
   // element::AbsError of four elements.
   template <Rounding kRounding>
   v128_t AbsError(v128_t x, size_t q) const {
-    return AbsErrorOf(x, Clamped<kRounding>(x, q),
-                      wasm_v128_load(zero_rounded + q),
-                      wasm_v128_load(scale + q));
+    return AbsErrorOf(x, Clamped<kRounding>(x, q), wasm_v128_load(scale + q));
   }
 
   const float* inv_scale;
@@ -516,7 +522,6 @@ struct RowParams {
   const float* clip_high;
   const float* code_low;
   const float* code_high;
-  const float* zero_rounded;
   const int32_t* out_shift;
   const int32_t* zero_code;
 };

@@ -13,12 +13,13 @@
 namespace wasmquant {
 
 // float32 copies of an encoding, as the kernels use them. The code of x is
-// ROUND(x * inv_scale + bias) + post_shift clamped to [qmin, qmax], where
-// ROUND is floor (half-up: bias = zero_point + 0.5) or round-to-nearest-even
-// (half-even: ties go to the even code of the encoding's own domain, so
-// bias = zero_point for unsigned codes, and 0 with post_shift = zero_point
-// for the signed codes of symmetric encodings). code_offset is added on
-// output (signed codes are the unsigned ones plus the offset).
+// SPEC §2's clamp(R(x / scale) + z, qmin, qmax): R(t) is floor(fl(fl(x *
+// inv_scale) + bias)) with bias = 0.5 (half-up), or round-to-nearest-even
+// of fl(x / scale), a float32 division as ONNX Runtime's QuantizeLinear
+// does (half-even); post_shift = zero_point is then added exactly, as an
+// integer. code_offset is added on output (signed codes are the unsigned
+// ones plus the offset; for symmetric encodings zero_point + code_offset is
+// 0, so the signed code is R(x / scale) clamped).
 struct KernelParams {
   float scale;
   // x is clipped (SPEC §4) when x < clip_low or x > clip_high: the float32
@@ -73,11 +74,10 @@ struct ChannelParams {
   std::vector<float> scale;
   std::vector<float> clip_low;
   std::vector<float> clip_high;
-  std::vector<float> code_low;      // qmin - post_shift
-  std::vector<float> code_high;     // qmax - post_shift
-  std::vector<float> zero_rounded;  // zero_point - post_shift
-  std::vector<int32_t> out_shift;   // post_shift + code_offset
-  std::vector<int32_t> zero_code;   // element::ZeroCode
+  std::vector<float> code_low;     // qmin - post_shift
+  std::vector<float> code_high;    // qmax - post_shift
+  std::vector<int32_t> out_shift;  // post_shift + code_offset
+  std::vector<int32_t> zero_code;  // element::ZeroCode
   std::vector<int32_t> valid_low;  // qmin + code_offset: the lowest output code
   std::vector<int32_t> valid_high;  // qmax + code_offset
 };

@@ -46,9 +46,9 @@ class QuantizePropertiesTest : public ::testing::TestWithParam<PropertyParam> {
 
 // The round-trip error bound, in x units, for an x inside
 // [min - scale/2, max + scale/2]. In exact arithmetic it is scale/2. The
-// kernels compute t = x * inv_scale + bias in float32, which moves t by up to
-// FloatEvalErrorSteps (4 * 2^-24 * (|x|/scale + z + 1) steps, see reference.h)
-// and so x̂ by that many scales. x̂ = (q - z) * scale is then evaluated in
+// kernels evaluate x / scale in float32, which SPEC §2 lets move it by up to
+// FloatEvalErrorSteps (1e-5 + 3e-7 |x / scale| steps, see reference.h) and
+// so x̂ by that many scales. x̂ = (q - z) * scale is then evaluated in
 // float32 with a float32 scale: a relative error of 2 * 2^-24 on
 // |x̂| <= |x| + scale/2, covered by one ulp of x plus 2^-23 * scale.
 double ErrorBound(float x, const RefEncoding& e) {
@@ -106,7 +106,7 @@ TEST_P(QuantizePropertiesTest, AgreesWithDoubleReference) {
     if (want == code) continue;
     ++mismatches;
     // Only a near tie may round the other way under float32 evaluation.
-    const double t = reference::RefT(x[i], ref);
+    const double t = reference::RefS(x[i], ref);
     const double eps = reference::FloatEvalErrorSteps(x[i], ref);
     if (std::llabs(want - static_cast<int64_t>(code)) != 1 ||
         reference::DistanceToTie(t) > eps) {

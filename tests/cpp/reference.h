@@ -87,6 +87,9 @@ inline double RefT(double x, const RefEncoding& e) {
   return x / e.scale + static_cast<double>(e.zero_point);
 }
 
+// s = x / scale, what SPEC §2 rounds before it adds the zero point.
+inline double RefS(double x, const RefEncoding& e) { return x / e.scale; }
+
 // Rounds t exactly (no double rounding in t + 0.5): t - floor(t) is exact for
 // |t| < 2^52.
 inline double RoundT(double t, Rounding rounding) {
@@ -98,14 +101,17 @@ inline double RoundT(double t, Rounding rounding) {
   return std::fmod(f, 2.0) == 0 ? f : f + 1;        // ties to even
 }
 
-// The code of one value. NaN/±Inf follow §6 'saturate'.
+// The code of one value, SPEC §2: clamp(R(x / scale) + z, 0, steps), the
+// zero point added after rounding (it matters for half-even with an odd z).
+// NaN/±Inf follow §6 'saturate'.
 inline int64_t RefQuantize(double x, const RefEncoding& e, Rounding rounding) {
   if (std::isnan(x)) return e.zero_point;
   const double steps = static_cast<double>(e.steps);
-  const double t = RefT(x, e);  // ±Inf stays ±Inf
-  if (t < -1) return 0;
-  if (t > steps + 1) return e.steps;
-  return static_cast<int64_t>(std::clamp(RoundT(t, rounding), 0.0, steps));
+  const double z = static_cast<double>(e.zero_point);
+  const double s = RefS(x, e);  // ±Inf stays ±Inf
+  if (s + z < -1) return 0;
+  if (s + z > steps + 1) return e.steps;
+  return static_cast<int64_t>(std::clamp(RoundT(s, rounding) + z, 0.0, steps));
 }
 
 inline double RefDequantize(int64_t code, const RefEncoding& e) {
@@ -117,15 +123,16 @@ inline double DistanceToTie(double t) {
   return std::fabs(t - std::floor(t) - 0.5);
 }
 
-// Bound, in steps, on |t_kernel - t| when a kernel evaluates
-// t = x * inv_scale + bias in float32 (SPEC: kernels may use float32 copies):
-// inv_scale carries up to 2 roundings (scale to float, then 1/scale), the
-// product 1 more, all relative to |x| / scale; the sum with the bias one more
-// relative to |t| <= |x| / scale + z. With u = 2^-24 that is at most
-// u * (3 |x| / scale + |x| / scale + z); we allow 4u(|x|/scale + z + 1).
+// SPEC §2's accuracy rule: a code may differ from the formula's only where
+// s = x / scale lies within this distance of a half step.
+inline double SpecTieTolerance(double s) { return 1e-5 + 3e-7 * std::fabs(s); }
+
+// Bound, in steps, on how far the kernels' float32 evaluation of x / scale
+// may move it (SPEC §2 accuracy): the spec's tolerance. (The kernels round
+// x / scale, or fl(x * inv_scale) + 0.5, and add the zero point exactly, so
+// z does not enter it; their actual error is a few float32 ulps of s.)
 inline double FloatEvalErrorSteps(double x, const RefEncoding& e) {
-  return 4 * kFloatUnitRoundoff *
-         (std::fabs(x) / e.scale + static_cast<double>(e.zero_point) + 1);
+  return SpecTieTolerance(RefS(x, e));
 }
 
 inline double FloatUlp(float x) {

@@ -102,11 +102,11 @@ inline double Round(double t, Rounding rounding) {
 }
 
 // The output codes (signed for symmetric encodings) allowed for a finite x.
-// Asymmetric (SPEC §2): q = clamp(R((x - min) / scale), 0, top). Symmetric
-// (SPEC §3.1): s = clamp(R(x / scale), offset, top + offset), rounded in the
-// signed domain. The kernels evaluate in float32 (SPEC §1 allows float32
-// copies), so within FloatEvalErrorSteps of a half step either neighbour is
-// accepted.
+// SPEC §2: q = clamp(R(x / scale) + z, 0, top), the zero point added after
+// rounding; symmetric (SPEC §3.1): s = clamp(R(x / scale), offset, top +
+// offset), the same with the signed domain's zero point 0. The kernels
+// evaluate in float32, so within SPEC §2's tolerance of a half step either
+// neighbour is accepted.
 struct AllowedCodes {
   int64_t a;
   int64_t b;
@@ -115,19 +115,17 @@ struct AllowedCodes {
 
 inline AllowedCodes Allowed(double x, const SchemeEncoding& e,
                             Rounding rounding) {
-  const double z = static_cast<double>(-e.offset);
-  const double slack =
-      4 * reference::kFloatUnitRoundoff * (std::fabs(x) / e.scale + z + 1);
-  double t = x / e.scale + z;
+  const double z = e.symmetric ? 0 : static_cast<double>(-e.offset);
+  const double t = x / e.scale;
+  const double slack = reference::SpecTieTolerance(t);
   double low = 0;
   double high = static_cast<double>(e.top);
   if (e.symmetric) {
-    t = x / e.scale;
     low = static_cast<double>(e.offset);
     high += low;
   }
-  const double a = std::clamp(Round(t - slack, rounding), low, high);
-  const double b = std::clamp(Round(t + slack, rounding), low, high);
+  const double a = std::clamp(Round(t - slack, rounding) + z, low, high);
+  const double b = std::clamp(Round(t + slack, rounding) + z, low, high);
   return {static_cast<int64_t>(a), static_cast<int64_t>(b)};
 }
 

@@ -83,12 +83,14 @@ describe('simd128 and scalar agree bit for bit', () => {
         const encoding = { bitwidth, scale: 2 ** -exponent, offset: -zeroPoint };
         for (const rounding of ['half-up', 'half-even']) {
           const { codes } = expectAgreement(x, { encoding, rounding }, `${bitwidth} bits z=${zeroPoint} ${rounding}`);
-          // ties resolved as SPEC says (k + 1/2 → k + 1 half-up; the even one half-even)
+          // ties resolved as SPEC §2 says: x / scale = k - z + 1/2 rounds to
+          // k - z + 1 half-up, to the even one of k - z, k - z + 1 half-even,
+          // and z is added after rounding (odd z: the odd code)
           const expected = new codes.constructor(base.length);
           for (let i = 0; i < base.length; i += 1) {
             const k = i - 2;
             const up = Math.min(Math.max(k + 1, 0), n);
-            const even = Math.min(Math.max(k % 2 === 0 ? k : k + 1, 0), n);
+            const even = Math.min(Math.max((k - zeroPoint) % 2 === 0 ? k : k + 1, 0), n);
             expected[i] = rounding === 'half-up' ? up : even;
           }
           expectSameArray(codes.subarray(0, base.length), expected, `${bitwidth} bits z=${zeroPoint} ${rounding}`);

@@ -117,27 +117,26 @@ const clampCode = (q, enc) => Math.min(Math.max(q, 0), steps(enc.bitwidth));
 // t = (x - min) / scale, the code's position on the grid.
 export const gridPosition = (x, enc) => (x - enc.min) / enc.scale;
 
-// The code of one finite x (§2), in double precision.
+// The code of one finite x (§2), in double precision: clamp(R(x / scale) +
+// z, 0, steps), the zero point z = -offset added after rounding (for
+// half-even with an odd z this differs from rounding (x - min) / scale).
 export function refCode(x, enc, rounding = 'half-up') {
-  const t = gridPosition(x, enc);
-  return clampCode(rounding === 'half-even' ? roundHalfEven(t) : roundHalfUp(t), enc);
+  const s = x / enc.scale;
+  return clampCode((rounding === 'half-even' ? roundHalfEven(s) : roundHalfUp(s)) - enc.offset, enc);
 }
 
 export const refDequantize = (q, enc) => (q + enc.offset) * enc.scale;
 
 // The SPEC lets kernels work with float32 copies of scale, 1/scale and the
-// offset, so an element whose grid position lies within float32 rounding of
-// a half step may get either neighbouring code. Everywhere else the code is
-// fixed. This returns the codes allowed for x.
+// offset, so an element whose x / scale lies within 1e-5 + 3e-7 |x / scale|
+// of a half step (SPEC §2, accuracy) may get either neighbouring code.
+// Everywhere else the code is fixed. This returns the codes allowed for x.
 export function allowedCodes(x, enc, rounding = 'half-up') {
-  const t = gridPosition(x, enc);
-  // x * (1/scale) carries two float32 roundings (of 1/scale and of the
-  // product), the sum with the zero point a third: 2^-24 (2|x/scale| + |t|),
-  // with a margin.
-  const slack = 1.5 * 2 ** -24 * (2 * Math.abs(x / enc.scale) + Math.abs(t)) + 1e-12;
+  const s = x / enc.scale;
+  const slack = 1e-5 + 3e-7 * Math.abs(s);
   const round = rounding === 'half-even' ? roundHalfEven : roundHalfUp;
-  const a = clampCode(round(t - slack), enc);
-  const b = clampCode(round(t + slack), enc);
+  const a = clampCode(round(s - slack) - enc.offset, enc);
+  const b = clampCode(round(s + slack) - enc.offset, enc);
   return a === b ? [a] : [a, b];
 }
 

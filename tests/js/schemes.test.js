@@ -39,19 +39,20 @@ function codeRange(enc) {
   return { low: 0, high: top, zero: 0 - enc.offset }; // not -offset: no -0
 }
 
-// The codes allowed for a finite x: asymmetric q = clamp(R((x - min) /
-// scale)), symmetric s = clamp(R(x / scale)) (rounded in the signed domain,
-// SPEC §3.1). Kernels evaluate in float32, so near a half step either
-// neighbour is accepted.
+// The codes allowed for a finite x: asymmetric q = clamp(R(x / scale) + z)
+// (SPEC §2: the zero point is added after rounding), symmetric s =
+// clamp(R(x / scale)) (SPEC §3.1). Kernels evaluate in float32, so within
+// SPEC §2's 1e-5 + 3e-7 |x / scale| of a half step either neighbour is
+// accepted.
 function allowedCodes(x, enc, rounding = 'half-up') {
   const { low, high } = codeRange(enc);
-  const z = -enc.offset;
-  const t = enc.isSymmetric ? x / enc.scale : x / enc.scale + z;
-  const slack = 4 * 2 ** -24 * (Math.abs(x / enc.scale) + z + 1);
+  const z = enc.isSymmetric ? 0 : -enc.offset;
+  const s = x / enc.scale;
+  const slack = 1e-5 + 3e-7 * Math.abs(s);
   const round = rounding === 'half-even' ? roundHalfEven : roundHalfUp;
   const clamp = (q) => Math.min(Math.max(q, low), high);
-  const a = clamp(round(t - slack));
-  const b = clamp(round(t + slack));
+  const a = clamp(round(s - slack) + z);
+  const b = clamp(round(s + slack) + z);
   return a === b ? [a] : [a, b];
 }
 

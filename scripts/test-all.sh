@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every suite: native GoogleTest (Release, then ASan+UBSan), the same tests
+# Every suite: the C++ format check, native GoogleTest (Release, then ASan+UBSan), the same tests
 # compiled to wasm under Node (SIMD128 against scalar), Vitest, and the demo
 # in headless Chromium.
 # Assumes scripts/setup.sh has run (the README's test command does both).
@@ -39,6 +39,12 @@ wasm() {
   cmake --build build/wasm -j"$jobs" && ctest --test-dir build/wasm --output-on-failure
 }
 
+# .clang-format (Google style) holds for every C++ file of ours.
+format_check() {
+  git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+}
+
+suite "clang-format" format_check
 suite "native GoogleTest" native build/native
 suite "native GoogleTest, ASan+UBSan" native build/asan -DWASMQUANT_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -1,5 +1,5 @@
 // SIMD128 kernels. Each reproduces scalar.cpp bit for bit; the forms are
-// chosen for V8's lowering (see DESIGN.md, "Performance design").
+// chosen for V8's lowering (see docs/design.md, "What makes the kernels fast").
 #include <wasm_simd128.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Encodings: SPEC.md §1-§2. Pure math on a range, in double precision.
+// Encodings: docs/spec.md §1-§2. Pure math on a range, in double precision.
 #ifndef WASMQUANT_ENCODING_H_
 #define WASMQUANT_ENCODING_H_
 

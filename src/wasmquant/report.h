@@ -1,4 +1,4 @@
-// The round-trip error report of SPEC.md §4, computed without keeping x̂.
+// The round-trip error report of docs/spec.md §4, computed without keeping x̂.
 #ifndef WASMQUANT_REPORT_H_
 #define WASMQUANT_REPORT_H_
 

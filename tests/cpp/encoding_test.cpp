@@ -1,4 +1,5 @@
-// SPEC.md §2 and the reference vectors of §2.1, through the public C++ API.
+// docs/spec.md §2 and the reference vectors of §2.1, through the public C++
+// API.
 #include "wasmquant/encoding.h"
 
 #include <cmath>

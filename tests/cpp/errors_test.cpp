@@ -1,5 +1,5 @@
-// SPEC.md §6 (bad input) through the C++ API: errors are Status values that
-// name what is wrong, and a failing call writes nothing.
+// docs/spec.md §6 (bad input) through the C++ API: errors are Status values
+// that name what is wrong, and a failing call writes nothing.
 #include <cmath>
 #include <cstdint>
 #include <limits>

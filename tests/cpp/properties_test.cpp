@@ -1,5 +1,5 @@
-// Properties of SPEC.md §2 on large deterministic data sets, held against the
-// independent double-precision reference of reference.h.
+// Properties of docs/spec.md §2 on large deterministic data sets, held against
+// the independent double-precision reference of reference.h.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// An independent double-precision model of SPEC.md §2, written from the
+// An independent double-precision model of docs/spec.md §2, written from the
 // specification and not from src/, plus deterministic test data generators.
 //
 // Header-only on purpose: CMake builds only tests/cpp/*_test.cpp.

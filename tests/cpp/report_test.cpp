@@ -1,4 +1,4 @@
-// The round-trip error report of SPEC.md §4 (Analyze, ErrorAccumulator),
+// The round-trip error report of docs/spec.md §4 (Analyze, ErrorAccumulator),
 // held against a double-precision computation done here from
 // x̂ = dequantize(quantize(x)).
 #include "wasmquant/report.h"

@@ -1,4 +1,4 @@
-// Independent double-precision models of the schemes of SPEC.md §3
+// Independent double-precision models of the schemes of docs/spec.md §3
 // (symmetric, per-channel slices, tf_enhanced, percentile), written from the
 // specification and not from src/.
 //

@@ -1,4 +1,4 @@
-// The schemes of SPEC.md §3 through the C++ API: symmetric (§3.1),
+// The schemes of docs/spec.md §3 through the C++ API: symmetric (§3.1),
 // per-channel (§3.2), tf_enhanced (§3.3) and percentile (§3.4), held against
 // the independent double-precision models of scheme_reference.h, and the
 // chunked Calibrator against the one-shot functions. Compiled natively

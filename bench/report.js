@@ -150,11 +150,11 @@ export function renderMarkdown(res) {
     '- Plain JS: bench/suite.js `plainJsQuantize` (min/max loop, SPEC §2 encoding, ' +
       '`Math.floor(x * inv + z + 0.5)` clamped into a Uint8Array).',
     '- onnxruntime-web codes are compared with ours in `half-even` mode. ONNX computes ' +
-      '`saturate(RNE(x / scale) + zp)` in float32 with a float32 scale; we compute `RNE(x · (1/scale) + z)` in ' +
-      'float32 with the scale derived in double (SPEC §1). On data that straddles 0 the ranges and zero points ' +
-      'agree, so the codes differ only where `x / scale` lies within float32 rounding of a half step: ' +
-      'by 1, on a few per million elements. The last column re-computes the ONNX formula in JS and counts ' +
-      'codes where onnxruntime differs from it (0 expected).',
+      '`saturate(RNE(x / scale) + zp)` in float32 with a float32 scale, and so do we (SPEC §2: the float32 ' +
+      'division, then the zero point added exactly). Our scale is derived in double (SPEC §1) and onnxruntime ' +
+      'derives its own in float32, so the scales can differ in the last digits; on this data the codes agree. ' +
+      'The last column re-computes the ONNX formula in JS and counts codes where onnxruntime differs from it ' +
+      '(0 expected); tests/js/onnx-bit-identity.test.js checks bit identity with the same scale and zero point.',
     '- The cross-checks count elements that differ between contenders (codes; float32 bit patterns for ' +
       'dequantize; result fields for analyze). Each `out` row is also checked to return the `out` it was given, ' +
       'after it was zeroed. Plain JS evaluates ' +

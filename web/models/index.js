@@ -119,8 +119,8 @@ async function run(files, options, write) {
     let result = null;
     const x = decision.action === 'quantize' ? await w.read() : null;
     const bad = x === null ? -1 : firstNonFinite(x);
-    // Real models hold NaN in buffers that no op reads as a weight;
-    // such a tensor stays float rather than failing the whole model.
+    // A tensor holding NaN or ±Inf (a broken export, or a buffer no
+    // kernel reads whole) stays float rather than failing the whole model.
     if (bad >= 0) decision = { action: 'keep', reason: `element ${bad} is ${x[bad]}` };
     if (decision.action === 'quantize') {
       try {

@@ -15,14 +15,14 @@ export function humanBytes(n) {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
-export function formatSqnr(db) {
+function formatSqnr(db) {
   if (db === null || db === undefined) return '-';
   if (db === Infinity) return 'inf';
   return db.toFixed(1);
 }
 
 // "uint8 per-channel axis 0", "int4 blocks of 32", "keep: bias of Conv".
-export function describeAction(row) {
+function describeAction(row) {
   if (row.action === 'keep') return `keep: ${row.reason ?? ''}`.trimEnd();
   let granularity = 'per-tensor';
   if (row.blockSize) granularity = `blocks of ${row.blockSize}`;
@@ -35,7 +35,7 @@ export function describeAction(row) {
 
 const shapeText = (shape) => `[${shape.join(',')}]`;
 
-export function formatTotals(totals) {
+function formatTotals(totals) {
   const ratio = totals.bytesBefore > 0 ? ((100 * totals.bytesAfter) / totals.bytesBefore).toFixed(1) : '100.0';
   return (
     `${totals.weights} weights: ${totals.quantized} quantized, ${totals.kept} kept; ` +

@@ -3,7 +3,7 @@
 
 import { mulberry32 } from '../random.js';
 
-export const FREE_SIZE = 256; // free dimensions other than the batch
+const FREE_SIZE = 256; // free dimensions other than the batch
 
 // Symbolic or unknown dimensions: the batch (the first dimension, or one
 // named like it) is 1; any other is `size`. One name is one value throughout,

@@ -44,7 +44,7 @@ function weightRow(r) {
 }
 
 /** The rows in the table's order: the quantized weights first, each group in model order. */
-export const tableOrder = (rows) => [...rows.filter((r) => r.action === 'quantize'), ...rows.filter((r) => r.action !== 'quantize')];
+const tableOrder = (rows) => [...rows.filter((r) => r.action === 'quantize'), ...rows.filter((r) => r.action !== 'quantize')];
 
 /** The per-weight table; `showKept` false lists only the quantized weights. */
 export function renderTable(rows, showKept) {

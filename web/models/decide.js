@@ -10,7 +10,7 @@ export const FLOAT_DTYPES = Object.freeze(['float32', 'float16', 'bfloat16', 'fl
 
 // Ops whose weight inputs are quantized by default, and whether they are
 // per channel by default (the output-channel axis comes from the format).
-export const DEFAULT_OPS = Object.freeze({
+const DEFAULT_OPS = Object.freeze({
   Conv: { perChannel: true },
   ConvTranspose: { perChannel: true },
   MatMul: { perChannel: true },

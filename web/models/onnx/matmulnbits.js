@@ -7,7 +7,7 @@ import { uniqueName } from './graph.js';
 import { intAttr, replaceSite } from './qdq.js';
 import { bytesOf, rawTensor } from './tensors.js';
 
-export const MS_DOMAIN = 'com.microsoft';
+const MS_DOMAIN = 'com.microsoft';
 
 // The container MatMulNBits has for a bitwidth (its `bits`), or null.
 export function nbitsFor(bitwidth) {

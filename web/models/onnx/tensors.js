@@ -127,11 +127,6 @@ export async function readFloat32(tensor, info, set, where) {
   return info.widen ? info.widen(data) : data;
 }
 
-// The external span of a kept tensor, for copying it through unchanged.
-export function externalSource(tensor, info, set, where) {
-  return externalSpan(tensor, info, set, where);
-}
-
 // A new tensor of raw little-endian bytes.
 export function rawTensor(name, dtype, dims, bytes) {
   return create(TensorProtoSchema, {

@@ -16,46 +16,42 @@ ErrorAccumulator::ErrorAccumulator(const KernelTable& kernels,
     : kernels_(kernels), params_(params), non_finite_(non_finite), lanes_() {}
 
 Status ErrorAccumulator::Add(const float* x, size_t n, uint64_t index_base) {
-  if (n < kShortRun) return AddShort(x, n, index_base);
-  if (kernels_.min_max(x, n).all_finite) {
-    kernels_.accumulate_error(x, n, params_, &lanes_);
-    count_ += n;
+  const bool finite = n < kShortRun ? FirstNonFinite(x, n) == n
+                                    : kernels_.min_max(x, n).all_finite;
+  if (finite) {
+    AddFinite(x, n);
     return Status::Ok();
   }
-  std::vector<float> finite;
-  finite.reserve(n);
+  std::vector<float> kept;
+  kept.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (std::isfinite(x[i])) {
-      finite.push_back(x[i]);
+      kept.push_back(x[i]);
     } else if (non_finite_ == NonFinite::kError) {
       return NonFiniteError(index_base + i, x[i]);
     }
   }
-  kernels_.accumulate_error(finite.data(), finite.size(), params_, &lanes_);
-  nonfinite_ += n - finite.size();
-  count_ += finite.size();
+  nonfinite_ += n - kept.size();
+  AddFinite(kept.data(), kept.size());
   return Status::Ok();
 }
 
-// Element by element, as the kernels do their tails: the finite elements go
-// to lanes 0, 1, ... (mod kErrorLanes) in order, as in a kernel call.
-Status ErrorAccumulator::AddShort(const float* x, size_t n,
-                                  uint64_t index_base) {
-  const size_t i = FirstNonFinite(x, n);
-  if (i < n && non_finite_ == NonFinite::kError) {
-    return NonFiniteError(index_base + i, x[i]);
+// The kernel sees the finite elements in whole blocks, whatever the chunks
+// they came in, so a report does not depend on how the data was split.
+void ErrorAccumulator::AddFinite(const float* x, size_t n) {
+  count_ += n;
+  if (!pending_.empty()) {
+    const size_t take = std::min(n, kErrorBlock - pending_.size());
+    pending_.insert(pending_.end(), x, x + take);
+    x += take;
+    n -= take;
+    if (pending_.size() < kErrorBlock) return;
+    kernels_.accumulate_error(pending_.data(), kErrorBlock, params_, &lanes_);
+    pending_.clear();
   }
-  size_t k = 0;
-  for (size_t j = 0; j < n; ++j) {
-    if (!std::isfinite(x[j])) {
-      ++nonfinite_;
-      continue;
-    }
-    element::AccumulateError(x[j], params_, static_cast<int>(k++ % kErrorLanes),
-                             &lanes_);
-    ++count_;
-  }
-  return Status::Ok();
+  const size_t whole = n / kErrorBlock * kErrorBlock;
+  kernels_.accumulate_error(x, whole, params_, &lanes_);
+  pending_.assign(x + whole, x + n);
 }
 
 namespace {
@@ -70,12 +66,14 @@ double Fold(const double (&lanes)[kErrorLanes]) {
 }  // namespace
 
 ErrorSums ErrorAccumulator::Sums() const {
+  ErrorLanes lanes = lanes_;
+  kernels_.accumulate_error(pending_.data(), pending_.size(), params_, &lanes);
   ErrorSums s;
-  s.sq_error = Fold(lanes_.sq_error);
-  s.abs_error = Fold(lanes_.abs_error);
-  s.sq_signal = Fold(lanes_.sq_signal);
-  s.max_abs_error = lanes_.max_abs_error;
-  s.clipped = lanes_.clipped;
+  s.sq_error = Fold(lanes.sq_error);
+  s.abs_error = Fold(lanes.abs_error);
+  s.sq_signal = Fold(lanes.sq_signal);
+  s.max_abs_error = lanes.max_abs_error;
+  s.clipped = lanes.clipped;
   s.count = count_;
   s.nonfinite = nonfinite_;
   return s;

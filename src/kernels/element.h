@@ -63,16 +63,56 @@ inline float AbsError(float x, const KernelParams& p) {
   return std::fabs(xhat - x);
 }
 
-inline void AccumulateError(float x, const KernelParams& p, int lane,
-                            ErrorLanes* lanes) {
-  const float e = AbsError(x, p);
+// The double-precision terms of an element of error e into a lane.
+inline void AddDoubleTerms(float e, float x, int lane, ErrorLanes* lanes) {
   const double ed = e;
   const double xd = x;
   lanes->sq_error[lane] += ed * ed;
   lanes->abs_error[lane] += ed;
   lanes->sq_signal[lane] += xd * xd;
+}
+
+inline void AccumulateError(float x, const KernelParams& p, int lane,
+                            ErrorLanes* lanes) {
+  const float e = AbsError(x, p);
+  AddDoubleTerms(e, x, lane, lanes);
   if (e > lanes->max_abs_error) lanes->max_abs_error = e;
   lanes->clipped += IsClipped(x, p);
+}
+
+// Whether a block whose largest |x| and error are these keeps float32 sums
+// within that bound: no square may overflow, and the terms that would be
+// denormal must be negligible beside the block's largest. Other blocks are
+// summed in double.
+inline bool FloatBlockSafe(float max_abs_x, float max_abs_error) {
+  const auto safe = [](float v) {
+    return v == 0 || (v >= 0x1p-50f && v <= 0x1p60f);
+  };
+  return safe(max_abs_x) && safe(max_abs_error);
+}
+
+// The float32 sums of one block, lane by lane.
+struct BlockSums {
+  float sq_error[kErrorLanes] = {};
+  float abs_error[kErrorLanes] = {};
+  float sq_signal[kErrorLanes] = {};
+
+  void AddTo(ErrorLanes* lanes) const {
+    for (int l = 0; l < kErrorLanes; ++l) {
+      lanes->sq_error[l] += sq_error[l];
+      lanes->abs_error[l] += abs_error[l];
+      lanes->sq_signal[l] += sq_signal[l];
+    }
+  }
+};
+
+// A block that is not FloatBlockSafe, again, in double.
+inline void AddBlockInDouble(const float* x, size_t n, const KernelParams& p,
+                             ErrorLanes* lanes) {
+  for (size_t i = 0; i < n; ++i) {
+    AddDoubleTerms(AbsError(x[i], p), x[i], static_cast<int>(i % kErrorLanes),
+                   lanes);
+  }
 }
 
 // Adds x's error to the sequential sums of channel c (ChannelErrors).

@@ -1,5 +1,6 @@
 // Reference kernels: plain loops over element.h, the definition the SIMD128
 // kernels must reproduce bit for bit.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -38,7 +39,31 @@ void Dequantize(const Code* codes, size_t n, const KernelParams& p, float* x) {
 
 void AccumulateError(const float* x, size_t n, const KernelParams& p,
                      ErrorLanes* lanes) {
-  for (size_t i = 0; i < n; ++i) {
+  const size_t whole = n / kErrorLanes * kErrorLanes;
+  for (size_t b = 0; b < whole; b += kErrorBlock) {
+    const size_t length = std::min(whole - b, kErrorBlock);
+    element::BlockSums sums;
+    float max_abs_x = 0;
+    float max_abs_error = 0;
+    for (size_t i = 0; i < length; ++i) {
+      const float v = x[b + i];
+      const float e = element::AbsError(v, p);
+      const size_t l = i % kErrorLanes;
+      sums.sq_error[l] += e * e;
+      sums.abs_error[l] += e;
+      sums.sq_signal[l] += v * v;
+      max_abs_x = std::max(max_abs_x, std::fabs(v));
+      max_abs_error = std::max(max_abs_error, e);
+      lanes->clipped += element::IsClipped(v, p);
+    }
+    lanes->max_abs_error = std::max(lanes->max_abs_error, max_abs_error);
+    if (element::FloatBlockSafe(max_abs_x, max_abs_error)) {
+      sums.AddTo(lanes);
+    } else {
+      element::AddBlockInDouble(x + b, length, p, lanes);
+    }
+  }
+  for (size_t i = whole; i < n; ++i) {
     element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes), lanes);
   }
 }

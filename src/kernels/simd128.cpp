@@ -322,40 +322,27 @@ void Dequantize(const Code* codes, size_t n, const KernelParams& p, float* x) {
   for (size_t i = tail; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
 
-// Error sums of four consecutive elements into double lanes (l, l+1) and
-// (l+2, l+3), matching element::AccumulateError's lane i % kErrorLanes.
-struct ErrorPart {
-  v128_t sq_lo, sq_hi, abs_lo, abs_hi, sig_lo, sig_hi;
+// The float32 block sums (element::BlockSums) of eight consecutive elements,
+// lanes 0-3 and 4-7, in registers.
+struct BlockPart {
+  v128_t sq[2], abs[2], sig[2];
 
-  void Load(const ErrorLanes& lanes, int l) {
-    sq_lo = wasm_v128_load(lanes.sq_error + l);
-    sq_hi = wasm_v128_load(lanes.sq_error + l + 2);
-    abs_lo = wasm_v128_load(lanes.abs_error + l);
-    abs_hi = wasm_v128_load(lanes.abs_error + l + 2);
-    sig_lo = wasm_v128_load(lanes.sq_signal + l);
-    sig_hi = wasm_v128_load(lanes.sq_signal + l + 2);
+  BlockPart() {
+    for (int h = 0; h < 2; ++h) {
+      sq[h] = abs[h] = sig[h] = wasm_f32x4_splat(0);
+    }
   }
-  void Store(ErrorLanes* lanes, int l) const {
-    wasm_v128_store(lanes->sq_error + l, sq_lo);
-    wasm_v128_store(lanes->sq_error + l + 2, sq_hi);
-    wasm_v128_store(lanes->abs_error + l, abs_lo);
-    wasm_v128_store(lanes->abs_error + l + 2, abs_hi);
-    wasm_v128_store(lanes->sq_signal + l, sig_lo);
-    wasm_v128_store(lanes->sq_signal + l + 2, sig_hi);
+  void Add(int h, v128_t abs_err, v128_t x) {
+    sq[h] = wasm_f32x4_add(sq[h], wasm_f32x4_mul(abs_err, abs_err));
+    abs[h] = wasm_f32x4_add(abs[h], abs_err);
+    sig[h] = wasm_f32x4_add(sig[h], wasm_f32x4_mul(x, x));
   }
-  void Add(v128_t abs_err, v128_t x) {
-    const v128_t e_lo = wasm_f64x2_promote_low_f32x4(abs_err);
-    const v128_t e_hi = wasm_f64x2_promote_low_f32x4(
-        wasm_i32x4_shuffle(abs_err, abs_err, 2, 3, 2, 3));
-    const v128_t x_lo = wasm_f64x2_promote_low_f32x4(x);
-    const v128_t x_hi =
-        wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 2, 3));
-    sq_lo = wasm_f64x2_add(sq_lo, wasm_f64x2_mul(e_lo, e_lo));
-    sq_hi = wasm_f64x2_add(sq_hi, wasm_f64x2_mul(e_hi, e_hi));
-    abs_lo = wasm_f64x2_add(abs_lo, e_lo);
-    abs_hi = wasm_f64x2_add(abs_hi, e_hi);
-    sig_lo = wasm_f64x2_add(sig_lo, wasm_f64x2_mul(x_lo, x_lo));
-    sig_hi = wasm_f64x2_add(sig_hi, wasm_f64x2_mul(x_hi, x_hi));
+  void Store(element::BlockSums* sums) const {
+    for (int h = 0; h < 2; ++h) {
+      wasm_v128_store(sums->sq_error + 4 * h, sq[h]);
+      wasm_v128_store(sums->abs_error + 4 * h, abs[h]);
+      wasm_v128_store(sums->sq_signal + 4 * h, sig[h]);
+    }
   }
 };
 
@@ -417,33 +404,47 @@ struct AccumulateErrorLoop {
                   const KernelParams& p) {
     static_assert(kErrorLanes == 8, "the loop below fills 8 lanes");
     const ErrorMaker<kRounding> maker(p);
-    ErrorPart part0, part1;
-    part0.Load(*lanes, 0);
-    part1.Load(*lanes, 4);
-    v128_t max_err = wasm_f32x4_splat(lanes->max_abs_error);
     // Clipping is rare, so the loop only tracks the range of x; a second
     // look counts the clipped elements when that range says there are any.
-    v128_t x_lo = wasm_f32x4_splat(std::numeric_limits<float>::infinity());
-    v128_t x_hi = wasm_f32x4_splat(-std::numeric_limits<float>::infinity());
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      const v128_t x0 = wasm_v128_load(x + i);
-      const v128_t x1 = wasm_v128_load(x + i + 4);
-      x_lo = wasm_f32x4_pmin(x_lo, wasm_f32x4_pmin(x0, x1));
-      x_hi = wasm_f32x4_pmax(x_hi, wasm_f32x4_pmax(x0, x1));
-      const v128_t e0 = maker.AbsError(x0);
-      const v128_t e1 = maker.AbsError(x1);
-      max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
-      part0.Add(e0, x0);
-      part1.Add(e1, x1);
+    float lo = std::numeric_limits<float>::infinity();
+    float hi = -lo;
+    const size_t whole = n / kErrorLanes * kErrorLanes;
+    for (size_t b = 0; b < whole; b += kErrorBlock) {
+      const size_t end = b + std::min(whole - b, kErrorBlock);
+      BlockPart part;
+      v128_t max_err = wasm_f32x4_splat(0);
+      v128_t x_lo = wasm_f32x4_splat(std::numeric_limits<float>::infinity());
+      v128_t x_hi = wasm_f32x4_splat(-std::numeric_limits<float>::infinity());
+      for (size_t i = b; i < end; i += 8) {
+        const v128_t x0 = wasm_v128_load(x + i);
+        const v128_t x1 = wasm_v128_load(x + i + 4);
+        x_lo = wasm_f32x4_pmin(x_lo, wasm_f32x4_pmin(x0, x1));
+        x_hi = wasm_f32x4_pmax(x_hi, wasm_f32x4_pmax(x0, x1));
+        const v128_t e0 = maker.AbsError(x0);
+        const v128_t e1 = maker.AbsError(x1);
+        max_err = wasm_f32x4_pmax(max_err, wasm_f32x4_pmax(e0, e1));
+        part.Add(0, e0, x0);
+        part.Add(1, e1, x1);
+      }
+      const float block_lo = HorizontalMin(x_lo);
+      const float block_hi = HorizontalMax(x_hi);
+      const float block_max_err = HorizontalMax(max_err);
+      lanes->max_abs_error = std::max(lanes->max_abs_error, block_max_err);
+      if (element::FloatBlockSafe(std::max(-block_lo, block_hi),
+                                  block_max_err)) {
+        element::BlockSums sums;
+        part.Store(&sums);
+        sums.AddTo(lanes);
+      } else {
+        element::AddBlockInDouble(x + b, end - b, p, lanes);
+      }
+      lo = std::min(lo, block_lo);
+      hi = std::max(hi, block_hi);
     }
-    part0.Store(lanes, 0);
-    part1.Store(lanes, 4);
-    lanes->max_abs_error = HorizontalMax(max_err);
-    if (HorizontalMin(x_lo) < p.clip_low || HorizontalMax(x_hi) > p.clip_high) {
-      lanes->clipped += CountClipped(x, i, p);
+    if (lo < p.clip_low || hi > p.clip_high) {
+      lanes->clipped += CountClipped(x, whole, p);
     }
-    for (; i < n; ++i) {
+    for (size_t i = whole; i < n; ++i) {
       element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes),
                                lanes);
     }

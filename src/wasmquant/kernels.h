@@ -48,6 +48,11 @@ struct MinMaxResult {
 // i % kErrorLanes, and are folded in a fixed order: this makes SIMD and
 // scalar results bit-identical.
 constexpr int kErrorLanes = 8;
+// SPEC §4 lets a lane add up to 64 terms in float32 before its double sum:
+// accumulate_error cuts a call's whole groups of kErrorLanes elements into
+// blocks of kErrorBlock from the call's start, and the rest (under
+// kErrorLanes elements) goes to the double sums directly.
+constexpr size_t kErrorBlock = 64 * kErrorLanes;
 struct ErrorLanes {
   double sq_error[kErrorLanes];
   double abs_error[kErrorLanes];

@@ -49,12 +49,13 @@ class ErrorAccumulator {
   Report Finish() const { return Sums().ToReport(); }
 
  private:
-  Status AddShort(const float* x, size_t n, uint64_t index_base);
+  void AddFinite(const float* x, size_t n);
 
   const KernelTable& kernels_;
   KernelParams params_;
   NonFinite non_finite_;
   ErrorLanes lanes_;
+  std::vector<float> pending_;  // the start of a block still to come
   uint64_t count_ = 0;
   uint64_t nonfinite_ = 0;
 };

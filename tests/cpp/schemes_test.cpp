@@ -696,7 +696,8 @@ TEST_P(SchemePerChannelTest, EqualsEachSliceQuantizedAlone) {
           << what << " element " << i;
     }
 
-    // The channel's report equals the report of the slice alone.
+    // The channel's report equals the report of the slice alone, up to
+    // SPEC §4's float32 block sums (channels innermost sum in double).
     Report want;
     ASSERT_TRUE(Analyze(Kernels(), slice.data(), slice.size(), alone.encoding,
                         options, &want)
@@ -706,10 +707,10 @@ TEST_P(SchemePerChannelTest, EqualsEachSliceQuantizedAlone) {
     EXPECT_EQ(r.count, slice.size()) << what;
     EXPECT_EQ(r.clipped, want.clipped) << what;
     EXPECT_EQ(r.max_abs_error, want.max_abs_error) << what;
-    EXPECT_TRUE(RelNear(r.mse, want.mse, 1e-12)) << what;
-    EXPECT_TRUE(RelNear(r.mean_abs_error, want.mean_abs_error, 1e-12)) << what;
+    EXPECT_TRUE(RelNear(r.mse, want.mse, 1e-5)) << what;
+    EXPECT_TRUE(RelNear(r.mean_abs_error, want.mean_abs_error, 1e-5)) << what;
     if (std::isfinite(want.sqnr_db)) {
-      EXPECT_NEAR(r.sqnr_db, want.sqnr_db, 1e-9) << what;
+      EXPECT_NEAR(r.sqnr_db, want.sqnr_db, 1e-4) << what;
     } else {
       EXPECT_EQ(r.sqnr_db, want.sqnr_db) << what;
     }
@@ -725,7 +726,7 @@ TEST_P(SchemePerChannelTest, EqualsEachSliceQuantizedAlone) {
   EXPECT_EQ(total.clipped, total_clipped);
   EXPECT_EQ(total.max_abs_error, total_max);
   EXPECT_TRUE(
-      RelNear(total.mse, total_sq / static_cast<double>(total_count), 1e-12))
+      RelNear(total.mse, total_sq / static_cast<double>(total_count), 1e-5))
       << total.mse << " vs " << total_sq / total_count;
   EXPECT_TRUE(RelNear(total.rmse, std::sqrt(total.mse), 1e-15));
 }

@@ -456,6 +456,38 @@ TEST(SimdVsScalarTest, AccumulateErrorBitIdentical) {
   EXPECT_GE(values, size_t{3000000});
 }
 
+// The kernels sum blocks of kErrorBlock in float32 unless a value of the
+// block is too large or too small for that (then in double): a value on
+// either side of each threshold, planted at the ends and inside blocks,
+// must switch both kernels the same way.
+TEST(SimdVsScalarTest, AccumulateErrorBlockFallbackBitIdentical) {
+  const float planted[] = {0x1p60f,  std::nextafter(0x1p60f, kInf),
+                           0x1p-50f, std::nextafter(0x1p-50f, 0.0f),
+                           -3e-41f,  -1e35f,
+                           0.0f};
+  const size_t positions[] = {0,
+                              kErrorBlock - 1,
+                              kErrorBlock,
+                              kErrorBlock + 7,
+                              3 * kErrorBlock + 300,
+                              4 * kErrorBlock + 2};
+  std::mt19937 gen(77);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> base(4 * kErrorBlock + 13);
+  for (float& v : base) v = normal(gen);
+  for (const KernelParams& p : AllParams()) {
+    for (float v : planted) {
+      for (size_t at : positions) {
+        std::vector<float> x = base;
+        x[at] = v;
+        ErrorLanes a = ZeroLanes();
+        ErrorLanes b = ZeroLanes();
+        if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // min_max
 

@@ -472,9 +472,10 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
             expect(got.clipped).toBe(want.clipped);
             expect(got.maxAbsError).toBe(want.maxAbsError);
             const rel = (a, b) => (b === 0 ? Math.abs(a) : Math.abs(a - b) / Math.abs(b));
-            expect(rel(got.mse, want.mse)).toBeLessThanOrEqual(1e-12);
-            expect(rel(got.meanAbsError, want.meanAbsError)).toBeLessThanOrEqual(1e-12);
-            if (Number.isFinite(want.sqnrDb)) expect(Math.abs(got.sqnrDb - want.sqnrDb)).toBeLessThan(1e-9);
+            // SPEC §4: a slice alone sums in float32 blocks, channels innermost in double.
+            expect(rel(got.mse, want.mse)).toBeLessThanOrEqual(1e-5);
+            expect(rel(got.meanAbsError, want.meanAbsError)).toBeLessThanOrEqual(1e-5);
+            if (Number.isFinite(want.sqnrDb)) expect(Math.abs(got.sqnrDb - want.sqnrDb)).toBeLessThan(1e-4);
             else expect(got.sqnrDb).toBe(want.sqnrDb);
             count += want.count;
             sq += want.mse * want.count;
@@ -485,7 +486,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
           expect(report.count).toBe(count);
           expect(report.clipped).toBe(clipped);
           expect(report.maxAbsError).toBe(maxAbs);
-          expect(Math.abs(report.mse - sq / count)).toBeLessThanOrEqual(1e-12 * (sq / count));
+          expect(Math.abs(report.mse - sq / count)).toBeLessThanOrEqual(1e-5 * (sq / count));
           expect(report.rmse).toBeCloseTo(Math.sqrt(report.mse), 15);
         }
       });

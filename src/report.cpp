@@ -181,18 +181,12 @@ Status ChannelErrorAccumulator::AddRows(const float* x, size_t n,
   return Status::Ok();
 }
 
-// The sums of a channel as ErrorAccumulator::Sums gives them; on the rows
-// path they are lane 0 of its lanes, the other lanes zero.
 ErrorSums ChannelErrorAccumulator::SumsOf(size_t channel) const {
   if (!rows_) return channels_[channel].Sums();
-  ErrorLanes lanes = {};
-  lanes.sq_error[0] = sq_error_[channel];
-  lanes.abs_error[0] = abs_error_[channel];
-  lanes.sq_signal[0] = sq_signal_[channel];
   ErrorSums s;
-  s.sq_error = Fold(lanes.sq_error);
-  s.abs_error = Fold(lanes.abs_error);
-  s.sq_signal = Fold(lanes.sq_signal);
+  s.sq_error = sq_error_[channel];
+  s.abs_error = abs_error_[channel];
+  s.sq_signal = sq_signal_[channel];
   s.max_abs_error = max_abs_error_[channel];
   s.clipped = clipped_[channel];
   s.count = count_[channel];

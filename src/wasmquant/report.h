@@ -82,10 +82,10 @@ class ChannelErrorAccumulator {
   NonFinite non_finite_;
   size_t channel_count_;
   std::vector<ErrorAccumulator> channels_;  // unless rows_
-  // Channels innermost (inner == 1): the generic path gives each element a
-  // call of its own, whose sums go to lane 0, so each channel's sums are
-  // sequential in element order. The row-by-row path keeps exactly those
-  // sums, a vector of channels at a time (ChannelErrors), here.
+  // Channels innermost (inner == 1): each channel's sums are kept in double,
+  // element after element in order, a vector of channels at a time
+  // (ChannelErrors). They agree with the generic path's float32 block sums
+  // within SPEC §4's bound, not bit for bit.
   bool rows_ = false;
   ChannelParams row_params_;  // period = channels
   std::vector<double> sq_error_;

@@ -273,23 +273,45 @@ Status Calibrator::EndPass() {
   return Status::Ok();
 }
 
-EncodingOptions Calibrator::EncodingOptionsFor(double tensor_lo) const {
-  EncodingOptions o = options_.encoding;
+EncodingOptions Calibrator::EncodingOptionsFor(EncodingOptions o) const {
   // Unsigned symmetric is decided for the whole tensor, so that every
   // channel has codes of the same type.
-  if (o.symmetric && o.unsigned_symmetric && tensor_lo >= 0) {
+  if (o.symmetric && o.unsigned_symmetric && tensor_lo_ >= 0) {
     o.symmetric = false;
   }
   o.unsigned_symmetric = false;
   return o;
 }
 
+bool Calibrator::SharePasses(const CalibrationOptions& a,
+                             const CalibrationOptions& b) {
+  if (a.scheme != b.scheme || a.non_finite != b.non_finite ||
+      a.layout.channels != b.layout.channels ||
+      a.layout.inner != b.layout.inner) {
+    return false;
+  }
+  switch (a.scheme) {
+    case Scheme::kTf:
+      return true;
+    case Scheme::kTfEnhanced:
+      return a.encoding.min_range == b.encoding.min_range;
+    case Scheme::kPercentile:
+      return a.percentile == b.percentile;
+  }
+  return false;
+}
+
 Status Calibrator::Finish(std::vector<Encoding>* encodings) const {
+  return Finish(options_.encoding, encodings);
+}
+
+Status Calibrator::Finish(const EncodingOptions& encoding,
+                          std::vector<Encoding>* encodings) const {
   if (pass_ < passes()) {
     return Status::Error("calibration finished after " + std::to_string(pass_) +
                          " of " + std::to_string(passes()) + " passes");
   }
-  const EncodingOptions options = EncodingOptionsFor(tensor_lo_);
+  const EncodingOptions options = EncodingOptionsFor(encoding);
   encodings->resize(channels_.size());
   for (size_t k = 0; k < channels_.size(); ++k) {
     const Channel& c = channels_[k];

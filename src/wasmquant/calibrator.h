@@ -61,6 +61,16 @@ class Calibrator {
   Status EndPass();
   // After the last pass: one encoding per channel.
   Status Finish(std::vector<Encoding>* encodings) const;
+  // The same for other encoding options: one calibration serves every
+  // encoding whose options SharePasses with its own.
+  Status Finish(const EncodingOptions& encoding,
+                std::vector<Encoding>* encodings) const;
+  // Whether the passes of a and b gather the same data, so that one
+  // Calibrator can Finish both: the encoding options (bitwidth, symmetry,
+  // min range) only enter at Finish, except tf_enhanced's min range, which
+  // places the histogram.
+  static bool SharePasses(const CalibrationOptions& a,
+                          const CalibrationOptions& b);
 
   uint64_t nonfinite() const;
 
@@ -99,7 +109,7 @@ class Calibrator {
   Status StartSecondPass();
   // SPEC §2 steps 1-3: the range every scheme starts from.
   void StartRange(const Channel& c, double* lo, double* hi) const;
-  EncodingOptions EncodingOptionsFor(double tensor_lo) const;
+  EncodingOptions EncodingOptionsFor(EncodingOptions o) const;
 
   const KernelTable& kernels_;
   CalibrationOptions options_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "wasmquant/analysis.h"
 #include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
@@ -85,6 +86,16 @@ ChannelLayout Layout(double channels, double inner) {
   return layout;
 }
 
+CalibrationOptions CalibrationOf(const JsOptions& o) {
+  CalibrationOptions c;
+  c.scheme = static_cast<Scheme>(o.scheme);
+  c.encoding = o.Encoding();
+  c.non_finite = static_cast<NonFinite>(o.non_finite);
+  c.percentile = o.percentile;
+  c.layout = Layout(o.channels, o.inner);
+  return c;
+}
+
 template <typename T>
 T* Ptr(uintptr_t address) {
   return reinterpret_cast<T*>(address);
@@ -116,6 +127,12 @@ std::vector<Encoding> EncodingsFrom(const val& array) {
   return emscripten::vecFromJSArray<Encoding>(array);
 }
 
+val ToJsArray(const std::vector<Encoding>& encodings) {
+  val list = val::array();
+  for (const Encoding& e : encodings) list.call<void>("push", e);
+  return list;
+}
+
 // Calibrate and quantize a small tensor in one call (one chunk, per tensor):
 // for small inputs the calls and objects of the chunked path cost more than
 // the work.
@@ -140,7 +157,7 @@ JsEncodingResult QuantizeTensor(uintptr_t x, size_t n, const JsOptions& o,
 class JsCalibrator : public KeepsError {
  public:
   explicit JsCalibrator(const JsOptions& o)
-      : calibrator_(Kernels(), Options(o)) {}
+      : calibrator_(Kernels(), CalibrationOf(o)) {}
 
   int passes() const { return calibrator_.passes(); }
   int Add(uintptr_t x, size_t n, double index_base) {
@@ -155,9 +172,7 @@ class JsCalibrator : public KeepsError {
     val result = val::object();
     result.set("kind", static_cast<int>(status.kind()));
     result.set("message", status.message());
-    val list = val::array();
-    for (const Encoding& e : encodings) list.call<void>("push", e);
-    result.set("encodings", list);
+    result.set("encodings", ToJsArray(encodings));
     return result;
   }
   double nonfinite() const {
@@ -165,16 +180,6 @@ class JsCalibrator : public KeepsError {
   }
 
  private:
-  static CalibrationOptions Options(const JsOptions& o) {
-    CalibrationOptions c;
-    c.scheme = static_cast<Scheme>(o.scheme);
-    c.encoding = o.Encoding();
-    c.non_finite = static_cast<NonFinite>(o.non_finite);
-    c.percentile = o.percentile;
-    c.layout = Layout(o.channels, o.inner);
-    return c;
-  }
-
   Calibrator calibrator_;
 };
 
@@ -202,23 +207,40 @@ class JsChannelQuantizer : public KeepsError {
   ChannelQuantizer quantizer_;
 };
 
-class JsChannelReport : public KeepsError {
+// analyzeMany: a list of {options, rounding, encodings} (encodings empty:
+// calibrated), analysed in shared passes.
+class JsAnalysisSet : public KeepsError {
  public:
-  JsChannelReport(const val& encodings, double channels, double inner,
-                  int rounding, int non_finite)
-      : accumulator_(Kernels(), Layout(channels, inner),
-                     EncodingsFrom(encodings), static_cast<Rounding>(rounding),
-                     static_cast<NonFinite>(non_finite)) {}
+  explicit JsAnalysisSet(const val& list) : set_(Kernels(), Analyses(list)) {}
 
+  int passes() const { return set_.passes(); }
   int Add(uintptr_t x, size_t n, double index_base) {
-    return Keep(accumulator_.Add(Ptr<const float>(x), n,
-                                 static_cast<uint64_t>(index_base)));
+    return Keep(
+        set_.Add(Ptr<const float>(x), n, static_cast<uint64_t>(index_base)));
   }
-  Report Total() const { return accumulator_.Total(); }
-  Report Channel(size_t channel) const { return accumulator_.Channel(channel); }
+  JsStatus EndPass() { return ToJs(set_.EndPass()); }
+  val Encodings(size_t i) const { return ToJsArray(set_.encodings(i)); }
+  Report Total(size_t i) const { return set_.Total(i); }
+  Report Channel(size_t i, size_t channel) const {
+    return set_.Channel(i, channel);
+  }
 
  private:
-  ChannelErrorAccumulator accumulator_;
+  static std::vector<AnalysisOptions> Analyses(const val& list) {
+    std::vector<AnalysisOptions> analyses;
+    const size_t n = list["length"].as<size_t>();
+    for (size_t i = 0; i < n; ++i) {
+      const val item = list[i];
+      AnalysisOptions a;
+      a.calibration = CalibrationOf(item["options"].as<JsOptions>());
+      a.rounding = static_cast<Rounding>(item["rounding"].as<int>());
+      a.encodings = EncodingsFrom(item["encodings"]);
+      analyses.push_back(a);
+    }
+    return analyses;
+  }
+
+  AnalysisSet set_;
 };
 
 // Registered per class: a base-class member pointer is not one of the class.
@@ -293,12 +315,15 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("quantize", &JsChannelQuantizer::Quantize)
       .function("dequantize", &JsChannelQuantizer::Dequantize)
       .function("error", &ErrorOf<JsChannelQuantizer>);
-  emscripten::class_<JsChannelReport>("ChannelReport")
-      .constructor<const val&, double, double, int, int>()
-      .function("add", &JsChannelReport::Add)
-      .function("total", &JsChannelReport::Total)
-      .function("channel", &JsChannelReport::Channel)
-      .function("error", &ErrorOf<JsChannelReport>);
+  emscripten::class_<JsAnalysisSet>("AnalysisSet")
+      .constructor<const val&>()
+      .function("passes", &JsAnalysisSet::passes)
+      .function("add", &JsAnalysisSet::Add)
+      .function("endPass", &JsAnalysisSet::EndPass)
+      .function("encodings", &JsAnalysisSet::Encodings)
+      .function("total", &JsAnalysisSet::Total)
+      .function("channel", &JsAnalysisSet::Channel)
+      .function("error", &ErrorOf<JsAnalysisSet>);
 }
 
 }  // namespace wasmquant

@@ -145,10 +145,15 @@ export interface Quantizer {
     options: QuantizeOptions & { out: O },
   ): O;
   analyze(x: Tensor, options?: Omit<QuantizeOptions, 'out'>): Report;
+  /** One report per options object, each as analyze gives it, from passes
+   * over x shared between them. */
+  analyzeMany(x: Tensor, optionsList: readonly Omit<QuantizeOptions, 'out'>[]): Report[];
   /** Calibrates (reading the source once per pass), then quantizes as the
    * chunks are iterated; wasm memory stays at a fixed scratch size. */
   quantizeStream(source: StreamSource, options?: Omit<QuantizeOptions, 'out' | 'pack'>): Promise<QuantizeStreamResult>;
   analyzeStream(source: StreamSource, options?: Omit<QuantizeOptions, 'out'>): Promise<Report>;
+  /** analyzeMany over a stream source, read once per shared pass. */
+  analyzeManyStream(source: StreamSource, optionsList: readonly Omit<QuantizeOptions, 'out'>[]): Promise<Report[]>;
   allocTensor(length: number, dtype?: Dtype): WasmTensor;
   /** The wasm heap's top, in bytes: for leak checks. */
   heapBytes(): number;

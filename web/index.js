@@ -71,6 +71,14 @@ function outputFor(out, dtype, length) {
   return out;
 }
 
+function checkRereadable(source) {
+  if (!source.rereadable) {
+    throw new TypeError(
+      'wasmquant: calibrating reads the data more than once: pass a Blob or a function returning a fresh iterable, or give an encoding',
+    );
+  }
+}
+
 function rejectOut(o, method) {
   if (o.out !== undefined) throw new TypeError(`wasmquant: ${method} takes no options.out`);
 }
@@ -141,16 +149,12 @@ class Quantizer {
 
   // The same over a stream source, read once per pass.
   async #calibrateStream(source, o, layout) {
-    if (!source.rereadable) {
-      throw new TypeError(
-        'wasmquant: calibrating reads the data more than once: pass a Blob or a function returning a fresh iterable, or give an encoding',
-      );
-    }
+    checkRereadable(source);
     const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout));
     try {
       const passes = calibrator.passes();
       for (let pass = 0; pass < passes; pass += 1) {
-        await this.#eachStreamChunk(source, layout, (x, base) =>
+        await this.#eachStreamChunk(source, [layout], (x, base) =>
           this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(calibrator.add(inPtr, count, start), calibrator), {
             base,
           }),
@@ -165,15 +169,15 @@ class Quantizer {
   }
 
   // Calls fn(chunk, base) for each chunk of one read of the source; checks
-  // the total length against the shape, if any.
-  async #eachStreamChunk(source, layout, fn) {
+  // the total length against the shapes, if any.
+  async #eachStreamChunk(source, layouts, fn) {
     let base = 0;
     for await (const x of source.open()) {
       if (x.length === 0) continue;
       fn(x, base);
       base += x.length;
     }
-    checkStreamLength(base, layout);
+    for (const layout of layouts) checkStreamLength(base, layout);
   }
 
   #coreOptions(o, layout) {
@@ -329,28 +333,70 @@ class Quantizer {
 
   analyze(x, options) {
     checkTensor(x, 'float32', 'x');
-    const o = parseOptions(options);
-    rejectOut(o, 'analyze');
-    const layout = channelLayout(o, x.length);
-    const { encodings } = this.#encodingsFor(x, o, layout);
-    const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
+    return this.#analyzeAll(x, [this.#analysisPlan(options, 'analyze', x.length)])[0];
+  }
+
+  // One report per options object, as analyze gives each, from shared passes
+  // over the data.
+  analyzeMany(x, optionsList) {
+    checkTensor(x, 'float32', 'x');
+    return this.#analyzeAll(x, this.#analysisPlans(optionsList, 'analyzeMany', x.length));
+  }
+
+  #analyzeAll(x, plans) {
+    const set = this.#analysisSet(plans);
     try {
-      this.#stream(
-        x,
-        null,
-        (inPtr, outPtr, start, count) => throwIfFailed(report.add(inPtr, count, start), report),
-        { inScratch: this.#fitsScratch(x) && o.encoding === undefined, cacheSized: true },
-      );
-      return this.#reportOf(report, encodings, layout);
+      for (let pass = 0; pass < set.passes(); pass += 1) {
+        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
+          inScratch: pass > 0 && this.#fitsScratch(x),
+        });
+        throwIfError(set.endPass());
+      }
+      return this.#reportsOf(set, plans);
     } finally {
-      report.delete();
+      set.delete();
     }
   }
 
-  #reportOf(report, encodings, layout) {
-    if (!layout.perChannel) return { encoding: encodings[0], ...report.total() };
-    const channels = encodings.map((encoding, c) => ({ encoding, ...report.channel(c) }));
-    return { encoding: encodings, ...report.total(), channels };
+  // What one options object asks of an analysis; length undefined: a stream.
+  #analysisPlan(options, method, length) {
+    const o = parseOptions(options);
+    rejectOut(o, method);
+    const layout = length === undefined ? streamLayout(o) : channelLayout(o, length);
+    return { o, layout, encodings: o.encoding === undefined ? [] : this.#given(o, layout) };
+  }
+
+  #analysisPlans(optionsList, method, length) {
+    if (!Array.isArray(optionsList)) {
+      throw new TypeError(`wasmquant: ${method} takes an array of options objects, got ${describe(optionsList)}`);
+    }
+    return optionsList.map((options, i) => {
+      try {
+        return this.#analysisPlan(options, method, length);
+      } catch (e) {
+        e.message = e.message.replace(/^wasmquant: /, `wasmquant: ${method} options[${i}]: `);
+        throw e;
+      }
+    });
+  }
+
+  #analysisSet(plans) {
+    return new this.#m.AnalysisSet(
+      plans.map(({ o, layout, encodings }) => ({
+        options: this.#coreOptions(o, layout),
+        rounding: o.rounding,
+        encodings,
+      })),
+    );
+  }
+
+  #reportsOf(set, plans) {
+    return plans.map(({ layout }, i) => {
+      const encodings = set.encodings(i);
+      if (!layout.perChannel) return { encoding: encodings[0], ...set.total(i) };
+      const channels = encodings.map((encoding, c) => ({ encoding, ...set.channel(i, c) }));
+      return { encoding: encodings, ...set.total(i), channels };
+    });
   }
 
   // Streaming (large tensors): wasm memory stays at the fixed scratch size.
@@ -395,23 +441,31 @@ class Quantizer {
 
   // The report of SPEC §4 over a stream source.
   async analyzeStream(source, options) {
-    const o = parseOptions(options);
-    rejectOut(o, 'analyzeStream');
-    const input = streamSource(source);
-    const layout = streamLayout(o);
-    const encodings =
-      o.encoding === undefined ? (await this.#calibrateStream(input, o, layout)).encodings : this.#given(o, layout);
-    const report = new this.#m.ChannelReport(encodings, layout.channels, layout.inner, o.rounding, o.nonFinite);
+    const plans = [this.#analysisPlan(options, 'analyzeStream')];
+    return (await this.#analyzeAllStream(streamSource(source), plans))[0];
+  }
+
+  async analyzeManyStream(source, optionsList) {
+    const plans = this.#analysisPlans(optionsList, 'analyzeManyStream');
+    return this.#analyzeAllStream(streamSource(source), plans);
+  }
+
+  async #analyzeAllStream(input, plans) {
+    const set = this.#analysisSet(plans);
     try {
-      await this.#eachStreamChunk(input, layout, (x, base) =>
-        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(report.add(inPtr, count, start), report), {
-          base,
-          cacheSized: true,
-        }),
-      );
-      return this.#reportOf(report, encodings, layout);
+      if (set.passes() > 1) checkRereadable(input);
+      const layouts = plans.map((p) => p.layout);
+      for (let pass = 0; pass < set.passes(); pass += 1) {
+        await this.#eachStreamChunk(input, layouts, (x, base) =>
+          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
+            base,
+          }),
+        );
+        throwIfError(set.endPass());
+      }
+      return this.#reportsOf(set, plans);
     } finally {
-      report.delete();
+      set.delete();
     }
   }
 
@@ -432,8 +486,10 @@ withReadableErrors(Quantizer, [
   'quantize',
   'dequantize',
   'analyze',
+  'analyzeMany',
   'quantizeStream',
   'analyzeStream',
+  'analyzeManyStream',
   'allocTensor',
 ]);
 

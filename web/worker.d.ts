@@ -17,7 +17,7 @@ export interface CallOptions {
 export interface WorkerClient {
   /**
    * Runs a method in the worker: createQuantizer, computeEncoding, quantize,
-   * dequantize, analyze, readNpy, writeNpy, readSafetensors,
+   * dequantize, analyze, analyzeMany, readNpy, writeNpy, readSafetensors,
    * writeSafetensors, toAimetEncodings, fromAimetEncodings, quantizeModel,
    * inspectModel (wasmquant/models), extend, or a
    * method added by extend(moduleUrl). ArrayBuffers in the result are

@@ -11,7 +11,7 @@
 // { id, progress: { fraction, label } } before that. ArrayBuffers in a result
 // are transferred, not copied. Methods:
 //   createQuantizer(options)   (optional; otherwise the first call creates the default one) → { backend }
-//   computeEncoding, quantize, dequantize, analyze       (the Quantizer's methods)
+//   computeEncoding, quantize, dequantize, analyze, analyzeMany  (the Quantizer's methods)
 //   readNpy, writeNpy, readSafetensors, writeSafetensors, toAimetEncodings, fromAimetEncodings
 //   quantizeModel, inspectModel (wasmquant/models, loaded on first use; onProgress becomes
 //                              progress messages, and rules match by glob or RegExp, not functions)
@@ -24,7 +24,7 @@
 import * as api from './index.js';
 
 const FILE_FUNCTIONS = ['readNpy', 'writeNpy', 'readSafetensors', 'writeSafetensors', 'toAimetEncodings', 'fromAimetEncodings'];
-const QUANTIZER_METHODS = ['computeEncoding', 'quantize', 'dequantize', 'analyze'];
+const QUANTIZER_METHODS = ['computeEncoding', 'quantize', 'dequantize', 'analyze', 'analyzeMany'];
 const MODEL_FUNCTIONS = ['quantizeModel', 'inspectModel'];
 
 // The model phases as one fraction: reading, then each weight, then writing.

@@ -23,6 +23,8 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const single: Encoding = Array.isArray(encoding) ? encoding[0] : encoding;
   const back: Float32Array = wq.dequantize(codes, single);
   const report: Report = wq.analyze(back, { rounding: 'half-even' });
+  const grid: Report[] = wq.analyzeMany(x, [{ bitwidth: 4 }, { scheme: 'percentile', percentile: 99.9 }]);
+  const streamed: Report[] = await wq.analyzeManyStream(() => [x], [{ scheme: 'symmetric' }]);
   const files = toAimetEncodings({ w: single }, { version: '1.0.0' });
   const parsed = fromAimetEncodings(files);
   const npy = readNpy(writeNpy(x, [4]));
@@ -44,7 +46,7 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
   client.terminate();
   return (
-    report.sqnrDb + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
+    report.sqnrDb + grid.length + streamed.length + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
     model.totals.bytesAfter + rows.length + Object.keys(remote.files).length
   );
 }

@@ -1,6 +1,8 @@
 // The npm package as a user gets it: `npm pack`, install the tarball into an
-// empty project (offline: its few dependencies are in npm's cache after
-// `npm ci`), import it by name, run its command.
+// empty project (preferring npm's cache, which `npm ci` filled with the
+// dependencies' tarballs; npm 11 may still ask the registry for their full
+// metadata, which `--offline` turned into ENOTCACHED on a fresh machine),
+// import it by name, run its command.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +92,7 @@ describe('the npm package', () => {
       join(consumer, 'package.json'),
       JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2),
     );
-    run('npm', ['install', tarball, '--no-audit', '--no-fund', '--offline'], consumer);
+    run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], consumer);
   });
 
   afterAll(() => {

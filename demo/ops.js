@@ -219,14 +219,24 @@ function optionsFor(t, settings) {
 }
 
 function analyzed(quantizer, t, o) {
-  const key = `${t.name}\u0000${JSON.stringify(o)}`;
-  let report = reports.get(key);
-  if (!report) {
-    report = quantizer.analyze(t.data, o);
-    if (reports.size > 2000) reports.clear();
-    reports.set(key, report);
-  }
-  return report;
+  return analyzedMany(quantizer, t, [o])[0];
+}
+
+// The reports not seen before come from one analyzeMany, which shares its
+// passes over the data between them.
+function analyzedMany(quantizer, t, list) {
+  const keys = list.map((o) => `${t.name}\u0000${JSON.stringify(o)}`);
+  const found = keys.map((key) => reports.get(key));
+  const missing = list.filter((o, i) => found[i] === undefined);
+  if (missing.length === 0) return found;
+  const fresh = quantizer.analyzeMany(t.data, missing);
+  if (reports.size + fresh.length > 2000) reports.clear();
+  let next = 0;
+  return found.map((report, i) => {
+    if (report !== undefined) return report;
+    reports.set(keys[i], fresh[next]);
+    return fresh[next++];
+  });
 }
 
 function layoutOf(shape, axis) {
@@ -427,15 +437,17 @@ export function analyzeTensor({ quantizer, progress }, name, settings, view = nu
 export function compare({ quantizer, progress }, name, settings) {
   const t = tensor(name);
   const bitwidths = [...new Set([...COMPARE_BITWIDTHS, settings.bitwidth])].sort((a, b) => a - b);
-  const rows = [];
-  const total = COMPARE_SCHEMES.length * bitwidths.length;
-  for (const scheme of COMPARE_SCHEMES) {
-    for (const bitwidth of bitwidths) {
-      progress(rows.length / total, `Comparing ${scheme} at ${bitwidth} bits`);
-      const r = analyzed(quantizer, t, optionsFor(t, { ...settings, scheme, bitwidth }));
-      rows.push({ scheme, bitwidth, sqnrDb: r.sqnrDb, mse: r.mse, maxAbsError: r.maxAbsError, clipped: r.clipped });
-    }
-  }
+  const cells = COMPARE_SCHEMES.flatMap((scheme) => bitwidths.map((bitwidth) => ({ scheme, bitwidth })));
+  progress(0.05, `Comparing ${cells.length} settings in shared passes`);
+  const reportsOfCells = analyzedMany(
+    quantizer,
+    t,
+    cells.map((cell) => optionsFor(t, { ...settings, ...cell })),
+  );
+  const rows = cells.map(({ scheme, bitwidth }, i) => {
+    const r = reportsOfCells[i];
+    return { scheme, bitwidth, sqnrDb: r.sqnrDb, mse: r.mse, maxAbsError: r.maxAbsError, clipped: r.clipped };
+  });
   progress(1, 'Done');
   return { name, bitwidths, schemes: COMPARE_SCHEMES, rows };
 }

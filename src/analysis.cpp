@@ -10,11 +10,13 @@ namespace {
 // consumer of the pass reads it.
 constexpr size_t kCacheChunk = size_t{1} << 16;
 
-// Calls add(x + start, length, index_base + start) chunk by chunk; stops at
-// the first error.
+// Calls add(x + start, length, index_base + start) chunk by chunk, so that
+// all the consumers that add() feeds read each chunk from cache; a single
+// consumer takes x whole. Stops at the first error.
 template <typename Add>
-Status ForEachCacheChunk(const float* x, size_t n, uint64_t index_base,
-                         Add&& add) {
+Status ShareChunks(size_t consumers, const float* x, size_t n,
+                   uint64_t index_base, Add&& add) {
+  if (consumers <= 1) return add(x, n, index_base);
   for (size_t start = 0; start < n; start += kCacheChunk) {
     const size_t length = std::min(kCacheChunk, n - start);
     Status status = add(x + start, length, index_base + start);
@@ -55,25 +57,28 @@ Status AnalysisSet::Add(const float* x, size_t n, uint64_t index_base) {
     return Status::Error("analysis: data added after the last of " +
                          std::to_string(passes()) + " passes");
   }
-  if (pass_ < calibration_passes_) return AddToGroups(x, n, index_base);
-  // Each report reads a chunk twice (checks it, then measures it).
-  return ForEachCacheChunk(x, n, index_base,
-                           [&](auto* y, size_t m, uint64_t base) {
-                             return AddToReports(y, m, base);
-                           });
+  const auto add = [&](const float* y, size_t m, uint64_t base) {
+    return pass_ < calibration_passes_ ? AddToGroups(y, m, base)
+                                       : AddToReports(y, m, base);
+  };
+  return ShareChunks(
+      pass_ < calibration_passes_ ? ActiveGroups() : reports_.size(), x, n,
+      index_base, add);
+}
+
+size_t AnalysisSet::ActiveGroups() const {
+  return static_cast<size_t>(std::count_if(
+      groups_.begin(), groups_.end(),
+      [&](const Group& g) { return pass_ < g.calibrator->passes(); }));
 }
 
 Status AnalysisSet::AddToGroups(const float* x, size_t n, uint64_t index_base) {
-  auto add_all = [&](const float* y, size_t m, uint64_t base) {
-    for (Group& g : groups_) {
-      if (pass_ >= g.calibrator->passes()) continue;
-      Status status = g.calibrator->Add(y, m, base);
-      if (!status.ok()) return status;
-    }
-    return Status::Ok();
-  };
-  if (groups_.size() == 1) return add_all(x, n, index_base);
-  return ForEachCacheChunk(x, n, index_base, add_all);
+  for (Group& g : groups_) {
+    if (pass_ >= g.calibrator->passes()) continue;
+    Status status = g.calibrator->Add(x, n, index_base);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
 }
 
 Status AnalysisSet::AddToReports(const float* x, size_t n,

@@ -16,42 +16,48 @@ ErrorAccumulator::ErrorAccumulator(const KernelTable& kernels,
     : kernels_(kernels), params_(params), non_finite_(non_finite), lanes_() {}
 
 Status ErrorAccumulator::Add(const float* x, size_t n, uint64_t index_base) {
-  const bool finite = n < kShortRun ? FirstNonFinite(x, n) == n
-                                    : kernels_.min_max(x, n).all_finite;
-  if (finite) {
-    AddFinite(x, n);
-    return Status::Ok();
-  }
+  const size_t added = AddFinitePrefix(x, n);
+  if (added == n) return Status::Ok();
+  // From the first block with a NaN/Inf on, element by element.
   std::vector<float> kept;
-  kept.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  kept.reserve(n - added);
+  for (size_t i = added; i < n; ++i) {
     if (std::isfinite(x[i])) {
       kept.push_back(x[i]);
     } else if (non_finite_ == NonFinite::kError) {
       return NonFiniteError(index_base + i, x[i]);
     }
   }
-  nonfinite_ += n - kept.size();
-  AddFinite(kept.data(), kept.size());
+  nonfinite_ += n - added - kept.size();
+  AddFinitePrefix(kept.data(), kept.size());
   return Status::Ok();
 }
 
-// The kernel sees the finite elements in whole blocks, whatever the chunks
-// they came in, so a report does not depend on how the data was split.
-void ErrorAccumulator::AddFinite(const float* x, size_t n) {
-  count_ += n;
+// Adds x up to its first NaN/Inf, or up to the start of the block that holds
+// it; returns how many elements that was. The kernel sees the finite
+// elements in whole blocks, whatever the chunks they came in, so a report
+// does not depend on how the data was split.
+size_t ErrorAccumulator::AddFinitePrefix(const float* x, size_t n) {
+  size_t done = 0;
   if (!pending_.empty()) {
     const size_t take = std::min(n, kErrorBlock - pending_.size());
-    pending_.insert(pending_.end(), x, x + take);
-    x += take;
-    n -= take;
-    if (pending_.size() < kErrorBlock) return;
+    done = FirstNonFinite(x, take);
+    pending_.insert(pending_.end(), x, x + done);
+    count_ += done;
+    if (done < take || pending_.size() < kErrorBlock) return done;
     kernels_.accumulate_error(pending_.data(), kErrorBlock, params_, &lanes_);
     pending_.clear();
   }
-  const size_t whole = n / kErrorBlock * kErrorBlock;
-  kernels_.accumulate_error(x, whole, params_, &lanes_);
-  pending_.assign(x + whole, x + n);
+  const size_t whole = (n - done) / kErrorBlock * kErrorBlock;
+  const size_t blocks =
+      kernels_.accumulate_error(x + done, whole, params_, &lanes_);
+  count_ += blocks;
+  done += blocks;
+  if (blocks < whole) return done;
+  const size_t rest = FirstNonFinite(x + done, n - done);
+  pending_.assign(x + done, x + done + rest);
+  count_ += rest;
+  return done + rest;
 }
 
 namespace {

@@ -102,16 +102,15 @@ class Quantizer {
   // out's wasm memory or through the scratch area into out (null: none).
   // inScratch: x's only chunk is already in the scratch area.
   // base: the index of x[0] in the whole tensor (streams come in pieces).
-  // cacheSized: chunks even in wasm memory, for work that reads each chunk
-  // twice (the report checks it, then measures it); else in-memory data goes
-  // in one call, which streams best.
-  #stream(x, out, fn, { inScratch = false, base = 0, cacheSized = false } = {}) {
+  // In-memory data goes in one call, which streams best (the core cuts it
+  // into cache-sized chunks where several consumers share a pass).
+  #stream(x, out, fn, { inScratch = false, base = 0 } = {}) {
     const m = this.#m;
     const inBase = x instanceof WasmTensor ? x.pointerFor(m) : 0;
     const outBase = out instanceof WasmTensor ? out.pointerFor(m) : 0;
     const inBytes = DTYPES[x.dtype]?.BYTES_PER_ELEMENT ?? x.BYTES_PER_ELEMENT;
     const OutType = out && (DTYPES[out.dtype] ?? out.constructor);
-    const chunk = inBase && (out === null || outBase) && !cacheSized ? x.length : CHUNK;
+    const chunk = inBase && (out === null || outBase) ? x.length : CHUNK;
     for (let start = 0; start < x.length; start += chunk) {
       const count = Math.min(chunk, x.length - start);
       let inPtr = this.#input;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "nonfinite.h"
 #include "wasmquant/kernels.h"
 
 namespace wasmquant {
@@ -105,6 +106,27 @@ struct BlockSums {
     }
   }
 };
+
+// Whether the block x[0, n) whose float32 sums are these holds a NaN/Inf:
+// such an element makes its lane's sum of squares NaN or Inf, so only then
+// is the block looked at again (the sum overflows for huge finite values
+// too, which FloatBlockSafe then sends to double).
+inline bool BlockHasNonFinite(const BlockSums& sums, const float* x, size_t n) {
+  bool finite = true;
+  for (float s : sums.sq_signal) finite &= std::isfinite(s);
+  return !finite && FirstNonFinite(x, n) < n;
+}
+
+// The elements x[start, n) (fewer than kErrorLanes) straight into the double
+// lanes, up to the first NaN/Inf; returns how far it got.
+inline size_t AccumulateTail(const float* x, size_t start, size_t n,
+                             const KernelParams& p, ErrorLanes* lanes) {
+  for (size_t i = start; i < n; ++i) {
+    if (!std::isfinite(x[i])) return i;
+    AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes), lanes);
+  }
+  return n;
+}
 
 // A block that is not FloatBlockSafe, again, in double.
 inline void AddBlockInDouble(const float* x, size_t n, const KernelParams& p,

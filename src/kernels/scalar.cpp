@@ -37,14 +37,15 @@ void Dequantize(const Code* codes, size_t n, const KernelParams& p, float* x) {
   for (size_t i = 0; i < n; ++i) x[i] = element::Dequantize(codes[i], p);
 }
 
-void AccumulateError(const float* x, size_t n, const KernelParams& p,
-                     ErrorLanes* lanes) {
+size_t AccumulateError(const float* x, size_t n, const KernelParams& p,
+                       ErrorLanes* lanes) {
   const size_t whole = n / kErrorLanes * kErrorLanes;
   for (size_t b = 0; b < whole; b += kErrorBlock) {
     const size_t length = std::min(whole - b, kErrorBlock);
     element::BlockSums sums;
     float max_abs_x = 0;
     float max_abs_error = 0;
+    uint64_t clipped = 0;
     for (size_t i = 0; i < length; ++i) {
       const float v = x[b + i];
       const float e = element::AbsError(v, p);
@@ -54,8 +55,10 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
       sums.sq_signal[l] += v * v;
       max_abs_x = std::max(max_abs_x, std::fabs(v));
       max_abs_error = std::max(max_abs_error, e);
-      lanes->clipped += element::IsClipped(v, p);
+      clipped += element::IsClipped(v, p);
     }
+    if (element::BlockHasNonFinite(sums, x + b, length)) return b;
+    lanes->clipped += clipped;
     lanes->max_abs_error = std::max(lanes->max_abs_error, max_abs_error);
     if (element::FloatBlockSafe(max_abs_x, max_abs_error)) {
       sums.AddTo(lanes);
@@ -63,9 +66,7 @@ void AccumulateError(const float* x, size_t n, const KernelParams& p,
       element::AddBlockInDouble(x + b, length, p, lanes);
     }
   }
-  for (size_t i = whole; i < n; ++i) {
-    element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes), lanes);
-  }
+  return element::AccumulateTail(x, whole, n, p, lanes);
 }
 
 template <typename Code>

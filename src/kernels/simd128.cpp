@@ -191,12 +191,11 @@ struct Narrower<int16_t> {
 
 // Instantiates Kernel<kHalfUp> or Kernel<kHalfEven> per the parameters.
 template <template <Rounding> class Kernel, typename... Args>
-void WithRounding(const KernelParams& p, Args... args) {
+auto WithRounding(const KernelParams& p, Args... args) {
   if (p.rounding == Rounding::kHalfUp) {
-    Kernel<Rounding::kHalfUp>::Run(args..., p);
-  } else {
-    Kernel<Rounding::kHalfEven>::Run(args..., p);
+    return Kernel<Rounding::kHalfUp>::Run(args..., p);
   }
+  return Kernel<Rounding::kHalfEven>::Run(args..., p);
 }
 
 template <typename Code>
@@ -400,8 +399,8 @@ struct ErrorMaker {
 
 template <Rounding kRounding>
 struct AccumulateErrorLoop {
-  static void Run(const float* x, size_t n, ErrorLanes* lanes,
-                  const KernelParams& p) {
+  static size_t Run(const float* x, size_t n, ErrorLanes* lanes,
+                    const KernelParams& p) {
     static_assert(kErrorLanes == 8, "the loop below fills 8 lanes");
     const ErrorMaker<kRounding> maker(p);
     // Clipping is rare, so the loop only tracks the range of x; a second
@@ -409,7 +408,8 @@ struct AccumulateErrorLoop {
     float lo = std::numeric_limits<float>::infinity();
     float hi = -lo;
     const size_t whole = n / kErrorLanes * kErrorLanes;
-    for (size_t b = 0; b < whole; b += kErrorBlock) {
+    size_t b = 0;
+    for (; b < whole; b += kErrorBlock) {
       const size_t end = b + std::min(whole - b, kErrorBlock);
       BlockPart part;
       v128_t max_err = wasm_f32x4_splat(0);
@@ -426,14 +426,15 @@ struct AccumulateErrorLoop {
         part.Add(0, e0, x0);
         part.Add(1, e1, x1);
       }
+      element::BlockSums sums;
+      part.Store(&sums);
+      if (element::BlockHasNonFinite(sums, x + b, end - b)) break;
       const float block_lo = HorizontalMin(x_lo);
       const float block_hi = HorizontalMax(x_hi);
       const float block_max_err = HorizontalMax(max_err);
       lanes->max_abs_error = std::max(lanes->max_abs_error, block_max_err);
       if (element::FloatBlockSafe(std::max(-block_lo, block_hi),
                                   block_max_err)) {
-        element::BlockSums sums;
-        part.Store(&sums);
         sums.AddTo(lanes);
       } else {
         element::AddBlockInDouble(x + b, end - b, p, lanes);
@@ -441,19 +442,18 @@ struct AccumulateErrorLoop {
       lo = std::min(lo, block_lo);
       hi = std::max(hi, block_hi);
     }
+    const size_t added = std::min(b, whole);
     if (lo < p.clip_low || hi > p.clip_high) {
-      lanes->clipped += CountClipped(x, whole, p);
+      lanes->clipped += CountClipped(x, added, p);
     }
-    for (size_t i = whole; i < n; ++i) {
-      element::AccumulateError(x[i], p, static_cast<int>(i % kErrorLanes),
-                               lanes);
-    }
+    return added < whole ? added
+                         : element::AccumulateTail(x, whole, n, p, lanes);
   }
 };
 
-void AccumulateError(const float* x, size_t n, const KernelParams& p,
-                     ErrorLanes* lanes) {
-  WithRounding<AccumulateErrorLoop>(p, x, n, lanes);
+size_t AccumulateError(const float* x, size_t n, const KernelParams& p,
+                       ErrorLanes* lanes) {
+  return WithRounding<AccumulateErrorLoop>(p, x, n, lanes);
 }
 
 // Channels-innermost kernels. The params of consecutive positions are

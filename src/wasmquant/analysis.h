@@ -51,6 +51,7 @@ class AnalysisSet {
     std::vector<size_t> members;
   };
 
+  size_t ActiveGroups() const;
   Status AddToGroups(const float* x, size_t n, uint64_t index_base);
   Status AddToReports(const float* x, size_t n, uint64_t index_base);
   Status FinishGroup(const Group& group);

@@ -140,9 +140,12 @@ struct KernelTable {
                         float* x);
   void (*dequantize_i16)(const int16_t* codes, size_t n, const KernelParams& p,
                          float* x);
-  // x must be finite. Starts from the lanes given (ErrorLanes zeroed first).
-  void (*accumulate_error)(const float* x, size_t n, const KernelParams& p,
-                           ErrorLanes* lanes);
+  // Starts from the lanes given (ErrorLanes zeroed first) and adds x[0, n)
+  // up to the first block (or tail element) that holds a NaN/Inf; returns
+  // how many elements it added, n when all are finite. So callers need no
+  // separate pass to check the data.
+  size_t (*accumulate_error)(const float* x, size_t n, const KernelParams& p,
+                             ErrorLanes* lanes);
 
   // Channels-innermost forms: x[j] (or codes[j]) is at position (k + j) %
   // p.period of the ChannelParams, k < p.period; otherwise as above.

@@ -49,7 +49,7 @@ class ErrorAccumulator {
   Report Finish() const { return Sums().ToReport(); }
 
  private:
-  void AddFinite(const float* x, size_t n);
+  size_t AddFinitePrefix(const float* x, size_t n);
 
   const KernelTable& kernels_;
   KernelParams params_;

@@ -293,11 +293,14 @@ std::string DescribeLanes(const ErrorLanes& l) {
 bool AccumulateMatches(const KernelParams& p, const std::vector<float>& x,
                        size_t offset, size_t n, ErrorLanes* scalar,
                        ErrorLanes* simd) {
-  Scalar().accumulate_error(x.data() + offset, n, p, scalar);
-  Simd().accumulate_error(x.data() + offset, n, p, simd);
-  if (LanesEqual(*scalar, *simd)) return true;
+  const size_t scalar_added =
+      Scalar().accumulate_error(x.data() + offset, n, p, scalar);
+  const size_t simd_added =
+      Simd().accumulate_error(x.data() + offset, n, p, simd);
+  if (scalar_added == simd_added && LanesEqual(*scalar, *simd)) return true;
   ADD_FAILURE() << "accumulate_error differs over " << n << " values (offset "
-                << offset << "), " << Describe(p)
+                << offset << ", added " << scalar_added << " vs " << simd_added
+                << "), " << Describe(p)
                 << "\n  scalar: " << DescribeLanes(*scalar)
                 << "\n  simd:   " << DescribeLanes(*simd);
   return false;
@@ -483,6 +486,42 @@ TEST(SimdVsScalarTest, AccumulateErrorBlockFallbackBitIdentical) {
         ErrorLanes a = ZeroLanes();
         ErrorLanes b = ZeroLanes();
         if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return;
+      }
+    }
+  }
+}
+
+// A NaN/Inf stops both kernels at the start of its block (or at itself, in
+// the tail), with the blocks before it added; huge finite values whose
+// squares overflow float32 do not stop them.
+TEST(SimdVsScalarTest, AccumulateErrorStopsAtTheFirstNonFiniteBlock) {
+  const float planted[] = {kInf, -kInf, std::numeric_limits<float>::quiet_NaN(),
+                           3e38f};
+  const size_t positions[] = {0,
+                              5,
+                              kErrorBlock - 1,
+                              kErrorBlock,
+                              2 * kErrorBlock + 77,
+                              3 * kErrorBlock + 3};
+  std::mt19937 gen(78);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> base(3 * kErrorBlock + 5);
+  for (float& v : base) v = normal(gen);
+  for (const KernelParams& p : AllParams()) {
+    for (float v : planted) {
+      for (size_t at : positions) {
+        std::vector<float> x = base;
+        x[at] = v;
+        ErrorLanes a = ZeroLanes();
+        ErrorLanes b = ZeroLanes();
+        if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return;
+        const size_t whole = x.size() / kErrorLanes * kErrorLanes;
+        const size_t want =
+            !std::isfinite(v)
+                ? (at < whole ? at / kErrorBlock * kErrorBlock : at)
+                : x.size();
+        ASSERT_EQ(Scalar().accumulate_error(x.data(), x.size(), p, &a), want)
+            << "planted " << v << " at " << at;
       }
     }
   }

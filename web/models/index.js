@@ -117,18 +117,21 @@ async function run(files, options, write) {
     progress({ phase: 'quantize', done: i, total, name: w.name });
     let decision = model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS));
     let result = null;
-    const x = decision.action === 'quantize' ? await w.read() : null;
-    const bad = x === null ? -1 : firstNonFinite(x);
-    // A tensor holding NaN or ±Inf (a broken export, or a buffer no
-    // kernel reads whole) stays float rather than failing the whole model.
-    if (bad >= 0) decision = { action: 'keep', reason: `element ${bad} is ${x[bad]}` };
     if (decision.action === 'quantize') {
+      const x = await w.read();
       try {
         result = { decision, ...quantizeWeight(wq, x, w.shape, decision) };
+        results.set(w.name, result);
       } catch (e) {
-        throw new e.constructor(`wasmquant: ${name}: weight "${w.name}": ${String(e.message).replace(/^wasmquant: /, '')}`);
+        // A tensor holding NaN or ±Inf (a broken export, or a buffer no
+        // kernel reads whole) stays float rather than failing the whole
+        // model; the core found it, so only then is x scanned for it.
+        const bad = firstNonFinite(x);
+        if (bad < 0) {
+          throw new e.constructor(`wasmquant: ${name}: weight "${w.name}": ${String(e.message).replace(/^wasmquant: /, '')}`);
+        }
+        decision = { action: 'keep', reason: `element ${bad} is ${x[bad]}` };
       }
-      results.set(w.name, result);
     }
     rows.push(rowOf(w, decision, result));
   }

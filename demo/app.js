@@ -282,6 +282,7 @@ function renderAnalysis(a) {
   $('encoding-sub').textContent = [
     report.nonFinite ? `${formatCount(report.nonFinite)} NaN/Inf values saturated` : null,
     a.codesUsed !== null ? `${formatCount(a.codesUsed)} of ${formatCount(a.codesTotal)} codes used${a.view !== null ? ` in channel ${a.view}` : ''}` : null,
+    a.sampled ? `histograms and codes used from ${formatCount(a.sampled.values)} of ${formatCount(a.sampled.of)} values, an even spread of blocks (the report is exact)` : null,
   ]
     .filter(Boolean)
     .join(' · ');

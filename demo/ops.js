@@ -10,6 +10,7 @@ import { mulberry32 } from './random.js';
 
 const READ_CHUNK = 16 << 20; // bytes per File.slice while reading
 const RUN = 1 << 20; // elements per quantize/dequantize round trip
+const SAMPLED = 1 << 22; // values behind the histograms of a big tensor
 const HIST_BINS = 240;
 const ERR_BINS = 96;
 const ERR_RANGE = 1.5; // error histogram spans ±1.5 steps; beyond are the tails
@@ -304,18 +305,35 @@ function roundTrip(quantizer, t, o, encoding, list, visit, progress) {
   });
 }
 
+// Adds the errors of one run, in steps of its grid, to the error histogram
+// [below, bins…, above], and marks the codes it used.
+function addErrors({ errors, used, scales, steps }, run, x, codes, xhat) {
+  const k = ERR_BINS / (2 * ERR_RANGE);
+  const bias = run.encoding && !Array.isArray(run.encoding) && run.encoding.isSymmetric ? steps / 2 : 0;
+  const perChannel = run.inner !== Infinity;
+  let step = scales[run.first];
+  for (let j = 0; j < x.length; j += 1) {
+    const v = x[j];
+    if (v - v !== 0) continue; // NaN or ±Inf
+    if (perChannel) step = scales[(run.first + Math.floor(j / run.inner)) % run.mod];
+    const b = Math.floor(((xhat[j] - v) / step + ERR_RANGE) * k);
+    errors[b < 0 ? 0 : b >= ERR_BINS ? ERR_BINS + 1 : b + 1] += 1;
+    if (used) used[codes[j] + bias] = 1;
+  }
+}
+
+// Math.min/max run several times faster than compare-and-assign here, but
+// NaN poisons them: a non-finite result means the careful pass.
 function finiteRange(data, list) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const { start, count } of list) {
     for (let i = start, end = start + count; i < end; i += 1) {
-      const v = data[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+      lo = Math.min(lo, data[i]);
+      hi = Math.max(hi, data[i]);
     }
   }
-  // NaN never wins a comparison; ±Inf do: redo without them if present.
-  if (lo === -Infinity || hi === Infinity) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
     lo = Infinity;
     hi = -Infinity;
     for (const { start, count } of list) {
@@ -331,17 +349,24 @@ function finiteRange(data, list) {
   return lo <= hi ? { lo, hi } : { lo: 0, hi: 0 };
 }
 
+const countOf = (list) => list.reduce((n, run) => n + run.count, 0);
+
+// The histograms of a big tensor come from every k-th of its runs, at most
+// SAMPLED values in all: their shape is the same, and JavaScript loops over
+// hundreds of millions of values would take seconds. The report stays exact.
+function evenSample(list) {
+  const k = Math.ceil(countOf(list) / SAMPLED);
+  return k <= 1 ? list : list.filter((run, i) => i % k === 0);
+}
+
 function histogram(data, list, lo, hi, bins) {
   const counts = new Float64Array(bins);
   const k = hi > lo ? bins / (hi - lo) : 0;
   for (const { start, count } of list) {
     for (let i = start, end = start + count; i < end; i += 1) {
       const v = data[i];
-      if (!Number.isFinite(v)) continue;
-      let b = Math.floor((v - lo) * k);
-      if (b >= bins) b = bins - 1;
-      else if (b < 0) b = 0;
-      counts[b] += 1;
+      if (v - v !== 0) continue; // NaN or ±Inf
+      counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) * k)))] += 1;
     }
   }
   return counts;
@@ -383,33 +408,23 @@ export function analyzeTensor({ quantizer, progress }, name, settings, view = nu
     lo -= 0.5;
     hi += 0.5;
   }
-  const values = histogram(t.data, selection ?? whole, lo, hi, HIST_BINS);
+  const shown = [...(selection ?? runs(t.data.length, o, report.encoding))];
+  const sample = evenSample(shown);
+  const values = histogram(t.data, sample, lo, hi, HIST_BINS);
 
   progress(0.5, 'Errors of the round trip');
   const errors = new Float64Array(ERR_BINS + 2); // [below, bins…, above]
   const steps = 2 ** settings.bitwidth;
   const used = viewEncoding && steps <= 1 << 16 ? new Uint8Array(steps) : null;
   const scales = perChannel ? report.encoding.map((e) => e.scale) : [report.encoding.scale];
-  const k = ERR_BINS / (2 * ERR_RANGE);
-  const list = selection ?? runs(t.data.length, o, report.encoding);
+  const list = sample;
   roundTrip(
     quantizer,
     t,
     o,
     report.encoding,
     list,
-    (run, x, codes, xhat) => {
-      const bias = run.encoding && !Array.isArray(run.encoding) && run.encoding.isSymmetric ? steps / 2 : 0;
-      for (let j = 0; j < x.length; j += 1) {
-        const v = x[j];
-        if (!Number.isFinite(v)) continue;
-        const c = run.inner === Infinity ? run.first : (run.first + Math.floor(j / run.inner)) % run.mod;
-        const e = (xhat[j] - v) / scales[c];
-        const b = Math.floor((e + ERR_RANGE) * k);
-        errors[b < 0 ? 0 : b >= ERR_BINS ? ERR_BINS + 1 : b + 1] += 1;
-        if (used) used[codes[j] + bias] = 1;
-      }
-    },
+    (run, x, codes, xhat) => addErrors({ errors, used, scales, steps }, run, x, codes, xhat),
     (f) => progress(0.5 + 0.5 * f, 'Errors of the round trip'),
   );
   let codesUsed = null;
@@ -430,6 +445,7 @@ export function analyzeTensor({ quantizer, progress }, name, settings, view = nu
     errors: { range: ERR_RANGE, counts: errors },
     codesUsed,
     codesTotal: used ? steps : null,
+    sampled: sample === shown ? null : { values: countOf(sample), of: countOf(shown) },
   };
 }
 

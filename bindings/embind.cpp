@@ -5,6 +5,7 @@
 #include <emscripten/val.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -117,20 +118,63 @@ JsEncodingResult ComputeEncodingJs(double lo, double hi,
   return {static_cast<int>(status.kind()), status.message(), encoding};
 }
 
-JsEncodingResult NormalizeEncodingJs(const Encoding& given) {
-  Encoding encoding;
-  const Status status = NormalizeGivenEncoding(given, &encoding);
-  return {static_cast<int>(status.kind()), status.message(), encoding};
+// Encodings cross as rows of kEncodingFields doubles in wasm memory (web/
+// encodings.js), not as Embind objects: a tensor in blocks has a million of
+// them, and an object costs microseconds to convert.
+constexpr size_t kEncodingFields = 6;
+
+std::vector<Encoding> FromRows(uintptr_t address, size_t n) {
+  const double* rows = Ptr<const double>(address);
+  std::vector<Encoding> encodings(n);
+  for (size_t i = 0; i < n; ++i, rows += kEncodingFields) {
+    Encoding& e = encodings[i];
+    e.bitwidth = static_cast<int>(rows[0]);
+    e.min = rows[1];
+    e.max = rows[2];
+    e.scale = rows[3];
+    e.offset = static_cast<int32_t>(rows[4]);
+    e.is_symmetric = rows[5] != 0;
+  }
+  return encodings;
 }
 
-std::vector<Encoding> EncodingsFrom(const val& array) {
-  return emscripten::vecFromJSArray<Encoding>(array);
+// Fills *rows (resized) and returns its address, for JS to read at once.
+uintptr_t ToRows(const std::vector<Encoding>& encodings,
+                 std::vector<double>* rows) {
+  rows->resize(encodings.size() * kEncodingFields);
+  double* r = rows->data();
+  for (const Encoding& e : encodings) {
+    *r++ = e.bitwidth;
+    *r++ = e.min;
+    *r++ = e.max;
+    *r++ = e.scale;
+    *r++ = e.offset;
+    *r++ = e.is_symmetric ? 1 : 0;
+  }
+  return reinterpret_cast<uintptr_t>(rows->data());
 }
 
-val ToJsArray(const std::vector<Encoding>& encodings) {
-  val list = val::array();
-  for (const Encoding& e : encodings) list.call<void>("push", e);
-  return list;
+struct JsRowsStatus {
+  int kind = 0;
+  std::string message;
+  double index = 0;  // the row that failed
+};
+
+// Checks the caller's encodings and derives min/max from scale and offset,
+// in place; stops at the first bad one.
+JsRowsStatus NormalizeEncodingsJs(uintptr_t address, size_t n) {
+  std::vector<Encoding> encodings = FromRows(address, n);
+  for (size_t i = 0; i < n; ++i) {
+    const Status status = NormalizeGivenEncoding(encodings[i], &encodings[i]);
+    if (!status.ok()) {
+      return {static_cast<int>(status.kind()), status.message(),
+              static_cast<double>(i)};
+    }
+  }
+  std::vector<double> rows;
+  ToRows(encodings, &rows);
+  std::copy(rows.begin(), rows.end(), Ptr<double>(address));
+  return {};
 }
 
 // Calibrate and quantize a small tensor in one call (one chunk, per tensor):
@@ -165,15 +209,15 @@ class JsCalibrator : public KeepsError {
                                 static_cast<uint64_t>(index_base)));
   }
   JsStatus EndPass() { return ToJs(calibrator_.EndPass()); }
-  // {kind, message, encodings: [one per channel]}
-  val Finish() const {
+  JsStatus Finish() {
     std::vector<Encoding> encodings;
     const Status status = calibrator_.Finish(&encodings);
-    val result = val::object();
-    result.set("kind", static_cast<int>(status.kind()));
-    result.set("message", status.message());
-    result.set("encodings", ToJsArray(encodings));
-    return result;
+    ToRows(encodings, &rows_);
+    return ToJs(status);
+  }
+  // After Finish: one row per channel.
+  uintptr_t encodingRows() const {
+    return reinterpret_cast<uintptr_t>(rows_.data());
   }
   double nonfinite() const {
     return static_cast<double>(calibrator_.nonfinite());
@@ -181,13 +225,14 @@ class JsCalibrator : public KeepsError {
 
  private:
   Calibrator calibrator_;
+  std::vector<double> rows_;
 };
 
 class JsChannelQuantizer : public KeepsError {
  public:
-  JsChannelQuantizer(const val& encodings, double channels, double inner,
+  JsChannelQuantizer(uintptr_t rows, size_t n, double channels, double inner,
                      int rounding)
-      : quantizer_(Kernels(), Layout(channels, inner), EncodingsFrom(encodings),
+      : quantizer_(Kernels(), Layout(channels, inner), FromRows(rows, n),
                    static_cast<Rounding>(rounding)) {}
 
   JsStatus Check() const { return ToJs(quantizer_.Check()); }
@@ -207,8 +252,8 @@ class JsChannelQuantizer : public KeepsError {
   ChannelQuantizer quantizer_;
 };
 
-// analyzeMany: a list of {options, rounding, encodings} (encodings empty:
-// calibrated), analysed in shared passes.
+// analyzeMany: a list of {options, rounding, rows, count} (given encodings;
+// count 0: calibrated), analysed in shared passes.
 class JsAnalysisSet : public KeepsError {
  public:
   explicit JsAnalysisSet(const val& list) : set_(Kernels(), Analyses(list)) {}
@@ -219,7 +264,8 @@ class JsAnalysisSet : public KeepsError {
         set_.Add(Ptr<const float>(x), n, static_cast<uint64_t>(index_base)));
   }
   JsStatus EndPass() { return ToJs(set_.EndPass()); }
-  val Encodings(size_t i) const { return ToJsArray(set_.encodings(i)); }
+  // After the last pass: analysis i's rows, one per channel.
+  uintptr_t EncodingRows(size_t i) { return ToRows(set_.encodings(i), &rows_); }
   Report Total(size_t i) const { return set_.Total(i); }
   Report Channel(size_t i, size_t channel) const {
     return set_.Channel(i, channel);
@@ -234,13 +280,15 @@ class JsAnalysisSet : public KeepsError {
       AnalysisOptions a;
       a.calibration = CalibrationOf(item["options"].as<JsOptions>());
       a.rounding = static_cast<Rounding>(item["rounding"].as<int>());
-      a.encodings = EncodingsFrom(item["encodings"]);
+      a.encodings =
+          FromRows(item["rows"].as<uintptr_t>(), item["count"].as<size_t>());
       analyses.push_back(a);
     }
     return analyses;
   }
 
   AnalysisSet set_;
+  std::vector<double> rows_;
 };
 
 // Registered per class: a base-class member pointer is not one of the class.
@@ -271,6 +319,10 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .field("scale", &Encoding::scale)
       .field("offset", &Encoding::offset)
       .field("isSymmetric", &Encoding::is_symmetric);
+  value_object<JsRowsStatus>("RowsStatus")
+      .field("kind", &JsRowsStatus::kind)
+      .field("message", &JsRowsStatus::message)
+      .field("index", &JsRowsStatus::index);
   value_object<JsEncodingResult>("EncodingResult")
       .field("kind", &JsEncodingResult::kind)
       .field("message", &JsEncodingResult::message)
@@ -299,7 +351,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
   emscripten::function("backend", &Backend);
   emscripten::function("heapTop", &HeapTop);
   emscripten::function("computeEncoding", &ComputeEncodingJs);
-  emscripten::function("normalizeEncoding", &NormalizeEncodingJs);
+  emscripten::function("normalizeEncodings", &NormalizeEncodingsJs);
   emscripten::function("quantizeTensor", &QuantizeTensor);
   emscripten::class_<JsCalibrator>("Calibrator")
       .constructor<const JsOptions&>()
@@ -307,10 +359,11 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("add", &JsCalibrator::Add)
       .function("endPass", &JsCalibrator::EndPass)
       .function("finish", &JsCalibrator::Finish)
+      .function("encodingRows", &JsCalibrator::encodingRows)
       .function("nonfinite", &JsCalibrator::nonfinite)
       .function("error", &ErrorOf<JsCalibrator>);
   emscripten::class_<JsChannelQuantizer>("ChannelQuantizer")
-      .constructor<const val&, double, double, int>()
+      .constructor<uintptr_t, size_t, double, double, int>()
       .function("check", &JsChannelQuantizer::Check)
       .function("quantize", &JsChannelQuantizer::Quantize)
       .function("dequantize", &JsChannelQuantizer::Dequantize)
@@ -320,7 +373,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("passes", &JsAnalysisSet::passes)
       .function("add", &JsAnalysisSet::Add)
       .function("endPass", &JsAnalysisSet::EndPass)
-      .function("encodings", &JsAnalysisSet::Encodings)
+      .function("encodingRows", &JsAnalysisSet::EncodingRows)
       .function("total", &JsAnalysisSet::Total)
       .function("channel", &JsAnalysisSet::Channel)
       .function("error", &ErrorOf<JsAnalysisSet>);

@@ -14,6 +14,7 @@ import {
   NON_FINITE,
   parseOptions,
 } from './options.js';
+import { readEncodingRows, ROW_BYTES, withEncodingRows } from './encoding-rows.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
 import { streamSource } from './stream.js';
 import { DTYPES, WasmTensor } from './tensor.js';
@@ -139,11 +140,16 @@ class Quantizer {
         );
         throwIfError(calibrator.endPass());
       }
-      const { encodings } = throwIfError(calibrator.finish());
-      return { encodings, finite: calibrator.nonfinite() === 0 };
+      return this.#finish(calibrator, layout);
     } finally {
       calibrator.delete();
     }
+  }
+
+  #finish(calibrator, layout) {
+    throwIfError(calibrator.finish());
+    const encodings = readEncodingRows(this.#m, calibrator.encodingRows(), layout.channels);
+    return { encodings, finite: calibrator.nonfinite() === 0 };
   }
 
   // The same over a stream source, read once per pass.
@@ -160,8 +166,7 @@ class Quantizer {
         );
         throwIfError(calibrator.endPass());
       }
-      const { encodings } = throwIfError(calibrator.finish());
-      return { encodings, finite: calibrator.nonfinite() === 0 };
+      return this.#finish(calibrator, layout);
     } finally {
       calibrator.delete();
     }
@@ -208,18 +213,23 @@ class Quantizer {
     if (list.length !== layout.channels) {
       throw new RangeError(`wasmquant: ${list.length} encodings given for ${layout.channels} channels`);
     }
-    const encodings = list.map((e, i) => {
+    const raw = list.map((e, i) => {
       const name = perChannel ? `encoding[${i}]` : 'encoding';
       const core = encodingForCore(e, name);
-      const result = core.range
-        ? this.#m.computeEncoding(
-            core.min,
-            core.max,
-            this.#coreOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }, PER_TENSOR),
-          )
-        : this.#m.normalizeEncoding(core);
+      if (!core.range) return core;
+      const result = this.#m.computeEncoding(
+        core.min,
+        core.max,
+        this.#coreOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }, PER_TENSOR),
+      );
       if (result.kind !== 0 && perChannel) result.message = `${name}: ${result.message}`;
       return throwIfError(result).encoding;
+    });
+    const encodings = withEncodingRows(this.#m, raw, (ptr, n) => {
+      const status = this.#m.normalizeEncodings(ptr, n);
+      if (status.kind !== 0 && perChannel) status.message = `encoding[${status.index}]: ${status.message}`;
+      throwIfError(status);
+      return readEncodingRows(this.#m, ptr, n);
     });
     if (o.bitwidthGiven && encodings.some((e) => e.bitwidth !== o.bitwidth)) {
       throw new RangeError(
@@ -246,7 +256,11 @@ class Quantizer {
   }
 
   #channelQuantizer(encodings, layout, rounding) {
-    const q = new this.#m.ChannelQuantizer(encodings, layout.channels, layout.inner, rounding);
+    const q = withEncodingRows(
+      this.#m,
+      encodings,
+      (ptr, n) => new this.#m.ChannelQuantizer(ptr, n, layout.channels, layout.inner, rounding),
+    );
     const status = q.check();
     if (status.kind !== 0) q.delete();
     throwIfError(status);
@@ -379,19 +393,27 @@ class Quantizer {
     });
   }
 
+  // The given encodings of every plan go in as one block of rows.
   #analysisSet(plans) {
-    return new this.#m.AnalysisSet(
-      plans.map(({ o, layout, encodings }) => ({
-        options: this.#coreOptions(o, layout),
-        rounding: o.rounding,
-        encodings,
-      })),
+    return withEncodingRows(
+      this.#m,
+      plans.flatMap((p) => p.encodings),
+      (ptr) => {
+        let row = 0;
+        return new this.#m.AnalysisSet(
+          plans.map(({ o, layout, encodings }) => {
+            const rows = ptr + row * ROW_BYTES;
+            row += encodings.length;
+            return { options: this.#coreOptions(o, layout), rounding: o.rounding, rows, count: encodings.length };
+          }),
+        );
+      },
     );
   }
 
   #reportsOf(set, plans) {
     return plans.map(({ layout }, i) => {
-      const encodings = set.encodings(i);
+      const encodings = readEncodingRows(this.#m, set.encodingRows(i), layout.channels);
       if (!layout.perChannel) return { encoding: encodings[0], ...set.total(i) };
       const channels = encodings.map((encoding, c) => ({ encoding, ...set.channel(i, c) }));
       return { encoding: encodings, ...set.total(i), channels };

@@ -11,7 +11,10 @@ import { describe, fail, isPlainObject, parseJson } from './common.js';
 const VERSIONS = ['0.6.1', '1.0.0'];
 const SECTIONS = ['param_encodings', 'activation_encodings'];
 
-const at = (where, field) => `${where}: field "${field}"`;
+// where: the place for messages, or a function making it, so that a million
+// block encodings that pass build no strings.
+const placeOf = (where) => (typeof where === 'function' ? where() : where);
+const at = (where, field) => `${placeOf(where)}: field "${field}"`;
 
 function checkBitwidth(where, field, value) {
   if (typeof value !== 'number') {
@@ -81,7 +84,7 @@ function rangeOf(bitwidth, scale, offset, isSymmetric) {
 
 function checkEncoding(where, encoding) {
   if (!isPlainObject(encoding)) {
-    fail(TypeError, `${where} must be an encoding object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
+    fail(TypeError, `${placeOf(where)} must be an encoding object { bitwidth, scale, offset, ... }, got ${describe(encoding)}`);
   }
   const bitwidth = checkBitwidth(where, 'bitwidth', encoding.bitwidth);
   const scale = checkScale(where, 'scale', encoding.scale);
@@ -101,7 +104,7 @@ function channelsOf(name, value) {
   const where = `toAimetEncodings: tensor ${JSON.stringify(name)}`;
   if (!Array.isArray(value)) return { perChannel: false, channels: [checkEncoding(where, value)] };
   if (value.length === 0) fail(RangeError, `${where}: the per-channel list of encodings is empty`);
-  return { perChannel: true, channels: value.map((e, i) => checkEncoding(`${where} channel ${i}`, e)) };
+  return { perChannel: true, channels: value.map((e, i) => checkEncoding(() => `${where} channel ${i}`, e)) };
 }
 
 function legacyEntry(e) {

@@ -1,0 +1,46 @@
+// Encodings cross the wasm boundary as rows of six float64 in wasm memory
+// (bitwidth, min, max, scale, offset, isSymmetric), the layout of
+// bindings/embind.cpp's FromRows/ToRows, rather than as Embind objects: a
+// tensor quantized in blocks has a million encodings, and an Embind object
+// costs microseconds each way.
+const FIELDS = 6;
+export const ROW_BYTES = FIELDS * 8;
+
+// The n encodings at byte address ptr, as plain objects.
+export function readEncodingRows(m, ptr, n) {
+  const rows = new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS);
+  const list = new Array(n);
+  for (let i = 0, r = 0; i < n; i += 1, r += FIELDS) {
+    list[i] = {
+      bitwidth: rows[r],
+      min: rows[r + 1],
+      max: rows[r + 2],
+      scale: rows[r + 3],
+      offset: rows[r + 4],
+      isSymmetric: rows[r + 5] !== 0,
+    };
+  }
+  return list;
+}
+
+// Calls fn(ptr, n) with the encodings written as rows into wasm memory,
+// freed afterwards; the result is fn's.
+export function withEncodingRows(m, list, fn) {
+  const ptr = m._malloc(Math.max(list.length, 1) * ROW_BYTES);
+  if (!ptr) throw new Error(`wasmquant: could not allocate memory for ${list.length} encodings`);
+  try {
+    const rows = new Float64Array(m.HEAPU8.buffer, ptr, list.length * FIELDS);
+    list.forEach((e, i) => {
+      const r = i * FIELDS;
+      rows[r] = e.bitwidth;
+      rows[r + 1] = e.min;
+      rows[r + 2] = e.max;
+      rows[r + 3] = e.scale;
+      rows[r + 4] = e.offset;
+      rows[r + 5] = e.isSymmetric ? 1 : 0;
+    });
+    return fn(ptr, list.length);
+  } finally {
+    m._free(ptr);
+  }
+}

@@ -101,6 +101,16 @@ export function readLittleEndian(bytes, begin, end, Type) {
   return new Type(copy.buffer, 0, (end - begin) / Type.BYTES_PER_ELEMENT);
 }
 
+// bytes as a Type array for data that is only read: a view where the host is
+// little-endian and the bytes are aligned (no copy of a large weight), else
+// a copy.
+export function viewLittleEndian(bytes, Type) {
+  if (LITTLE_ENDIAN && bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 && bytes.length % Type.BYTES_PER_ELEMENT === 0) {
+    return new Type(bytes.buffer, bytes.byteOffset, bytes.length / Type.BYTES_PER_ELEMENT);
+  }
+  return readLittleEndian(bytes, 0, bytes.length, Type);
+}
+
 // Copies a typed array's elements into out at byteOffset, little-endian.
 export function writeLittleEndian(out, byteOffset, data) {
   const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

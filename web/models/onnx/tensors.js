@@ -8,8 +8,8 @@ import {
   fail,
   float16ToFloat32,
   LITTLE_ENDIAN,
-  readLittleEndian,
   swapBytes,
+  viewLittleEndian,
 } from '../../formats/common.js';
 import { requireFile } from '../files.js';
 import { TensorProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
@@ -123,7 +123,8 @@ export async function readFloat32(tensor, info, set, where) {
     const values = typedField(tensor, info, where);
     return info.widen ? info.widen(info.Type.from(values)) : Float32Array.from(values);
   }
-  const data = readLittleEndian(bytes, 0, bytes.length, info.Type);
+  // Read, never written: the weight is quantized and dropped.
+  const data = viewLittleEndian(bytes, info.Type);
   return info.widen ? info.widen(data) : data;
 }
 

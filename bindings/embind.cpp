@@ -118,8 +118,8 @@ JsEncodingResult ComputeEncodingJs(double lo, double hi,
   return {static_cast<int>(status.kind()), status.message(), encoding};
 }
 
-// Encodings cross as rows of kEncodingFields doubles in wasm memory (web/
-// encodings.js), not as Embind objects: a tensor in blocks has a million of
+// Encodings cross as rows of kEncodingFields doubles in wasm memory
+// (web/rows.js), not as Embind objects: a tensor in blocks has a million of
 // them, and an object costs microseconds to convert.
 constexpr size_t kEncodingFields = 6;
 
@@ -267,8 +267,24 @@ class JsAnalysisSet : public KeepsError {
   // After the last pass: analysis i's rows, one per channel.
   uintptr_t EncodingRows(size_t i) { return ToRows(set_.encodings(i), &rows_); }
   Report Total(size_t i) const { return set_.Total(i); }
-  Report Channel(size_t i, size_t channel) const {
-    return set_.Channel(i, channel);
+  // After the last pass: analysis i's per-channel reports as rows of
+  // kReportFields doubles (web/rows.js), one per channel.
+  uintptr_t ChannelRows(size_t i) {
+    const size_t channels = set_.encodings(i).size();
+    report_rows_.resize(channels * kReportFields);
+    double* r = report_rows_.data();
+    for (size_t c = 0; c < channels; ++c) {
+      const Report report = set_.Channel(i, c);
+      *r++ = report.mse;
+      *r++ = report.rmse;
+      *r++ = report.max_abs_error;
+      *r++ = report.mean_abs_error;
+      *r++ = report.sqnr_db;
+      *r++ = static_cast<double>(report.clipped);
+      *r++ = static_cast<double>(report.count);
+      *r++ = static_cast<double>(report.nonfinite);
+    }
+    return reinterpret_cast<uintptr_t>(report_rows_.data());
   }
 
  private:
@@ -287,8 +303,11 @@ class JsAnalysisSet : public KeepsError {
     return analyses;
   }
 
+  static constexpr size_t kReportFields = 8;
+
   AnalysisSet set_;
   std::vector<double> rows_;
+  std::vector<double> report_rows_;
 };
 
 // Registered per class: a base-class member pointer is not one of the class.
@@ -375,7 +394,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("endPass", &JsAnalysisSet::EndPass)
       .function("encodingRows", &JsAnalysisSet::EncodingRows)
       .function("total", &JsAnalysisSet::Total)
-      .function("channel", &JsAnalysisSet::Channel)
+      .function("channelRows", &JsAnalysisSet::ChannelRows)
       .function("error", &ErrorOf<JsAnalysisSet>);
 }
 

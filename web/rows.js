@@ -1,8 +1,8 @@
-// Encodings cross the wasm boundary as rows of six float64 in wasm memory
-// (bitwidth, min, max, scale, offset, isSymmetric), the layout of
-// bindings/embind.cpp's FromRows/ToRows, rather than as Embind objects: a
-// tensor quantized in blocks has a million encodings, and an Embind object
-// costs microseconds each way.
+// Encodings (and per-channel reports) cross the wasm boundary as rows of
+// float64 in wasm memory, the layout of bindings/embind.cpp's FromRows/ToRows
+// (bitwidth, min, max, scale, offset, isSymmetric) and ChannelRows, rather
+// than as Embind objects: a tensor quantized in blocks has a million
+// encodings, and an Embind object costs microseconds each way.
 const FIELDS = 6;
 export const ROW_BYTES = FIELDS * 8;
 
@@ -19,6 +19,24 @@ export function readEncodingRows(m, ptr, n) {
       offset: rows[r + 4],
       isSymmetric: rows[r + 5] !== 0,
     };
+  }
+  return list;
+}
+
+const REPORT_FIELDS = ['mse', 'rmse', 'maxAbsError', 'meanAbsError', 'sqnrDb', 'clipped', 'count', 'nonFinite'];
+
+// The n per-channel reports at ptr (bindings/embind.cpp ChannelRows), as
+// plain objects.
+export function readReportRows(m, ptr, n) {
+  const width = REPORT_FIELDS.length;
+  const rows = new Float64Array(m.HEAPU8.buffer, ptr, n * width);
+  const list = new Array(n);
+  for (let i = 0, r = 0; i < n; i += 1, r += width) {
+    const report = {};
+    REPORT_FIELDS.forEach((field, k) => {
+      report[field] = rows[r + k];
+    });
+    list[i] = report;
   }
   return list;
 }

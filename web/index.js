@@ -14,7 +14,7 @@ import {
   NON_FINITE,
   parseOptions,
 } from './options.js';
-import { readEncodingRows, readReportRows, ROW_BYTES, withEncodingRows } from './rows.js';
+import { readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
 import { streamSource } from './stream.js';
 import { DTYPES, WasmTensor } from './tensor.js';
@@ -415,8 +415,7 @@ class Quantizer {
     return plans.map(({ layout }, i) => {
       const encodings = readEncodingRows(this.#m, set.encodingRows(i), layout.channels);
       if (!layout.perChannel) return { encoding: encodings[0], ...set.total(i) };
-      const reports = readReportRows(this.#m, set.channelRows(i), layout.channels);
-      const channels = encodings.map((encoding, c) => ({ encoding, ...reports[c] }));
+      const channels = readChannelReports(this.#m, set.channelRows(i), encodings);
       return { encoding: encodings, ...set.total(i), channels };
     });
   }

@@ -23,22 +23,26 @@ export function readEncodingRows(m, ptr, n) {
   return list;
 }
 
-const REPORT_FIELDS = ['mse', 'rmse', 'maxAbsError', 'meanAbsError', 'sqnrDb', 'clipped', 'count', 'nonFinite'];
+const REPORT_FIELDS = 8;
 
-// The n per-channel reports at ptr (bindings/embind.cpp ChannelRows), as
-// plain objects.
-export function readReportRows(m, ptr, n) {
-  const width = REPORT_FIELDS.length;
-  const rows = new Float64Array(m.HEAPU8.buffer, ptr, n * width);
-  const list = new Array(n);
-  for (let i = 0, r = 0; i < n; i += 1, r += width) {
-    const report = {};
-    REPORT_FIELDS.forEach((field, k) => {
-      report[field] = rows[r + k];
-    });
-    list[i] = report;
-  }
-  return list;
+// The per-channel reports at ptr (bindings/embind.cpp ChannelRows), one per
+// encoding, as the channels of a report: { encoding, mse, ... }.
+export function readChannelReports(m, ptr, encodings) {
+  const rows = new Float64Array(m.HEAPU8.buffer, ptr, encodings.length * REPORT_FIELDS);
+  return encodings.map((encoding, c) => {
+    const r = c * REPORT_FIELDS;
+    return {
+      encoding,
+      mse: rows[r],
+      rmse: rows[r + 1],
+      maxAbsError: rows[r + 2],
+      meanAbsError: rows[r + 3],
+      sqnrDb: rows[r + 4],
+      clipped: rows[r + 5],
+      count: rows[r + 6],
+      nonFinite: rows[r + 7],
+    };
+  });
 }
 
 // Calls fn(ptr, n) with the encodings written as rows into wasm memory,

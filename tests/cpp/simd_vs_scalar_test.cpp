@@ -459,72 +459,80 @@ TEST(SimdVsScalarTest, AccumulateErrorBitIdentical) {
   EXPECT_GE(values, size_t{3000000});
 }
 
-// The kernels sum blocks of kErrorBlock in float32 unless a value of the
-// block is too large or too small for that (then in double): a value on
-// either side of each threshold, planted at the ends and inside blocks,
-// must switch both kernels the same way.
-TEST(SimdVsScalarTest, AccumulateErrorBlockFallbackBitIdentical) {
-  const float planted[] = {0x1p60f,  std::nextafter(0x1p60f, kInf),
-                           0x1p-50f, std::nextafter(0x1p-50f, 0.0f),
-                           -3e-41f,  -1e35f,
-                           0.0f};
-  const size_t positions[] = {0,
-                              kErrorBlock - 1,
-                              kErrorBlock,
-                              kErrorBlock + 7,
-                              3 * kErrorBlock + 300,
-                              4 * kErrorBlock + 2};
-  std::mt19937 gen(77);
+// Calls check(p, x, v, at) for all params, with each planted value v at
+// each position `at` of n standard normal values; stops when it says false.
+template <typename Check>
+void ForEachPlantedValue(const std::vector<float>& planted,
+                         const std::vector<size_t>& positions, size_t n,
+                         uint32_t seed, Check&& check) {
+  std::mt19937 gen(seed);
   std::normal_distribution<float> normal(0, 1);
-  std::vector<float> base(4 * kErrorBlock + 13);
+  std::vector<float> base(n);
   for (float& v : base) v = normal(gen);
   for (const KernelParams& p : AllParams()) {
     for (float v : planted) {
       for (size_t at : positions) {
         std::vector<float> x = base;
         x[at] = v;
-        ErrorLanes a = ZeroLanes();
-        ErrorLanes b = ZeroLanes();
-        if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return;
+        if (!check(p, x, v, at)) return;
       }
     }
   }
+}
+
+// The kernels sum blocks of kErrorBlock in float32 unless a value of the
+// block is too large or too small for that (then in double): a value on
+// either side of each threshold, planted at the ends and inside blocks,
+// must switch both kernels the same way.
+TEST(SimdVsScalarTest, AccumulateErrorBlockFallbackBitIdentical) {
+  const std::vector<float> planted = {0x1p60f,  std::nextafter(0x1p60f, kInf),
+                                      0x1p-50f, std::nextafter(0x1p-50f, 0.0f),
+                                      -3e-41f,  -1e35f,
+                                      0.0f};
+  const std::vector<size_t> positions = {0,
+                                         kErrorBlock - 1,
+                                         kErrorBlock,
+                                         kErrorBlock + 7,
+                                         3 * kErrorBlock + 300,
+                                         4 * kErrorBlock + 2};
+  ForEachPlantedValue(
+      planted, positions, 4 * kErrorBlock + 13, 77,
+      [](const KernelParams& p, const std::vector<float>& x, float, size_t) {
+        ErrorLanes a = ZeroLanes();
+        ErrorLanes b = ZeroLanes();
+        return AccumulateMatches(p, x, 0, x.size(), &a, &b);
+      });
 }
 
 // A NaN/Inf stops both kernels at the start of its block (or at itself, in
 // the tail), with the blocks before it added; huge finite values whose
 // squares overflow float32 do not stop them.
 TEST(SimdVsScalarTest, AccumulateErrorStopsAtTheFirstNonFiniteBlock) {
-  const float planted[] = {kInf, -kInf, std::numeric_limits<float>::quiet_NaN(),
-                           3e38f};
-  const size_t positions[] = {0,
-                              5,
-                              kErrorBlock - 1,
-                              kErrorBlock,
-                              2 * kErrorBlock + 77,
-                              3 * kErrorBlock + 3};
-  std::mt19937 gen(78);
-  std::normal_distribution<float> normal(0, 1);
-  std::vector<float> base(3 * kErrorBlock + 5);
-  for (float& v : base) v = normal(gen);
-  for (const KernelParams& p : AllParams()) {
-    for (float v : planted) {
-      for (size_t at : positions) {
-        std::vector<float> x = base;
-        x[at] = v;
+  const std::vector<float> planted = {
+      kInf, -kInf, std::numeric_limits<float>::quiet_NaN(), 3e38f};
+  const std::vector<size_t> positions = {0,
+                                         5,
+                                         kErrorBlock - 1,
+                                         kErrorBlock,
+                                         2 * kErrorBlock + 77,
+                                         3 * kErrorBlock + 3};
+  ForEachPlantedValue(
+      planted, positions, 3 * kErrorBlock + 5, 78,
+      [](const KernelParams& p, const std::vector<float>& x, float v,
+         size_t at) {
         ErrorLanes a = ZeroLanes();
         ErrorLanes b = ZeroLanes();
-        if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return;
+        if (!AccumulateMatches(p, x, 0, x.size(), &a, &b)) return false;
         const size_t whole = x.size() / kErrorLanes * kErrorLanes;
         const size_t want =
             !std::isfinite(v)
                 ? (at < whole ? at / kErrorBlock * kErrorBlock : at)
                 : x.size();
-        ASSERT_EQ(Scalar().accumulate_error(x.data(), x.size(), p, &a), want)
-            << "planted " << v << " at " << at;
-      }
-    }
-  }
+        const size_t added =
+            Scalar().accumulate_error(x.data(), x.size(), p, &a);
+        EXPECT_EQ(added, want) << "planted " << v << " at " << at;
+        return added == want;
+      });
 }
 
 // ---------------------------------------------------------------------------

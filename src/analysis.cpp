@@ -105,6 +105,8 @@ Status AnalysisSet::EndPass() {
       if (!status.ok()) return status;
     }
     if (pass_ + 1 == calibration_passes_) StartReports();
+  } else {
+    for (ChannelErrorAccumulator& r : reports_) r.Close();
   }
   ++pass_;
   return Status::Ok();

@@ -71,6 +71,11 @@ double Fold(const double (&lanes)[kErrorLanes]) {
 
 }  // namespace
 
+void ErrorAccumulator::Close() {
+  kernels_.accumulate_error(pending_.data(), pending_.size(), params_, &lanes_);
+  pending_.clear();
+}
+
 ErrorSums ErrorAccumulator::Sums() const {
   ErrorLanes lanes = lanes_;
   kernels_.accumulate_error(pending_.data(), pending_.size(), params_, &lanes);
@@ -151,6 +156,10 @@ Status ChannelErrorAccumulator::Add(const float* x, size_t n,
       index_base, n, [&](size_t channel, size_t j, size_t length) {
         return channels_[channel].Add(x + j, length, index_base + j);
       });
+}
+
+void ChannelErrorAccumulator::Close() {
+  for (ErrorAccumulator& c : channels_) c.Close();
 }
 
 void ChannelErrorAccumulator::AddFiniteRows(const float* x, size_t n,

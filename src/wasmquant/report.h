@@ -45,6 +45,9 @@ class ErrorAccumulator {
 
   // x[0, n) are the elements from index_base on (for error messages).
   Status Add(const float* x, size_t n, uint64_t index_base);
+  // No more data: sums the start of a block still pending, once, so that
+  // reading the sums many times (per channel, then the total) costs nothing.
+  void Close();
   ErrorSums Sums() const;
   Report Finish() const { return Sums().ToReport(); }
 
@@ -69,6 +72,7 @@ class ChannelErrorAccumulator {
                           Rounding rounding, NonFinite non_finite);
 
   Status Add(const float* x, size_t n, uint64_t index_base);
+  void Close();  // as ErrorAccumulator::Close, for every channel
   Report Total() const;
   Report Channel(size_t channel) const { return SumsOf(channel).ToReport(); }
 

@@ -11,3 +11,22 @@ export function formatBytes(n) {
   }
   return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
 }
+
+export function formatNumber(v) {
+  if (v === Infinity) return '∞';
+  if (v === -Infinity) return '−∞';
+  if (typeof v !== 'number' || Number.isNaN(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e6 || a < 1e-4) return v.toExponential(4).replace('e+', 'e');
+  return String(Number(v.toPrecision(6)));
+}
+
+export function formatDb(v) {
+  if (v === Infinity) return '∞ dB';
+  return `${v.toFixed(2)} dB`;
+}
+
+export function formatCount(n) {
+  return n.toLocaleString('en-US');
+}

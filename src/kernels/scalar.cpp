@@ -109,6 +109,11 @@ void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
   });
 }
 
+void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
+                    uint64_t* counts) {
+  for (size_t i = 0; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -134,6 +139,7 @@ const KernelTable& ScalarKernels() {
       DequantizeRows<int16_t>,
       MinMaxRows,
       AccumulateErrorRows,
+      CountKeyDigits,
   };
   return table;
 }

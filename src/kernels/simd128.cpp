@@ -749,6 +749,81 @@ void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
   }
 }
 
+// The pattern of raw float bits b that KeyDigits' test (key & mask) ==
+// prefix accepts, as (b & mask) == pattern: a negative value's key is ~b, a
+// positive one's is b with the sign bit set. (The mask holds the sign bit,
+// or is 0.)
+uint32_t RawPrefix(uint32_t prefix, uint32_t mask) {
+  return (prefix & 0x80000000u ? prefix ^ 0x80000000u : ~prefix) & mask;
+}
+
+// The first digit of every finite key, for one rank (pass 0): keys and
+// digits four at a time, then counted lane by lane; blocks with a non-finite
+// element element by element.
+void CountFirstDigits(const float* x, size_t n, const KeyDigits& d,
+                      uint64_t* counts) {
+  const v128_t sign = wasm_i32x4_splat(INT32_MIN);
+  const v128_t below = wasm_i32x4_splat(0x007FFFFF);  // the key of -Inf
+  const v128_t above = wasm_i32x4_splat(static_cast<int32_t>(0xFF800000u));
+  const v128_t digit_mask =
+      wasm_i32x4_splat(static_cast<int32_t>(d.digit_mask));
+  const auto count_lanes = [&](v128_t digits) {
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 0))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 1))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 2))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 3))];
+  };
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    v128_t keys[4];
+    v128_t finite = wasm_i32x4_splat(-1);
+    for (int k = 0; k < 4; ++k) {
+      const v128_t b = wasm_v128_load(x + i + 4 * k);
+      keys[k] = wasm_v128_xor(b, wasm_v128_or(wasm_i32x4_shr(b, 31), sign));
+      finite =
+          wasm_v128_and(finite, wasm_v128_and(wasm_u32x4_gt(keys[k], below),
+                                              wasm_u32x4_lt(keys[k], above)));
+    }
+    if (!wasm_i32x4_all_true(finite)) {
+      for (size_t t = i; t < i + 16; ++t) {
+        element::CountKeyDigit(x[t], d, counts);
+      }
+      return;
+    }
+    for (int k = 0; k < 4; ++k) {
+      count_lanes(wasm_v128_and(wasm_u32x4_shr(keys[k], d.shift), digit_mask));
+    }
+  });
+  for (size_t i = tail; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
+}
+
+// After the first digit, few keys still match a rank's prefix: blocks where
+// none does are skipped on a test of the raw bits, and the others counted
+// element by element, as scalar does.
+void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
+                    uint64_t* counts) {
+  const auto count = [&](size_t i, size_t end) {
+    for (; i < end; ++i) element::CountKeyDigit(x[i], d, counts);
+  };
+  if (d.prefix_mask == 0 && d.ranks == 1) {
+    return CountFirstDigits(x, n, d, counts);
+  }
+  const v128_t mask = wasm_i32x4_splat(static_cast<int32_t>(d.prefix_mask));
+  const v128_t low = wasm_i32x4_splat(
+      static_cast<int32_t>(RawPrefix(d.prefix[0], d.prefix_mask)));
+  const v128_t high = wasm_i32x4_splat(
+      static_cast<int32_t>(RawPrefix(d.prefix[d.ranks - 1], d.prefix_mask)));
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    v128_t hit = wasm_i32x4_splat(0);
+    for (int k = 0; k < 4; ++k) {
+      const v128_t b = wasm_v128_and(wasm_v128_load(x + i + 4 * k), mask);
+      hit = wasm_v128_or(
+          hit, wasm_v128_or(wasm_i32x4_eq(b, low), wasm_i32x4_eq(b, high)));
+    }
+    if (wasm_v128_any_true(hit)) count(i, i + 16);
+  });
+  count(tail, n);
+}
+
 }  // namespace
 
 const KernelTable& Simd128Kernels() {
@@ -774,6 +849,7 @@ const KernelTable& Simd128Kernels() {
       DequantizeRows<int16_t>,
       MinMaxRows,
       AccumulateErrorRows,
+      CountKeyDigits,
   };
   return table;
 }

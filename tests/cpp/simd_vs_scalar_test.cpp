@@ -582,6 +582,84 @@ TEST(SimdVsScalarTest, MinMaxSignedZerosBitIdentical) {
   CompareMinMaxOnPool(with_values, "signed zeros and 1.0");
 }
 
+// count_key_digits: the same counts from both kernels, for every length and
+// alignment and the whole pool.
+size_t CompareKeyDigitsOnPool(const std::vector<float>& pool,
+                              const KeyDigits& d, const char* what) {
+  size_t values = 0;
+  size_t pos = 0;
+  int failures = 0;
+  const auto matches = [&](const std::vector<float>& x, size_t offset,
+                           size_t n) {
+    std::vector<uint64_t> a(2 * d.stride), b(2 * d.stride);
+    Scalar().count_key_digits(x.data() + offset, n, d, a.data());
+    Simd().count_key_digits(x.data() + offset, n, d, b.data());
+    if (a == b) return true;
+    ADD_FAILURE() << what << ": n " << n << ", offset " << offset << ", shift "
+                  << d.shift << ", prefixes " << d.prefix[0] << " "
+                  << d.prefix[1];
+    return false;
+  };
+  for (size_t n = 0; n <= kMaxSweepLength; ++n) {
+    for (size_t offset = 0; offset <= kMaxOffset; ++offset) {
+      if (!matches(Slice(pool, pos, n, offset), offset, n) &&
+          ++failures >= kMaxReportedFailures) {
+        return values;
+      }
+      pos += n + 1;
+      values += n;
+    }
+  }
+  matches(Slice(pool, 3, pool.size(), 1), 1, pool.size());
+  return values + pool.size();
+}
+
+// Every digit layout the Calibrator uses (16, 11 and 8 bits), first pass and
+// later ones, with prefixes that some keys of the pool match (of negative
+// and positive values, and one of -Inf's or +Inf's) or none does.
+TEST(SimdVsScalarTest, CountKeyDigitsIdentical) {
+  std::mt19937 gen(11);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> pool(1 << 16);
+  for (size_t i = 0; i < pool.size(); ++i) {
+    const uint32_t r = gen() % 200;
+    pool[i] = r == 0   ? kNaN
+              : r == 1 ? kInf
+              : r == 2 ? -kInf
+              : r == 3 ? (gen() & 1 ? 0.0f : -0.0f)
+              : r == 4 ? 1e-40f * normal(gen)
+              : r < 20 ? std::round(normal(gen) * 4)
+                       : normal(gen);
+  }
+  const auto key = [](float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+  };
+  size_t values = 0;
+  for (int bits : {16, 11, 8}) {
+    const size_t stride = size_t{1} << bits;
+    for (int top = 32; top > 0; top -= bits) {
+      KeyDigits d;
+      d.shift = std::max(top - bits, 0);
+      d.digit_mask = (1u << (top - d.shift)) - 1;
+      d.prefix_mask = top == 32 ? 0 : ~0u << top;
+      d.ranks = top == 32 ? 1 : 2;
+      d.stride = stride;
+      const std::vector<std::pair<float, float>> prefixes = {
+          {-1.5f, 0.75f}, {-3.0f, -3.0f}, {2.0f, kInf}, {-kInf, 1e-40f}};
+      for (const auto& [low, high] : prefixes) {
+        d.prefix[0] = key(low) & d.prefix_mask;
+        d.prefix[1] = key(high) & d.prefix_mask;
+        values += CompareKeyDigitsOnPool(pool, d, "mixed pool");
+      }
+      d.prefix[0] = d.prefix[1] = key(1e30f) & d.prefix_mask;
+      values += CompareKeyDigitsOnPool(pool, d, "no key matches");
+    }
+  }
+  EXPECT_GE(values, size_t{1000000});
+}
+
 }  // namespace
 }  // namespace wasmquant
 

@@ -36,9 +36,9 @@ uint64_t NearestRank(uint64_t units, uint64_t n) {
   return std::clamp<uint64_t>(rank, 1, n);
 }
 
-// The width of the rank keys' radix digits: the widest that keeps every
-// channel's count tables (two of 2^bits entries) within a few MB, so that
-// fewer channels need fewer passes.
+// The width of the rank keys' radix digits: the widest for which the count
+// tables of all channels (two of 2^bits per channel) stay within 4 MiB, down
+// to 8 bits, so that fewer channels need fewer passes.
 int DigitBits(uint64_t channels) {
   if (channels <= 4) return 16;
   if (channels <= 128) return 11;

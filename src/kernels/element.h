@@ -153,6 +153,21 @@ inline void CountKeyDigit(float v, const KeyDigits& d, uint64_t* counts) {
   }
 }
 
+// CountKeyDigit at position q of KeyDigitRows.
+inline void CountRowKeyDigit(float v, const KeyDigitRows& rows, size_t q,
+                             const KeyDigits* digits, uint64_t* counts) {
+  const size_t c = rows.channel[q];
+  CountKeyDigit(v, digits[c], counts + 2 * c * digits[c].stride);
+}
+
+// The pattern of raw float bits b that KeyDigits' test (key & mask) ==
+// prefix accepts, as (b & mask) == pattern: a negative value's key is ~b, a
+// positive one's is b with the sign bit set. (The mask holds the sign bit,
+// or is 0.)
+inline uint32_t RawKeyPattern(uint32_t prefix, uint32_t mask) {
+  return (prefix & 0x80000000u ? prefix ^ 0x80000000u : ~prefix) & mask;
+}
+
 // -0.0 and +0.0 compare equal, so which one a min/max keeps depends on the
 // order of visits; adding +0.0 makes the result independent of it.
 inline float CanonicalZero(float v) { return v + 0.0f; }

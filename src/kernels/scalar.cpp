@@ -114,6 +114,15 @@ void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
   for (size_t i = 0; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
 }
 
+void CountKeyDigitsRows(const float* x, size_t n, const KeyDigitRows& rows,
+                        size_t k, const KeyDigits* digits, uint64_t* counts) {
+  ForEachRowSegment(n, rows.period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      element::CountRowKeyDigit(x[j + t], rows, q + t, digits, counts);
+    }
+  });
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -140,6 +149,7 @@ const KernelTable& ScalarKernels() {
       MinMaxRows,
       AccumulateErrorRows,
       CountKeyDigits,
+      CountKeyDigitsRows,
   };
   return table;
 }

@@ -749,14 +749,6 @@ void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
   }
 }
 
-// The pattern of raw float bits b that KeyDigits' test (key & mask) ==
-// prefix accepts, as (b & mask) == pattern: a negative value's key is ~b, a
-// positive one's is b with the sign bit set. (The mask holds the sign bit,
-// or is 0.)
-uint32_t RawPrefix(uint32_t prefix, uint32_t mask) {
-  return (prefix & 0x80000000u ? prefix ^ 0x80000000u : ~prefix) & mask;
-}
-
 // The first digit of every finite key, for one rank (pass 0): keys and
 // digits four at a time, then counted lane by lane; blocks with a non-finite
 // element element by element.
@@ -809,9 +801,9 @@ void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
   }
   const v128_t mask = wasm_i32x4_splat(static_cast<int32_t>(d.prefix_mask));
   const v128_t low = wasm_i32x4_splat(
-      static_cast<int32_t>(RawPrefix(d.prefix[0], d.prefix_mask)));
-  const v128_t high = wasm_i32x4_splat(
-      static_cast<int32_t>(RawPrefix(d.prefix[d.ranks - 1], d.prefix_mask)));
+      static_cast<int32_t>(element::RawKeyPattern(d.prefix[0], d.prefix_mask)));
+  const v128_t high = wasm_i32x4_splat(static_cast<int32_t>(
+      element::RawKeyPattern(d.prefix[d.ranks - 1], d.prefix_mask)));
   const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
     v128_t hit = wasm_i32x4_splat(0);
     for (int k = 0; k < 4; ++k) {
@@ -822,6 +814,37 @@ void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
     if (wasm_v128_any_true(hit)) count(i, i + 16);
   });
   count(tail, n);
+}
+
+// As CountKeyDigits, each position against its channel's prefixes (loaded
+// as vectors of raw patterns); pass 0 (no prefix) element by element.
+void CountKeyDigitsRows(const float* x, size_t n, const KeyDigitRows& rows,
+                        size_t k, const KeyDigits* digits, uint64_t* counts) {
+  const auto count = [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      element::CountRowKeyDigit(x[j + t], rows, q + t, digits, counts);
+    }
+  };
+  if (rows.prefix_mask == 0) {
+    ForEachRowSegment(n, rows.period, k, count);
+    return;
+  }
+  const v128_t mask = wasm_i32x4_splat(static_cast<int32_t>(rows.prefix_mask));
+  ForEachRowSegment(n, rows.period, k, [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + 16 <= length; t += 16) {
+      v128_t hit = wasm_i32x4_splat(0);
+      for (size_t m = 0; m < 16; m += 4) {
+        const v128_t b = wasm_v128_and(wasm_v128_load(x + j + t + m), mask);
+        const v128_t low = wasm_v128_load(rows.raw_low.data() + q + t + m);
+        const v128_t high = wasm_v128_load(rows.raw_high.data() + q + t + m);
+        hit = wasm_v128_or(
+            hit, wasm_v128_or(wasm_i32x4_eq(b, low), wasm_i32x4_eq(b, high)));
+      }
+      if (wasm_v128_any_true(hit)) count(j + t, q + t, 16);
+    }
+    count(j + t, q + t, length - t);
+  });
 }
 
 }  // namespace
@@ -850,6 +873,7 @@ const KernelTable& Simd128Kernels() {
       MinMaxRows,
       AccumulateErrorRows,
       CountKeyDigits,
+      CountKeyDigitsRows,
   };
   return table;
 }

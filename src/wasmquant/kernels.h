@@ -134,6 +134,20 @@ struct KeyDigits {
   size_t stride = 0;
 };
 
+// count_key_digits for channels-innermost data, rows of `period` positions:
+// position q is channel[q], whose KeyDigits are digits[c] and whose count
+// tables start at counts + c * 2 * digits[c].stride. For the vector
+// kernel's test, prefix_mask is every channel's (one pass has one), and
+// raw_low[q] and raw_high[q] are element::RawKeyPattern of position q's
+// prefixes.
+struct KeyDigitRows {
+  size_t period = 0;
+  uint32_t prefix_mask = 0;
+  std::vector<size_t> channel;
+  std::vector<uint32_t> raw_low;
+  std::vector<uint32_t> raw_high;
+};
+
 struct KernelTable {
   const char* name;
   MinMaxResult (*min_max)(const float* x, size_t n);
@@ -189,6 +203,10 @@ struct KernelTable {
   // NaN and +-Inf, which are not counted.
   void (*count_key_digits)(const float* x, size_t n, const KeyDigits& d,
                            uint64_t* counts);
+  // The same per position of KeyDigitRows, x[0] at position k.
+  void (*count_key_digits_rows)(const float* x, size_t n,
+                                const KeyDigitRows& rows, size_t k,
+                                const KeyDigits* digits, uint64_t* counts);
 };
 
 const KernelTable& ScalarKernels();

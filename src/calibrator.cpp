@@ -80,9 +80,15 @@ Calibrator::Calibrator(const KernelTable& kernels,
   }
   if (options_.scheme == Scheme::kPercentile) {
     digit_bits_ = DigitBits(options_.layout.channels);
-    for (Channel& c : channels_) {
-      c.digits = DigitsOfPass(0, c);
-      c.counts.assign(2 * c.digits.stride, 0);
+    for (const Channel& c : channels_) digits_.push_back(DigitsOfPass(0, c));
+    counts_.assign((2 * channels_.size()) << digit_bits_, 0);
+    if (rows_.period > 0) {
+      key_rows_.period = rows_.period;
+      for (size_t q = 0; q < rows_.period; ++q) {
+        key_rows_.channel.push_back(ChannelOfPosition(q));
+      }
+      key_rows_.raw_low.assign(rows_.period, 0);
+      key_rows_.raw_high.assign(rows_.period, 0);
     }
   }
 }
@@ -114,10 +120,13 @@ Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
   const bool percentile = options_.scheme == Scheme::kPercentile;
   if (pass_ == 0 && rows_.period > 0) {
     Status status = AddRows(x, n, index_base);
-    if (status.ok() && percentile) status = CountDigits(x, n, index_base);
+    if (status.ok() && percentile) CountDigits(x, n, index_base);
     return status;
   }
-  if (pass_ > 0 && percentile) return CountDigits(x, n, index_base);
+  if (pass_ > 0 && percentile) {
+    CountDigits(x, n, index_base);
+    return Status::Ok();
+  }
   return options_.layout.ForEachRun(
       index_base, n, [&](size_t channel, size_t j, size_t length) {
         Channel* c = &channels_[channel];
@@ -126,7 +135,7 @@ Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
           return Status::Ok();
         }
         Status status = AddRange(x + j, length, index_base + j, c);
-        if (status.ok() && percentile) CountRun(x + j, length, c);
+        if (status.ok() && percentile) CountRun(x + j, length, channel);
         return status;
       });
 }
@@ -235,24 +244,30 @@ void Calibrator::AddHistogram(const float* x, size_t n, Channel* c) const {
   }
 }
 
-Status Calibrator::CountDigits(const float* x, size_t n, uint64_t index_base) {
-  return options_.layout.ForEachRun(
-      index_base, n, [&](size_t channel, size_t j, size_t length) {
-        CountRun(x + j, length, &channels_[channel]);
-        return Status::Ok();
-      });
-}
-
-// Short runs (channels innermost) element by element, as the kernels'
-// tails do.
-void Calibrator::CountRun(const float* x, size_t n, Channel* c) const {
-  if (n >= kShortRun) {
-    kernels_.count_key_digits(x, n, c->digits, c->counts.data());
+void Calibrator::CountDigits(const float* x, size_t n, uint64_t index_base) {
+  if (key_rows_.period > 0) {
+    kernels_.count_key_digits_rows(
+        x, n, key_rows_, static_cast<size_t>(index_base % key_rows_.period),
+        digits_.data(), counts_.data());
     return;
   }
-  for (size_t i = 0; i < n; ++i) {
-    element::CountKeyDigit(x[i], c->digits, c->counts.data());
+  options_.layout.ForEachRun(index_base, n,
+                             [&](size_t channel, size_t j, size_t length) {
+                               CountRun(x + j, length, channel);
+                               return Status::Ok();
+                             });
+}
+
+// One channel's run; short ones element by element, as the kernels' tails
+// do.
+void Calibrator::CountRun(const float* x, size_t n, size_t channel) {
+  const KeyDigits& d = digits_[channel];
+  uint64_t* counts = counts_.data() + 2 * channel * d.stride;
+  if (n >= kShortRun) {
+    kernels_.count_key_digits(x, n, d, counts);
+    return;
   }
+  for (size_t i = 0; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
 }
 
 // Digit `pass` of the keys: the next digit_bits_ bits below those already
@@ -273,21 +288,31 @@ KeyDigits Calibrator::DigitsOfPass(int pass, const Channel& c) const {
 // For each rank, the digit whose cumulative count reaches the rank, and the
 // rank left among the keys that share it.
 void Calibrator::SelectDigits() {
-  for (Channel& c : channels_) {
-    const KeyDigits& d = c.digits;
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    const KeyDigits& d = digits_[k];
     for (int r = 0; r < 2; ++r) {
-      RankSearch& s = c.ranks[r];
+      RankSearch& s = channels_[k].ranks[r];
       const uint64_t* counts =
-          c.counts.data() +
-          static_cast<size_t>(std::min(r, d.ranks - 1)) * d.stride;
+          counts_.data() +
+          (2 * k + static_cast<size_t>(std::min(r, d.ranks - 1))) * d.stride;
       uint32_t digit = 0;
       while (digit < d.digit_mask && counts[digit] < s.rank) {
         s.rank -= counts[digit++];
       }
       s.key |= digit << d.shift;
     }
-    std::fill(c.counts.begin(), c.counts.end(), 0);
-    if (pass_ + 1 < passes()) c.digits = DigitsOfPass(pass_ + 1, c);
+  }
+  std::fill(counts_.begin(), counts_.end(), 0);
+  if (pass_ + 1 == passes()) return;
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    digits_[k] = DigitsOfPass(pass_ + 1, channels_[k]);
+  }
+  if (key_rows_.period == 0) return;
+  key_rows_.prefix_mask = digits_[0].prefix_mask;
+  for (size_t q = 0; q < key_rows_.period; ++q) {
+    const KeyDigits& d = digits_[key_rows_.channel[q]];
+    key_rows_.raw_low[q] = element::RawKeyPattern(d.prefix[0], d.prefix_mask);
+    key_rows_.raw_high[q] = element::RawKeyPattern(d.prefix[1], d.prefix_mask);
   }
 }
 

@@ -81,12 +81,7 @@ class Calibrator {
     uint64_t count = 0;  // finite elements
     uint64_t nonfinite = 0;
     std::vector<uint64_t> histogram;  // tf_enhanced
-    // Percentile: the low and high ranks, and the current pass's digits and
-    // their counts (KeyDigits; pass 0 counts every finite key once, before
-    // the ranks are known).
-    std::array<RankSearch, 2> ranks;
-    KeyDigits digits;
-    std::vector<uint64_t> counts;
+    std::array<RankSearch, 2> ranks;  // percentile: low and high
   };
 
   // Pass 0 of a ChannelLayout::RowPositions() layout, row by row: the
@@ -104,8 +99,8 @@ class Calibrator {
   void FoldRows();
   size_t ChannelOfPosition(size_t q) const;
   void AddHistogram(const float* x, size_t n, Channel* c) const;
-  Status CountDigits(const float* x, size_t n, uint64_t index_base);
-  void CountRun(const float* x, size_t n, Channel* c) const;
+  void CountDigits(const float* x, size_t n, uint64_t index_base);
+  void CountRun(const float* x, size_t n, size_t channel);
   KeyDigits DigitsOfPass(int pass, const Channel& c) const;
   void SelectDigits();
   Status StartSecondPass();
@@ -117,6 +112,13 @@ class Calibrator {
   CalibrationOptions options_;
   std::vector<Channel> channels_;
   Rows rows_;
+  // Percentile: each channel's digits of the current pass, and their counts
+  // (KeyDigits), channel c's two tables at 2 * c * stride; pass 0 counts
+  // every finite key once, in the first table, before the ranks are known.
+  // Channels-innermost layouts count row by row (KeyDigitRows).
+  std::vector<KeyDigits> digits_;
+  std::vector<uint64_t> counts_;
+  KeyDigitRows key_rows_;
   int pass_ = 0;
   int digit_bits_ = 0;    // percentile: the width of a key digit
   double tensor_lo_ = 0;  // smallest finite value of the whole tensor

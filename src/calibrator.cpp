@@ -302,8 +302,12 @@ void Calibrator::SelectDigits() {
       s.key |= digit << d.shift;
     }
   }
+  if (pass_ + 1 == passes()) {
+    // Freed now: the Calibrator may wait for Finish with its counts unused.
+    counts_ = std::vector<uint64_t>();
+    return;
+  }
   std::fill(counts_.begin(), counts_.end(), 0);
-  if (pass_ + 1 == passes()) return;
   for (size_t k = 0; k < channels_.size(); ++k) {
     digits_[k] = DigitsOfPass(pass_ + 1, channels_[k]);
   }

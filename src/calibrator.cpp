@@ -7,18 +7,13 @@
 #include <string>
 
 #include "enhanced.h"
+#include "kernels/element.h"
 #include "nonfinite.h"
 
 namespace wasmquant {
 namespace {
 
-// Float bits as an unsigned key in the order of the values.
-uint32_t OrderedKey(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
-}
-
+// The inverse of element::OrderedKey.
 float FromOrderedKey(uint32_t key) {
   const uint32_t bits = key & 0x80000000u ? key & 0x7FFFFFFFu : ~key;
   float v;
@@ -39,6 +34,15 @@ uint64_t NearestRank(uint64_t units, uint64_t n) {
   const uint64_t rank =
       static_cast<uint64_t>((product + kPercentUnits - 1) / kPercentUnits);
   return std::clamp<uint64_t>(rank, 1, n);
+}
+
+// The width of the rank keys' radix digits: the widest for which the count
+// tables of all channels (two of 2^bits per channel) stay within 4 MiB, down
+// to 8 bits, so that fewer channels need fewer passes.
+int DigitBits(uint64_t channels) {
+  if (channels <= 4) return 16;
+  if (channels <= 128) return 11;
+  return 8;
 }
 
 std::string ChannelName(const ChannelLayout& layout, size_t c) {
@@ -74,6 +78,19 @@ Calibrator::Calibrator(const KernelTable& kernels,
     rows_.hi.assign(rows_.period, -std::numeric_limits<float>::infinity());
     rows_.count.partial.assign(rows_.period, 0);
   }
+  if (options_.scheme == Scheme::kPercentile) {
+    digit_bits_ = DigitBits(options_.layout.channels);
+    for (const Channel& c : channels_) digits_.push_back(DigitsOfPass(0, c));
+    counts_.assign((2 * channels_.size()) << digit_bits_, 0);
+    if (rows_.period > 0) {
+      key_rows_.period = rows_.period;
+      for (size_t q = 0; q < rows_.period; ++q) {
+        key_rows_.channel.push_back(ChannelOfPosition(q));
+      }
+      key_rows_.raw_low.assign(rows_.period, 0);
+      key_rows_.raw_high.assign(rows_.period, 0);
+    }
+  }
 }
 
 int Calibrator::passes() const {
@@ -83,7 +100,8 @@ int Calibrator::passes() const {
     case Scheme::kTfEnhanced:
       return 2;
     case Scheme::kPercentile:
-      return 5;  // the range, then one byte of the rank keys per pass
+      // Pass 0 counts the first digit along with the range.
+      return (32 + digit_bits_ - 1) / digit_bits_;
   }
   return 1;
 }
@@ -95,17 +113,30 @@ uint64_t Calibrator::nonfinite() const {
 }
 
 Status Calibrator::Add(const float* x, size_t n, uint64_t index_base) {
-  if (pass_ == 0 && rows_.period > 0) return AddRows(x, n, index_base);
+  if (pass_ >= passes()) {
+    return Status::Error("calibration data added after the last of " +
+                         std::to_string(passes()) + " passes");
+  }
+  const bool percentile = options_.scheme == Scheme::kPercentile;
+  if (pass_ == 0 && rows_.period > 0) {
+    Status status = AddRows(x, n, index_base);
+    if (status.ok() && percentile) CountDigits(x, n, index_base);
+    return status;
+  }
+  if (pass_ > 0 && percentile) {
+    CountDigits(x, n, index_base);
+    return Status::Ok();
+  }
   return options_.layout.ForEachRun(
       index_base, n, [&](size_t channel, size_t j, size_t length) {
         Channel* c = &channels_[channel];
-        if (pass_ == 0) return AddRange(x + j, length, index_base + j, c);
-        if (options_.scheme == Scheme::kTfEnhanced) {
+        if (pass_ > 0) {
           AddHistogram(x + j, length, c);
-        } else {
-          AddRankBytes(x + j, length, c);
+          return Status::Ok();
         }
-        return Status::Ok();
+        Status status = AddRange(x + j, length, index_base + j, c);
+        if (status.ok() && percentile) CountRun(x + j, length, channel);
+        return status;
       });
 }
 
@@ -213,16 +244,79 @@ void Calibrator::AddHistogram(const float* x, size_t n, Channel* c) const {
   }
 }
 
-void Calibrator::AddRankBytes(const float* x, size_t n, Channel* c) const {
-  // Pass p (1..4) counts byte 4 - p of the keys whose higher bytes match.
-  const int shift = 8 * (4 - pass_);
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) continue;
-    const uint32_t key = OrderedKey(x[i]);
-    const uint32_t high = shift == 24 ? 0 : key >> (shift + 8);
-    for (RankSearch& r : c->ranks) {
-      if (high == r.prefix) ++r.counts[(key >> shift) & 0xFF];
+void Calibrator::CountDigits(const float* x, size_t n, uint64_t index_base) {
+  if (key_rows_.period > 0) {
+    kernels_.count_key_digits_rows(
+        x, n, key_rows_, static_cast<size_t>(index_base % key_rows_.period),
+        digits_.data(), counts_.data());
+    return;
+  }
+  options_.layout.ForEachRun(index_base, n,
+                             [&](size_t channel, size_t j, size_t length) {
+                               CountRun(x + j, length, channel);
+                               return Status::Ok();
+                             });
+}
+
+// One channel's run; short ones element by element, as the kernels' tails
+// do.
+void Calibrator::CountRun(const float* x, size_t n, size_t channel) {
+  const KeyDigits& d = digits_[channel];
+  uint64_t* counts = counts_.data() + 2 * channel * d.stride;
+  if (n >= kShortRun) {
+    kernels_.count_key_digits(x, n, d, counts);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
+}
+
+// Digit `pass` of the keys: the next digit_bits_ bits below those already
+// picked (or what is left of the 32).
+KeyDigits Calibrator::DigitsOfPass(int pass, const Channel& c) const {
+  KeyDigits d;
+  const int top = 32 - digit_bits_ * pass;
+  d.shift = std::max(top - digit_bits_, 0);
+  d.digit_mask = (1u << (top - d.shift)) - 1;
+  d.prefix_mask = top == 32 ? 0 : ~0u << top;
+  d.prefix[0] = c.ranks[0].key;
+  d.prefix[1] = c.ranks[1].key;
+  d.ranks = pass == 0 ? 1 : 2;
+  d.stride = size_t{1} << digit_bits_;
+  return d;
+}
+
+// For each rank, the digit whose cumulative count reaches the rank, and the
+// rank left among the keys that share it.
+void Calibrator::SelectDigits() {
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    const KeyDigits& d = digits_[k];
+    for (int r = 0; r < 2; ++r) {
+      RankSearch& s = channels_[k].ranks[r];
+      const uint64_t* counts =
+          counts_.data() +
+          (2 * k + static_cast<size_t>(std::min(r, d.ranks - 1))) * d.stride;
+      uint32_t digit = 0;
+      while (digit < d.digit_mask && counts[digit] < s.rank) {
+        s.rank -= counts[digit++];
+      }
+      s.key |= digit << d.shift;
     }
+  }
+  if (pass_ + 1 == passes()) {
+    // Freed now: the Calibrator may wait for Finish with its counts unused.
+    counts_ = std::vector<uint64_t>();
+    return;
+  }
+  std::fill(counts_.begin(), counts_.end(), 0);
+  for (size_t k = 0; k < channels_.size(); ++k) {
+    digits_[k] = DigitsOfPass(pass_ + 1, channels_[k]);
+  }
+  if (key_rows_.period == 0) return;
+  key_rows_.prefix_mask = digits_[0].prefix_mask;
+  for (size_t q = 0; q < key_rows_.period; ++q) {
+    const KeyDigits& d = digits_[key_rows_.channel[q]];
+    key_rows_.raw_low[q] = element::RawKeyPattern(d.prefix[0], d.prefix_mask);
+    key_rows_.raw_high[q] = element::RawKeyPattern(d.prefix[1], d.prefix_mask);
   }
 }
 
@@ -241,7 +335,6 @@ Status Calibrator::StartSecondPass() {
       c.histogram.assign(kHistogramBins, 0);
     } else if (options_.scheme == Scheme::kPercentile) {
       const uint64_t units = PercentUnits(options_.percentile);
-      c.ranks.resize(2);
       c.ranks[0].rank = NearestRank(kPercentUnits - units, finite);
       c.ranks[1].rank = NearestRank(units, finite);
     }
@@ -250,25 +343,17 @@ Status Calibrator::StartSecondPass() {
 }
 
 Status Calibrator::EndPass() {
+  if (pass_ >= passes()) {
+    return Status::Error("calibration pass ended after the last of " +
+                         std::to_string(passes()) + " passes");
+  }
   if (pass_ == 0) {
     if (rows_.period > 0) FoldRows();
     tensor_lo_ = std::numeric_limits<double>::infinity();
     Status status = StartSecondPass();
     if (!status.ok()) return status;
-  } else if (options_.scheme == Scheme::kPercentile) {
-    for (Channel& c : channels_) {
-      for (RankSearch& r : c.ranks) {
-        // The byte whose cumulative count reaches the rank, and the rank
-        // left among the keys that share it.
-        int byte = 0;
-        while (byte < 255 && r.counts[byte] < r.rank) {
-          r.rank -= r.counts[byte++];
-        }
-        r.prefix = (r.prefix << 8) | static_cast<uint32_t>(byte);
-        r.counts.fill(0);
-      }
-    }
   }
+  if (options_.scheme == Scheme::kPercentile) SelectDigits();
   ++pass_;
   return Status::Ok();
 }
@@ -322,9 +407,9 @@ Status Calibrator::Finish(const EncodingOptions& encoding,
       StartRange(c, &lo, &hi);
       status = SearchEnhancedEncoding(c.histogram, lo, hi, options, &e);
     } else if (options_.scheme == Scheme::kPercentile) {
-      const double lo = FromOrderedKey(c.ranks[0].prefix);
-      const double hi = FromOrderedKey(c.ranks[1].prefix);
-      status = ComputeEncoding(lo, hi, options, &e);
+      double lo, hi;
+      status = PercentileRange(k, &lo, &hi);
+      if (status.ok()) status = ComputeEncoding(lo, hi, options, &e);
     } else {
       status = ComputeEncoding(c.lo, c.hi, options, &e);
     }
@@ -335,6 +420,23 @@ Status Calibrator::Finish(const EncodingOptions& encoding,
                                       status.message());
     }
   }
+  return Status::Ok();
+}
+
+Status Calibrator::PercentileRange(size_t channel, double* lo,
+                                   double* hi) const {
+  if (options_.scheme != Scheme::kPercentile || pass_ < passes()) {
+    return Status::Error(
+        "percentile ranges are known after the last pass of a percentile "
+        "calibration");
+  }
+  if (channel >= channels_.size()) {
+    return Status::RangeError("channel " + std::to_string(channel) +
+                              " out of range: there are " +
+                              std::to_string(channels_.size()));
+  }
+  *lo = FromOrderedKey(channels_[channel].ranks[0].key);
+  *hi = FromOrderedKey(channels_[channel].ranks[1].key);
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "nonfinite.h"
 #include "wasmquant/kernels.h"
@@ -148,6 +149,45 @@ inline void AccumulateChannelError(float x, const KernelParams& p, size_t c,
   sums.sq_signal[c] += xd * xd;
   if (e > sums.max_abs_error[c]) sums.max_abs_error[c] = e;
   sums.clipped[c] += IsClipped(x, p);
+}
+
+// Float bits as an unsigned key in the order of the values (-0.0 before
+// +0.0, NaN outside the infinities).
+inline uint32_t OrderedKey(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
+
+// The keys of finite values lie strictly between those of -Inf and +Inf.
+inline bool IsFiniteKey(uint32_t key) {
+  return key > 0x007FFFFFu && key < 0xFF800000u;
+}
+
+// Counts v's key digit for each rank whose prefix it matches (KeyDigits).
+inline void CountKeyDigit(float v, const KeyDigits& d, uint64_t* counts) {
+  const uint32_t key = OrderedKey(v);
+  if (!IsFiniteKey(key)) return;
+  const size_t digit = (key >> d.shift) & d.digit_mask;
+  for (int r = 0; r < d.ranks; ++r) {
+    if ((key & d.prefix_mask) == d.prefix[r])
+      ++counts[static_cast<size_t>(r) * d.stride + digit];
+  }
+}
+
+// CountKeyDigit at position q of KeyDigitRows.
+inline void CountRowKeyDigit(float v, const KeyDigitRows& rows, size_t q,
+                             const KeyDigits* digits, uint64_t* counts) {
+  const size_t c = rows.channel[q];
+  CountKeyDigit(v, digits[c], counts + 2 * c * digits[c].stride);
+}
+
+// The pattern of raw float bits b that KeyDigits' test (key & mask) ==
+// prefix accepts, as (b & mask) == pattern: a negative value's key is ~b, a
+// positive one's is b with the sign bit set. (The mask holds the sign bit,
+// or is 0.)
+inline uint32_t RawKeyPattern(uint32_t prefix, uint32_t mask) {
+  return (prefix & 0x80000000u ? prefix ^ 0x80000000u : ~prefix) & mask;
 }
 
 // -0.0 and +0.0 compare equal, so which one a min/max keeps depends on the

@@ -110,6 +110,20 @@ void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
   });
 }
 
+void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
+                    uint64_t* counts) {
+  for (size_t i = 0; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
+}
+
+void CountKeyDigitsRows(const float* x, size_t n, const KeyDigitRows& rows,
+                        size_t k, const KeyDigits* digits, uint64_t* counts) {
+  ForEachRowSegment(n, rows.period, k, [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      element::CountRowKeyDigit(x[j + t], rows, q + t, digits, counts);
+    }
+  });
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -135,6 +149,8 @@ const KernelTable& ScalarKernels() {
       DequantizeRows<int16_t>,
       MinMaxRows,
       AccumulateErrorRows,
+      CountKeyDigits,
+      CountKeyDigitsRows,
   };
   return table;
 }

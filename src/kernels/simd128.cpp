@@ -749,6 +749,104 @@ void AccumulateErrorRows(const float* x, size_t n, const ChannelParams& p,
   }
 }
 
+// The first digit of every finite key, for one rank (pass 0): keys and
+// digits four at a time, then counted lane by lane; blocks with a non-finite
+// element element by element.
+void CountFirstDigits(const float* x, size_t n, const KeyDigits& d,
+                      uint64_t* counts) {
+  const v128_t sign = wasm_i32x4_splat(INT32_MIN);
+  const v128_t below = wasm_i32x4_splat(0x007FFFFF);  // the key of -Inf
+  const v128_t above = wasm_i32x4_splat(static_cast<int32_t>(0xFF800000u));
+  const v128_t digit_mask =
+      wasm_i32x4_splat(static_cast<int32_t>(d.digit_mask));
+  const auto count_lanes = [&](v128_t digits) {
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 0))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 1))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 2))];
+    ++counts[static_cast<uint32_t>(wasm_i32x4_extract_lane(digits, 3))];
+  };
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    v128_t keys[4];
+    v128_t finite = wasm_i32x4_splat(-1);
+    for (int k = 0; k < 4; ++k) {
+      const v128_t b = wasm_v128_load(x + i + 4 * k);
+      keys[k] = wasm_v128_xor(b, wasm_v128_or(wasm_i32x4_shr(b, 31), sign));
+      finite =
+          wasm_v128_and(finite, wasm_v128_and(wasm_u32x4_gt(keys[k], below),
+                                              wasm_u32x4_lt(keys[k], above)));
+    }
+    if (!wasm_i32x4_all_true(finite)) {
+      for (size_t t = i; t < i + 16; ++t) {
+        element::CountKeyDigit(x[t], d, counts);
+      }
+      return;
+    }
+    for (int k = 0; k < 4; ++k) {
+      count_lanes(wasm_v128_and(wasm_u32x4_shr(keys[k], d.shift), digit_mask));
+    }
+  });
+  for (size_t i = tail; i < n; ++i) element::CountKeyDigit(x[i], d, counts);
+}
+
+// After the first digit, few keys still match a rank's prefix: blocks where
+// none does are skipped on a test of the raw bits, and the others counted
+// element by element, as scalar does.
+void CountKeyDigits(const float* x, size_t n, const KeyDigits& d,
+                    uint64_t* counts) {
+  const auto count = [&](size_t i, size_t end) {
+    for (; i < end; ++i) element::CountKeyDigit(x[i], d, counts);
+  };
+  if (d.prefix_mask == 0 && d.ranks == 1) {
+    return CountFirstDigits(x, n, d, counts);
+  }
+  const v128_t mask = wasm_i32x4_splat(static_cast<int32_t>(d.prefix_mask));
+  const v128_t low = wasm_i32x4_splat(
+      static_cast<int32_t>(element::RawKeyPattern(d.prefix[0], d.prefix_mask)));
+  const v128_t high = wasm_i32x4_splat(static_cast<int32_t>(
+      element::RawKeyPattern(d.prefix[d.ranks - 1], d.prefix_mask)));
+  const size_t tail = ForEachBlock<16>(n, [&](size_t i) {
+    v128_t hit = wasm_i32x4_splat(0);
+    for (int k = 0; k < 4; ++k) {
+      const v128_t b = wasm_v128_and(wasm_v128_load(x + i + 4 * k), mask);
+      hit = wasm_v128_or(
+          hit, wasm_v128_or(wasm_i32x4_eq(b, low), wasm_i32x4_eq(b, high)));
+    }
+    if (wasm_v128_any_true(hit)) count(i, i + 16);
+  });
+  count(tail, n);
+}
+
+// As CountKeyDigits, each position against its channel's prefixes (loaded
+// as vectors of raw patterns); pass 0 (no prefix) element by element.
+void CountKeyDigitsRows(const float* x, size_t n, const KeyDigitRows& rows,
+                        size_t k, const KeyDigits* digits, uint64_t* counts) {
+  const auto count = [&](size_t j, size_t q, size_t length) {
+    for (size_t t = 0; t < length; ++t) {
+      element::CountRowKeyDigit(x[j + t], rows, q + t, digits, counts);
+    }
+  };
+  if (rows.prefix_mask == 0) {
+    ForEachRowSegment(n, rows.period, k, count);
+    return;
+  }
+  const v128_t mask = wasm_i32x4_splat(static_cast<int32_t>(rows.prefix_mask));
+  ForEachRowSegment(n, rows.period, k, [&](size_t j, size_t q, size_t length) {
+    size_t t = 0;
+    for (; t + 16 <= length; t += 16) {
+      v128_t hit = wasm_i32x4_splat(0);
+      for (size_t m = 0; m < 16; m += 4) {
+        const v128_t b = wasm_v128_and(wasm_v128_load(x + j + t + m), mask);
+        const v128_t low = wasm_v128_load(rows.raw_low.data() + q + t + m);
+        const v128_t high = wasm_v128_load(rows.raw_high.data() + q + t + m);
+        hit = wasm_v128_or(
+            hit, wasm_v128_or(wasm_i32x4_eq(b, low), wasm_i32x4_eq(b, high)));
+      }
+      if (wasm_v128_any_true(hit)) count(j + t, q + t, 16);
+    }
+    count(j + t, q + t, length - t);
+  });
+}
+
 }  // namespace
 
 const KernelTable& Simd128Kernels() {
@@ -774,6 +872,8 @@ const KernelTable& Simd128Kernels() {
       DequantizeRows<int16_t>,
       MinMaxRows,
       AccumulateErrorRows,
+      CountKeyDigits,
+      CountKeyDigitsRows,
   };
   return table;
 }

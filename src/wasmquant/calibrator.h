@@ -53,7 +53,8 @@ class Calibrator {
 
   Calibrator(const KernelTable& kernels, const CalibrationOptions& options);
 
-  // Passes over the whole tensor this scheme needs (1, 2 or 5).
+  // Passes over the whole tensor this scheme needs: 1 for tf, 2 for
+  // tf_enhanced, 2 to 4 for percentile (fewer for fewer channels).
   int passes() const;
   // Feeds x[0, n), the elements from index_base on, to the current pass.
   Status Add(const float* x, size_t n, uint64_t index_base);
@@ -73,13 +74,16 @@ class Calibrator {
                           const CalibrationOptions& b);
 
   uint64_t nonfinite() const;
+  // After the last pass of a percentile calibration: the channel's lower
+  // and upper percentiles (SPEC §3.4), before SPEC §2's steps 2-6.
+  Status PercentileRange(size_t channel, double* lo, double* hi) const;
 
  private:
-  // The radix selection of one nearest-rank value, a byte per pass.
+  // The radix selection of one nearest-rank value: pass p picks digit p of
+  // its ordered key (element::OrderedKey), most significant first.
   struct RankSearch {
-    uint64_t rank = 1;  // 1-based, among the keys matching prefix
-    uint32_t prefix = 0;
-    std::array<uint64_t, 256> counts{};
+    uint64_t rank = 1;  // 1-based, among the keys matching key's digits
+    uint32_t key = 0;   // the digits picked so far, in place
   };
   struct Channel {
     float lo = 0;
@@ -87,7 +91,7 @@ class Calibrator {
     uint64_t count = 0;  // finite elements
     uint64_t nonfinite = 0;
     std::vector<uint64_t> histogram;  // tf_enhanced
-    std::vector<RankSearch> ranks;    // percentile: low and high
+    std::array<RankSearch, 2> ranks;  // percentile: low and high
   };
 
   // Pass 0 of a ChannelLayout::RowPositions() layout, row by row: the
@@ -105,7 +109,10 @@ class Calibrator {
   void FoldRows();
   size_t ChannelOfPosition(size_t q) const;
   void AddHistogram(const float* x, size_t n, Channel* c) const;
-  void AddRankBytes(const float* x, size_t n, Channel* c) const;
+  void CountDigits(const float* x, size_t n, uint64_t index_base);
+  void CountRun(const float* x, size_t n, size_t channel);
+  KeyDigits DigitsOfPass(int pass, const Channel& c) const;
+  void SelectDigits();
   Status StartSecondPass();
   // SPEC §2 steps 1-3: the range every scheme starts from.
   void StartRange(const Channel& c, double* lo, double* hi) const;
@@ -115,7 +122,15 @@ class Calibrator {
   CalibrationOptions options_;
   std::vector<Channel> channels_;
   Rows rows_;
+  // Percentile: each channel's digits of the current pass, and their counts
+  // (KeyDigits), channel c's two tables at 2 * c * stride; pass 0 counts
+  // every finite key once, in the first table, before the ranks are known.
+  // Channels-innermost layouts count row by row (KeyDigitRows).
+  std::vector<KeyDigits> digits_;
+  std::vector<uint64_t> counts_;
+  KeyDigitRows key_rows_;
   int pass_ = 0;
+  int digit_bits_ = 0;    // percentile: the width of a key digit
   double tensor_lo_ = 0;  // smallest finite value of the whole tensor
 };
 

@@ -120,6 +120,34 @@ struct ChannelErrors {
   uint64_t* clipped;
 };
 
+// One pass of the radix selection of nearest-rank values (Calibrator), over
+// the ordered keys of the finite elements (element::OrderedKey): a key k
+// whose high bits match rank r's, (k & prefix_mask) == prefix[r] for r <
+// ranks, has its digit (k >> shift) & digit_mask counted in counts[r *
+// stride + digit].
+struct KeyDigits {
+  uint32_t prefix_mask = 0;
+  uint32_t prefix[2] = {0, 0};
+  int ranks = 1;
+  int shift = 0;
+  uint32_t digit_mask = 0;
+  size_t stride = 0;
+};
+
+// count_key_digits for channels-innermost data, rows of `period` positions:
+// position q is channel[q], whose KeyDigits are digits[c] and whose count
+// tables start at counts + c * 2 * digits[c].stride. For the vector
+// kernel's test, prefix_mask is every channel's (one pass has one), and
+// raw_low[q] and raw_high[q] are element::RawKeyPattern of position q's
+// prefixes.
+struct KeyDigitRows {
+  size_t period = 0;
+  uint32_t prefix_mask = 0;
+  std::vector<size_t> channel;
+  std::vector<uint32_t> raw_low;
+  std::vector<uint32_t> raw_high;
+};
+
 struct KernelTable {
   const char* name;
   MinMaxResult (*min_max)(const float* x, size_t n);
@@ -174,6 +202,14 @@ struct KernelTable {
   void (*accumulate_error_rows)(const float* x, size_t n,
                                 const ChannelParams& p, size_t k,
                                 const ChannelErrors& sums);
+  // Adds the digits of x's keys to counts, as KeyDigits says; x may hold
+  // NaN and +-Inf, which are not counted.
+  void (*count_key_digits)(const float* x, size_t n, const KeyDigits& d,
+                           uint64_t* counts);
+  // The same per position of KeyDigitRows, x[0] at position k.
+  void (*count_key_digits_rows)(const float* x, size_t n,
+                                const KeyDigitRows& rows, size_t k,
+                                const KeyDigits* digits, uint64_t* counts);
 };
 
 const KernelTable& ScalarKernels();

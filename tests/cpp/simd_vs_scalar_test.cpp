@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/element.h"
 #include "reference.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
@@ -627,6 +628,145 @@ TEST(SimdVsScalarTest, MinMaxSignedZerosBitIdentical) {
   std::vector<float> with_values = pool;
   for (size_t i = 0; i < with_values.size(); i += 5) with_values[i] = 1.0f;
   CompareMinMaxOnPool(with_values, "signed zeros and 1.0");
+}
+
+// A counting kernel, run by count(kernels, x, n, start, counts) on pool
+// elements from `start` on: the same counts of `size` entries from both
+// kernel tables, for every length and alignment and the whole pool.
+template <typename Count>
+size_t CompareCountsOnPool(const std::vector<float>& pool, size_t size,
+                           Count&& count, const std::string& what) {
+  size_t values = 0;
+  size_t pos = 0;
+  int failures = 0;
+  const auto matches = [&](size_t start, size_t n, size_t offset) {
+    const std::vector<float> x = Slice(pool, start, n, offset);
+    std::vector<uint64_t> a(size), b(size);
+    count(Scalar(), x.data() + offset, n, start, a.data());
+    count(Simd(), x.data() + offset, n, start, b.data());
+    if (a == b) return true;
+    ADD_FAILURE() << what << ": n " << n << " from " << start << ", offset "
+                  << offset;
+    return false;
+  };
+  for (size_t n = 0; n <= kMaxSweepLength; ++n) {
+    for (size_t offset = 0; offset <= kMaxOffset; ++offset) {
+      if (!matches(pos, n, offset) && ++failures >= kMaxReportedFailures) {
+        return values;
+      }
+      pos += n + 1;
+      values += n;
+    }
+  }
+  matches(3, pool.size() - 3, 1);
+  return values + pool.size();
+}
+
+// Normal values, with NaN, infinities, signed zeros, subnormals and ties.
+std::vector<float> KeyPool() {
+  std::mt19937 gen(11);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> pool(1 << 16);
+  for (float& v : pool) {
+    const uint32_t r = gen() % 200;
+    v = r == 0   ? kNaN
+        : r == 1 ? kInf
+        : r == 2 ? -kInf
+        : r == 3 ? (gen() & 1 ? 0.0f : -0.0f)
+        : r == 4 ? 1e-40f * normal(gen)
+        : r < 20 ? std::round(normal(gen) * 4)
+                 : normal(gen);
+  }
+  return pool;
+}
+
+uint32_t Key(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
+
+// The digits of every pass of each width the Calibrator uses (16, 11 and 8
+// bits), with prefixes of the keys of low and high.
+std::vector<KeyDigits> AllKeyDigits(float low, float high) {
+  std::vector<KeyDigits> all;
+  for (int bits : {16, 11, 8}) {
+    for (int top = 32; top > 0; top -= bits) {
+      KeyDigits d;
+      d.shift = std::max(top - bits, 0);
+      d.digit_mask = (1u << (top - d.shift)) - 1;
+      d.prefix_mask = top == 32 ? 0 : ~0u << top;
+      d.ranks = top == 32 ? 1 : 2;
+      d.stride = size_t{1} << bits;
+      d.prefix[0] = Key(low) & d.prefix_mask;
+      d.prefix[1] = Key(high) & d.prefix_mask;
+      all.push_back(d);
+    }
+  }
+  return all;
+}
+
+// Prefixes that some keys of the pool match (of negative and positive
+// values, and of -Inf's or +Inf's), and one that none does.
+const std::pair<float, float> kPrefixValues[] = {{-1.5f, 0.75f},
+                                                 {-3.0f, -3.0f},
+                                                 {2.0f, kInf},
+                                                 {-kInf, 1e-40f},
+                                                 {1e30f, 1e30f}};
+
+TEST(SimdVsScalarTest, CountKeyDigitsIdentical) {
+  const std::vector<float> pool = KeyPool();
+  size_t values = 0;
+  for (const auto& [low, high] : kPrefixValues) {
+    for (const KeyDigits& d : AllKeyDigits(low, high)) {
+      values += CompareCountsOnPool(
+          pool, 2 * d.stride,
+          [&](const KernelTable& kernels, const float* x, size_t n, size_t,
+              uint64_t* counts) { kernels.count_key_digits(x, n, d, counts); },
+          "shift " + std::to_string(d.shift) + ", low " + std::to_string(low));
+    }
+  }
+  EXPECT_GE(values, size_t{1000000});
+}
+
+// Three channels of two elements per row, each with its own prefixes, in
+// rows of 48 positions.
+TEST(SimdVsScalarTest, CountKeyDigitsRowsIdentical) {
+  const std::vector<float> pool = KeyPool();
+  constexpr size_t kChannels = 3;
+  KeyDigitRows rows;
+  rows.period = 48;
+  for (size_t q = 0; q < rows.period; ++q) {
+    rows.channel.push_back(q / 2 % kChannels);
+  }
+  size_t values = 0;
+  const size_t passes = AllKeyDigits(0, 0).size();
+  for (size_t pass = 0; pass < passes; ++pass) {
+    std::vector<KeyDigits> digits;
+    for (size_t c = 0; c < kChannels; ++c) {
+      const auto& [low, high] = kPrefixValues[(pass + c) % 5];
+      digits.push_back(AllKeyDigits(low, high)[pass]);
+    }
+    rows.prefix_mask = digits[0].prefix_mask;
+    rows.raw_low.clear();
+    rows.raw_high.clear();
+    for (size_t q = 0; q < rows.period; ++q) {
+      const KeyDigits& d = digits[rows.channel[q]];
+      rows.raw_low.push_back(
+          element::RawKeyPattern(d.prefix[0], d.prefix_mask));
+      rows.raw_high.push_back(
+          element::RawKeyPattern(d.prefix[1], d.prefix_mask));
+    }
+    values += CompareCountsOnPool(
+        pool, 2 * kChannels * digits[0].stride,
+        [&](const KernelTable& kernels, const float* x, size_t n, size_t start,
+            uint64_t* counts) {
+          kernels.count_key_digits_rows(x, n, rows, start % rows.period,
+                                        digits.data(), counts);
+        },
+        "rows, pass " + std::to_string(pass));
+  }
+  EXPECT_GE(values, size_t{600000});
 }
 
 }  // namespace

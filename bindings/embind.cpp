@@ -65,7 +65,8 @@ struct JsOptions {
   double percentile = 99.99;
   int non_finite = 0;
   double channels = 1;
-  double inner = 0;  // 0: per tensor
+  double inner = 0;      // 0: per tensor
+  double size_hint = 0;  // elements, if known
 
   EncodingOptions Encoding() const {
     EncodingOptions o;
@@ -94,6 +95,7 @@ CalibrationOptions CalibrationOf(const JsOptions& o) {
   c.non_finite = static_cast<NonFinite>(o.non_finite);
   c.percentile = o.percentile;
   c.layout = Layout(o.channels, o.inner);
+  c.size_hint = static_cast<uint64_t>(o.size_hint);
   return c;
 }
 
@@ -356,7 +358,8 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .field("percentile", &JsOptions::percentile)
       .field("nonFinite", &JsOptions::non_finite)
       .field("channels", &JsOptions::channels)
-      .field("inner", &JsOptions::inner);
+      .field("inner", &JsOptions::inner)
+      .field("sizeHint", &JsOptions::size_hint);
   value_object<Report>("Report")
       .field("mse", &Report::mse)
       .field("rmse", &Report::rmse)

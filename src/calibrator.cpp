@@ -38,8 +38,11 @@ uint64_t NearestRank(uint64_t units, uint64_t n) {
 
 // The width of the rank keys' radix digits: the widest for which the count
 // tables of all channels (two of 2^bits per channel) stay within 4 MiB, down
-// to 8 bits, so that fewer channels need fewer passes.
-int DigitBits(uint64_t channels) {
+// to 8 bits, so that fewer channels need fewer passes; 8 bits for tensors
+// known to be small, whose passes cost less than wide tables.
+int DigitBits(uint64_t channels, uint64_t size_hint) {
+  constexpr uint64_t kSmallTensor = uint64_t{1} << 16;
+  if (size_hint > 0 && size_hint < kSmallTensor) return 8;
   if (channels <= 4) return 16;
   if (channels <= 128) return 11;
   return 8;
@@ -79,7 +82,7 @@ Calibrator::Calibrator(const KernelTable& kernels,
     rows_.count.partial.assign(rows_.period, 0);
   }
   if (options_.scheme == Scheme::kPercentile) {
-    digit_bits_ = DigitBits(options_.layout.channels);
+    digit_bits_ = DigitBits(options_.layout.channels, options_.size_hint);
     for (const Channel& c : channels_) digits_.push_back(DigitsOfPass(0, c));
     counts_.assign((2 * channels_.size()) << digit_bits_, 0);
     if (rows_.period > 0) {
@@ -456,7 +459,9 @@ CalibrationOptions QuantizeOptions::Calibration() const {
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
                  const QuantizeOptions& options, Encoding* encoding,
                  uint64_t* nonfinite) {
-  Calibrator calibrator(kernels, options.Calibration());
+  CalibrationOptions calibration = options.Calibration();
+  calibration.size_hint = n;
+  Calibrator calibrator(kernels, calibration);
   for (int pass = 0; pass < calibrator.passes(); ++pass) {
     Status status = calibrator.Add(x, n, 0);
     if (status.ok()) status = calibrator.EndPass();

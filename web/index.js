@@ -128,7 +128,7 @@ class Quantizer {
 
   // Runs every calibration pass over x; the encodings, one per channel.
   #calibrate(x, o, layout) {
-    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout));
+    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, x.length));
     try {
       const passes = calibrator.passes();
       for (let pass = 0; pass < passes; pass += 1) {
@@ -155,7 +155,7 @@ class Quantizer {
   // The same over a stream source, read once per pass.
   async #calibrateStream(source, o, layout) {
     checkRereadable(source);
-    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout));
+    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, layout.length));
     try {
       const passes = calibrator.passes();
       for (let pass = 0; pass < passes; pass += 1) {
@@ -184,8 +184,10 @@ class Quantizer {
     for (const layout of layouts) checkStreamLength(base, layout);
   }
 
-  #coreOptions(o, layout) {
+  // length: the tensor's, if known (it picks the percentile search's digits).
+  #coreOptions(o, layout, length = 0) {
     return {
+      sizeHint: length,
       scheme: o.scheme,
       bitwidth: o.bitwidth,
       minRange: o.minRange,
@@ -315,7 +317,7 @@ class Quantizer {
     const m = this.#m;
     new Float32Array(m.HEAPU8.buffer, this.#input, x.length).set(x);
     const { encoding } = throwIfError(
-      m.quantizeTensor(this.#input, x.length, this.#coreOptions(o, PER_TENSOR), o.rounding, this.#output),
+      m.quantizeTensor(this.#input, x.length, this.#coreOptions(o, PER_TENSOR, x.length), o.rounding, this.#output),
     );
     if (o.pack) checkPackable(encoding);
     const Codes = DTYPES[codeDtype(encoding)];
@@ -376,7 +378,7 @@ class Quantizer {
     const o = parseOptions(options);
     rejectOut(o, method);
     const layout = length === undefined ? streamLayout(o) : channelLayout(o, length);
-    return { o, layout, encodings: o.encoding === undefined ? [] : this.#given(o, layout) };
+    return { o, layout, length: length ?? layout.length, encodings: o.encoding === undefined ? [] : this.#given(o, layout) };
   }
 
   #analysisPlans(optionsList, method, length) {
@@ -401,10 +403,10 @@ class Quantizer {
       (ptr) => {
         let row = 0;
         return new this.#m.AnalysisSet(
-          plans.map(({ o, layout, encodings }) => {
+          plans.map(({ o, layout, length, encodings }) => {
             const rows = ptr + row * ROW_BYTES;
             row += encodings.length;
-            return { options: this.#coreOptions(o, layout), rounding: o.rounding, rows, count: encodings.length };
+            return { options: this.#coreOptions(o, layout, length), rounding: o.rounding, rows, count: encodings.length };
           }),
         );
       },

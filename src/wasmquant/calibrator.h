@@ -28,6 +28,10 @@ struct CalibrationOptions {
   NonFinite non_finite = NonFinite::kError;
   double percentile = 99.99;
   ChannelLayout layout;
+  // How many elements will come, if known (0: not). Small tensors take the
+  // percentile search's narrow digits: wide ones cost more to clear and scan
+  // than the passes they save.
+  uint64_t size_hint = 0;
 };
 
 Status ValidatePercentile(double percentile);

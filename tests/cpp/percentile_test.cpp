@@ -155,6 +155,23 @@ TEST(PercentileTest, NearestRankOfEveryDistribution) {
   }
 }
 
+// A small size hint takes 8-bit digits (4 passes) instead of 16-bit ones;
+// the values selected are the same nearest ranks.
+TEST(PercentileTest, SizeHintOfSmallTensors) {
+  for (size_t n : {1, 100, 5000, 65535}) {
+    const std::vector<float> x = Data("heavy", n, 9);
+    CalibrationOptions hinted = Options(99.9);
+    hinted.size_hint = n;
+    EXPECT_EQ(Calibrator(DefaultKernels(), hinted).passes(), 4);
+    EXPECT_EQ(Calibrator(DefaultKernels(), Options(99.9)).passes(), 2);
+    ExpectRange(Select(DefaultKernels(), x, hinted)[0], Reference(x, 99.9),
+                "hinted, n " + std::to_string(n));
+  }
+  CalibrationOptions large = Options(99.9);
+  large.size_hint = size_t{1} << 16;
+  EXPECT_EQ(Calibrator(DefaultKernels(), large).passes(), 2);
+}
+
 TEST(PercentileTest, TinyAndDegenerateData) {
   const std::vector<std::vector<float>> cases = {
       {2.5f},

@@ -5,7 +5,6 @@
 #include <emscripten/val.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -140,11 +139,7 @@ std::vector<Encoding> FromRows(uintptr_t address, size_t n) {
   return encodings;
 }
 
-// Fills *rows (resized) and returns its address, for JS to read at once.
-uintptr_t ToRows(const std::vector<Encoding>& encodings,
-                 std::vector<double>* rows) {
-  rows->resize(encodings.size() * kEncodingFields);
-  double* r = rows->data();
+void WriteRows(const std::vector<Encoding>& encodings, double* r) {
   for (const Encoding& e : encodings) {
     *r++ = e.bitwidth;
     *r++ = e.min;
@@ -153,6 +148,13 @@ uintptr_t ToRows(const std::vector<Encoding>& encodings,
     *r++ = e.offset;
     *r++ = e.is_symmetric ? 1 : 0;
   }
+}
+
+// Fills *rows (resized) and returns its address, for JS to read at once.
+uintptr_t ToRows(const std::vector<Encoding>& encodings,
+                 std::vector<double>* rows) {
+  rows->resize(encodings.size() * kEncodingFields);
+  WriteRows(encodings, rows->data());
   return reinterpret_cast<uintptr_t>(rows->data());
 }
 
@@ -173,9 +175,7 @@ JsRowsStatus NormalizeEncodingsJs(uintptr_t address, size_t n) {
               static_cast<double>(i)};
     }
   }
-  std::vector<double> rows;
-  ToRows(encodings, &rows);
-  std::copy(rows.begin(), rows.end(), Ptr<double>(address));
+  WriteRows(encodings, Ptr<double>(address));
   return {};
 }
 

@@ -23,3 +23,13 @@ export function showError(id, message) {
 }
 
 export const shapeText = (shape) => `[${shape.join(', ')}]`;
+
+// Offers bytes as a download named `name`.
+export function saveBytes(name, bytes, type = 'application/octet-stream') {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = el('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,5 +1,5 @@
 // The download buttons.
-import { $, el, showError } from './dom.js';
+import { saveBytes, showError } from './dom.js';
 import { settings } from './settings.js';
 import { state } from './state.js';
 import { run } from './status.js';
@@ -12,12 +12,7 @@ export async function download(button) {
   for (const b of buttons) b.disabled = true;
   try {
     const { bytes, fileName, type } = await run('exportData', [what, format, settings(), state.selected, state.axes], { label: `Preparing ${what}` });
-    const url = URL.createObjectURL(new Blob([bytes], { type }));
-    const a = el('a', { href: url, download: fileName, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    saveBytes(fileName, bytes, type);
   } catch (e) {
     showError('download-error', `Could not prepare the download: ${e.message}`);
   } finally {

@@ -3,7 +3,7 @@
 // worker (its inspectModel / quantizeModel methods), and run before and
 // after in the worker by ./check.js. This module only keeps the files and
 // the options and draws the results.
-import { $, el, showError } from '../dom.js';
+import { $, el, saveBytes, showError } from '../dom.js';
 import { renderCheck, renderFiles, renderSummary, renderTable } from './render.js';
 
 const SAMPLE_URL = '/node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx';
@@ -126,18 +126,9 @@ async function quantize() {
   if (quantized?.key !== key) {
     const result = await app.run('quantizeModel', [model.files, o], { label: `Quantizing ${model.main}`, immediate: true });
     quantized = { key, result };
-    renderFiles(result.files, (name) => saveFile(name, result.files[name]));
+    renderFiles(result.files, (name) => saveBytes(name, result.files[name]));
   }
   return quantized.result;
-}
-
-function saveFile(name, bytes, type = 'application/octet-stream') {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = el('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 const pause = (ms) => new Promise((ok) => setTimeout(ok, ms));
@@ -150,12 +141,12 @@ async function download(what) {
     const result = await quantize();
     if (what === 'encodings') {
       const base = model.main.replace(/\.(onnx|json)$/i, '');
-      saveFile(`${base}.encodings.json`, JSON.stringify(result.encodings, null, 2), 'application/json');
+      saveBytes(`${base}.encodings.json`, JSON.stringify(result.encodings, null, 2), 'application/json');
       return;
     }
     // One download per file: a model with external data (or shards) is 2+ files.
     for (const [name, bytes] of Object.entries(result.files)) {
-      saveFile(name, bytes);
+      saveBytes(name, bytes);
       await pause(200);
     }
   } catch (e) {

@@ -14,7 +14,8 @@ import {
   NON_FINITE,
   parseOptions,
 } from './options.js';
-import { readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
+import { QUANTIZE_MEASURED } from './internal.js';
+import { EncodingTable, readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
 import { streamSource } from './stream.js';
 import { DTYPES, WasmTensor } from './tensor.js';
@@ -258,11 +259,11 @@ class Quantizer {
   }
 
   #channelQuantizer(encodings, layout, rounding) {
-    const q = withEncodingRows(
-      this.#m,
-      encodings,
-      (ptr, n) => new this.#m.ChannelQuantizer(ptr, n, layout.channels, layout.inner, rounding),
-    );
+    return withEncodingRows(this.#m, encodings, (ptr, n) => this.#channelQuantizerOfRows(ptr, n, layout, rounding));
+  }
+
+  #channelQuantizerOfRows(ptr, n, layout, rounding) {
+    const q = new this.#m.ChannelQuantizer(ptr, n, layout.channels, layout.inner, rounding);
     const status = q.check();
     if (status.kind !== 0) q.delete();
     throwIfError(status);
@@ -361,13 +362,47 @@ class Quantizer {
   #analyzeAll(x, plans) {
     const set = this.#analysisSet(plans);
     try {
-      for (let pass = 0; pass < set.passes(); pass += 1) {
-        this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
-          inScratch: pass > 0 && this.#fitsScratch(x),
-        });
-        throwIfError(set.endPass());
-      }
+      this.#runPasses(set, x);
       return this.#reportsOf(set, plans);
+    } finally {
+      set.delete();
+    }
+  }
+
+  #runPasses(set, x) {
+    for (let pass = 0; pass < set.passes(); pass += 1) {
+      this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
+        inScratch: pass > 0 && this.#fitsScratch(x),
+      });
+      throwIfError(set.endPass());
+    }
+  }
+
+  // Calibrates x (options without encoding, out or pack), reports on its
+  // round trip and quantizes it with the encodings the analysis made, which
+  // stay rows: a weight quantized in blocks has a million of them.
+  [QUANTIZE_MEASURED](x, options) {
+    checkTensor(x, 'float32', 'x');
+    const plan = this.#analysisPlan(options, 'quantize', x.length);
+    const { o, layout } = plan;
+    if (plan.encodings.length > 0 || o.pack) throw new TypeError('wasmquant: a measured quantize calibrates: no encoding or pack');
+    const set = this.#analysisSet([plan]);
+    try {
+      this.#runPasses(set, x);
+      const rows = set.encodingRows(0);
+      const encodings = EncodingTable.read(this.#m, rows, layout.channels);
+      const report = set.total(0);
+      const codes = new DTYPES[codeDtype(encodings.at(0))](x.length);
+      const q = this.#channelQuantizerOfRows(rows, layout.channels, layout, o.rounding);
+      try {
+        const finite = report.nonFinite === 0;
+        this.#stream(x, codes, (inPtr, outPtr, start, count) =>
+          throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
+        );
+      } finally {
+        q.delete();
+      }
+      return { codes, encodings, report };
     } finally {
       set.delete();
     }

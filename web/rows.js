@@ -6,21 +6,96 @@
 const FIELDS = 6;
 export const ROW_BYTES = FIELDS * 8;
 
+const objectAt = (rows, r) => ({
+  bitwidth: rows[r],
+  min: rows[r + 1],
+  max: rows[r + 2],
+  scale: rows[r + 3],
+  offset: rows[r + 4],
+  isSymmetric: rows[r + 5] !== 0,
+});
+
 // The n encodings at byte address ptr, as plain objects.
 export function readEncodingRows(m, ptr, n) {
   const rows = new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS);
   const list = new Array(n);
-  for (let i = 0, r = 0; i < n; i += 1, r += FIELDS) {
-    list[i] = {
-      bitwidth: rows[r],
-      min: rows[r + 1],
-      max: rows[r + 2],
-      scale: rows[r + 3],
-      offset: rows[r + 4],
-      isSymmetric: rows[r + 5] !== 0,
-    };
-  }
+  for (let i = 0; i < n; i += 1) list[i] = objectAt(rows, i * FIELDS);
   return list;
+}
+
+// Encodings kept as rows in JS memory, for the many of a tensor quantized
+// in blocks, which no caller needs as a million objects.
+export class EncodingTable {
+  constructor(rows) {
+    this.rows = rows;
+    this.length = rows.length / FIELDS;
+  }
+
+  static read(m, ptr, n) {
+    return new EncodingTable(new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS).slice());
+  }
+
+  static ofObjects(list) {
+    const table = new EncodingTable(new Float64Array(list.length * FIELDS));
+    list.forEach((e, i) => table.rows.set([e.bitwidth, e.min, e.max, e.scale, e.offset, e.isSymmetric ? 1 : 0], i * FIELDS));
+    return table;
+  }
+
+  // The rows of `tables` one after another.
+  static concat(tables) {
+    const rows = new Float64Array(tables.reduce((n, t) => n + t.rows.length, 0));
+    let at = 0;
+    for (const t of tables) {
+      rows.set(t.rows, at);
+      at += t.rows.length;
+    }
+    return new EncodingTable(rows);
+  }
+
+  bitwidth(i) {
+    return this.rows[i * FIELDS];
+  }
+
+  min(i) {
+    return this.rows[i * FIELDS + 1];
+  }
+
+  max(i) {
+    return this.rows[i * FIELDS + 2];
+  }
+
+  scale(i) {
+    return this.rows[i * FIELDS + 3];
+  }
+
+  offset(i) {
+    return this.rows[i * FIELDS + 4] + 0; // never -0
+  }
+
+  isSymmetric(i) {
+    return this.rows[i * FIELDS + 5] !== 0;
+  }
+
+  at(i) {
+    return objectAt(this.rows, i * FIELDS);
+  }
+
+  // A table of the rows order[0], order[1], ...
+  pick(order) {
+    const rows = new Float64Array(order.length * FIELDS);
+    for (let i = 0; i < order.length; i += 1) {
+      const from = order[i] * FIELDS;
+      for (let f = 0; f < FIELDS; f += 1) rows[i * FIELDS + f] = this.rows[from + f];
+    }
+    return new EncodingTable(rows);
+  }
+
+  // One field of every row, as a Type array.
+  column(field, Type) {
+    const out = new Type(this.length);
+    for (let i = 0; i < this.length; i += 1) out[i] = this[field](i);
+    return out;
+  }
 }
 
 const REPORT_FIELDS = 8;

@@ -6,6 +6,7 @@
 // - 1.0.0: they are lists of { name, dtype: "INT", enc_type: "PER_TENSOR"|"PER_CHANNEL",
 //   bw, is_sym, scale: [...], offset: [...] }, without min/max.
 // Offsets are in the QNN convention everywhere: x̂ = (q + offset) · scale.
+import { EncodingTable } from '../rows.js';
 import { describe, fail, isPlainObject, parseJson } from './common.js';
 
 const VERSIONS = ['0.6.1', '1.0.0'];
@@ -99,41 +100,92 @@ function checkEncoding(where, encoding) {
   return { bitwidth, min, max, scale, offset, isSymmetric };
 }
 
-// One tensor's encodings as a list (one per channel) and whether it is per-channel.
+// One tensor's encodings, checked, as a table (one row per channel), and
+// whether it is per-channel.
 function channelsOf(name, value) {
   const where = `toAimetEncodings: tensor ${JSON.stringify(name)}`;
-  if (!Array.isArray(value)) return { perChannel: false, channels: [checkEncoding(where, value)] };
+  if (!Array.isArray(value)) return { perChannel: false, table: EncodingTable.ofObjects([checkEncoding(where, value)]) };
   if (value.length === 0) fail(RangeError, `${where}: the per-channel list of encodings is empty`);
-  return { perChannel: true, channels: value.map((e, i) => checkEncoding(() => `${where} channel ${i}`, e)) };
+  return { perChannel: true, table: EncodingTable.ofObjects(value.map((e, i) => checkEncoding(() => `${where} channel ${i}`, e))) };
 }
 
-function legacyEntry(e) {
+function legacyEntry(table, i) {
   return {
-    bitwidth: e.bitwidth,
+    bitwidth: table.bitwidth(i),
     dtype: 'int',
-    is_symmetric: e.isSymmetric ? 'True' : 'False',
-    max: e.max,
-    min: e.min,
-    offset: e.offset,
-    scale: e.scale,
+    is_symmetric: table.isSymmetric(i) ? 'True' : 'False',
+    max: table.max(i),
+    min: table.min(i),
+    offset: table.offset(i),
+    scale: table.scale(i),
   };
 }
 
-function v1Entry(name, { perChannel, channels }) {
-  const [first] = channels;
-  channels.forEach((e, i) => {
-    if (e.bitwidth !== first.bitwidth || e.isSymmetric !== first.isSymmetric) {
+function legacyEntries(table) {
+  const list = new Array(table.length);
+  for (let i = 0; i < table.length; i += 1) list[i] = legacyEntry(table, i);
+  return list;
+}
+
+function v1Entry(name, { perChannel, table }) {
+  for (let i = 1; i < table.length; i += 1) {
+    if (table.bitwidth(i) !== table.bitwidth(0) || table.isSymmetric(i) !== table.isSymmetric(0)) {
       fail(RangeError, `toAimetEncodings: tensor ${JSON.stringify(name)} channel ${i}: version 1.0.0 has one bitwidth and one isSymmetric per tensor, but channel ${i} differs from channel 0`);
     }
-  });
+  }
   return {
     name,
     dtype: 'INT',
     enc_type: perChannel ? 'PER_CHANNEL' : 'PER_TENSOR',
-    is_sym: first.isSymmetric,
-    bw: first.bitwidth,
-    scale: channels.map((e) => e.scale),
-    offset: channels.map((e) => e.offset),
+    is_sym: table.isSymmetric(0),
+    bw: table.bitwidth(0),
+    scale: Array.from(table.column('scale', Float64Array)),
+    offset: Array.from(table.column('offset', Float64Array)),
+  };
+}
+
+function quantizerArgsOf(tensors) {
+  let symmetric = tensors.length > 0;
+  let bitwidth = tensors.length > 0 ? 0 : 8;
+  for (const [, { table }] of tensors) {
+    for (let i = 0; i < table.length; i += 1) {
+      symmetric &&= table.isSymmetric(i);
+      bitwidth = Math.max(bitwidth, table.bitwidth(i));
+    }
+  }
+  return {
+    activation_bitwidth: 8,
+    dtype: 'int',
+    is_symmetric: symmetric,
+    param_bitwidth: bitwidth,
+    per_channel_quantization: tensors.some(([, t]) => t.perChannel),
+    quant_scheme: 'post_training_tf',
+  };
+}
+
+/**
+ * The AIMET encodings object of tensors [[name, { perChannel, table }], ...]
+ * whose EncodingTables hold valid encodings (the core's), as
+ * toAimetEncodings makes it; for wasmquant/models, which keeps a weight's
+ * million block encodings as a table.
+ */
+export function aimetOfTables(tensors, version = '0.6.1') {
+  const quantizerArgs = quantizerArgsOf(tensors);
+  if (version === '0.6.1') {
+    return {
+      version,
+      activation_encodings: {},
+      param_encodings: Object.fromEntries(tensors.map(([name, t]) => [name, legacyEntries(t.table)])),
+      excluded_layers: [],
+      quantizer_args: quantizerArgs,
+    };
+  }
+  return {
+    version,
+    activation_encodings: [],
+    param_encodings: tensors.map(([name, t]) => v1Entry(name, t)),
+    excluded_layers: [],
+    quantizer_args: quantizerArgs,
   };
 }
 
@@ -156,33 +208,10 @@ export function toAimetEncodings(encodings, options) {
   if (!VERSIONS.includes(version)) {
     fail(RangeError, `toAimetEncodings: version must be '0.6.1' or '1.0.0', got ${describe(version)}`);
   }
-
-  const tensors = Object.entries(encodings).map(([name, value]) => [name, channelsOf(name, value)]);
-  const all = tensors.flatMap(([, t]) => t.channels);
-  const quantizerArgs = {
-    activation_bitwidth: 8,
-    dtype: 'int',
-    is_symmetric: all.length > 0 && all.every((e) => e.isSymmetric),
-    param_bitwidth: all.reduce((m, e) => Math.max(m, e.bitwidth), all.length ? 0 : 8), // no spread: millions of blocks
-    per_channel_quantization: tensors.some(([, t]) => t.perChannel),
-    quant_scheme: 'post_training_tf',
-  };
-  if (version === '0.6.1') {
-    return {
-      version,
-      activation_encodings: {},
-      param_encodings: Object.fromEntries(tensors.map(([name, t]) => [name, t.channels.map(legacyEntry)])),
-      excluded_layers: [],
-      quantizer_args: quantizerArgs,
-    };
-  }
-  return {
+  return aimetOfTables(
+    Object.entries(encodings).map(([name, value]) => [name, channelsOf(name, value)]),
     version,
-    activation_encodings: [],
-    param_encodings: tensors.map(([name, t]) => v1Entry(name, t)),
-    excluded_layers: [],
-    quantizer_args: quantizerArgs,
-  };
+  );
 }
 
 // --- Reading

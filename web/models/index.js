@@ -3,7 +3,8 @@
 // decides what to do with each (decide.js), quantizes with the core
 // (weights.js) and has the adapter write the result.
 import { createQuantizer } from '../index.js';
-import { toAimetEncodings } from '../formats/aimet.js';
+import { aimetOfTables } from '../formats/aimet.js';
+import { LITTLE_ENDIAN } from '../formats/common.js';
 import { decide, parseModelOptions } from './decide.js';
 import { toFileSet } from './files.js';
 import { openOnnx } from './onnx/index.js';
@@ -37,6 +38,19 @@ function checkAborted(signal) {
   if (signal?.aborted) {
     throw signal.reason instanceof Error ? signal.reason : new DOMException('wasmquant: the model was not finished: aborted', 'AbortError');
   }
+}
+
+// A weight's values in wasm memory when it holds raw little-endian float32
+// bytes (one copy, into memory the core has already touched: a fresh JS
+// array of a large weight costs more in page faults than the quantizing),
+// else as a Float32Array.
+async function readWeight(wq, w) {
+  const raw = LITTLE_ENDIAN ? await w.rawFloat32?.() : null;
+  if (!raw) return w.read();
+  const tensor = wq.allocTensor(w.count);
+  const view = tensor.data;
+  new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(raw);
+  return tensor;
 }
 
 function firstNonFinite(x) {
@@ -86,9 +100,8 @@ function totalsOf(rows) {
 
 // The AIMET param_encodings of the quantized weights, by original name.
 function encodingsOf(results, version) {
-  const byName = {};
-  for (const [name, r] of results) byName[name] = r.decision.axis === null ? r.encodings[0] : r.encodings;
-  return toAimetEncodings(byName, { version });
+  const tensors = [...results].map(([name, r]) => [name, { perChannel: r.decision.axis !== null, table: r.encodings }]);
+  return aimetOfTables(tensors, version);
 }
 
 async function run(files, options, write) {
@@ -118,7 +131,7 @@ async function run(files, options, write) {
     let decision = model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS));
     let result = null;
     if (decision.action === 'quantize') {
-      const x = await w.read();
+      const x = await readWeight(wq, w);
       try {
         result = { decision, ...quantizeWeight(wq, x, w.shape, decision) };
         results.set(w.name, result);
@@ -126,11 +139,14 @@ async function run(files, options, write) {
         // A tensor holding NaN or ±Inf (a broken export, or a buffer no
         // kernel reads whole) stays float rather than failing the whole
         // model; the core found it, so only then is x scanned for it.
-        const bad = firstNonFinite(x);
+        const values = ArrayBuffer.isView(x) ? x : x.data;
+        const bad = firstNonFinite(values);
         if (bad < 0) {
           throw new e.constructor(`wasmquant: ${name}: weight "${w.name}": ${String(e.message).replace(/^wasmquant: /, '')}`);
         }
-        decision = { action: 'keep', reason: `element ${bad} is ${x[bad]}` };
+        decision = { action: 'keep', reason: `element ${bad} is ${values[bad]}` };
+      } finally {
+        if (!ArrayBuffer.isView(x)) x.free();
       }
     }
     rows.push(rowOf(w, decision, result));

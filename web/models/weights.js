@@ -1,6 +1,10 @@
 // Quantizes one weight of a model with the core, per tensor, per channel or
 // in blocks along an axis (ONNX block_size, MatMulNBits), and measures its
-// round trip (SQNR, SPEC §4) without keeping the dequantized tensor.
+// round trip (SQNR, SPEC §4) without keeping the dequantized tensor. A weight
+// is a Float32Array or a float32 WasmTensor (read straight into wasm memory);
+// its encodings stay an EncodingTable (a million, in blocks).
+import { QUANTIZE_MEASURED } from '../internal.js';
+import { EncodingTable } from '../rows.js';
 
 // Per-channel state in the core is bounded (64 Ki channels with the
 // histogram and rank searches): blocks go through it in batches this big.
@@ -14,11 +18,11 @@ function coreOptions(d) {
   return o;
 }
 
-// The core's report (SPEC §4) is the fast way to measure, but each
-// encoding it is given crosses into wasm as an object: past this many
-// (blocks), the error is summed here instead.
-const FEW_ENCODINGS = 4096;
+// A tensor's values to loop over in JS; a WasmTensor's view is taken anew
+// after every core call, which may grow (and so detach) wasm memory.
+const valuesOf = (x) => (ArrayBuffer.isView(x) ? x : x.data);
 
+// Σx², when the report's SQNR cannot give it (no error, or none finite).
 function sumOfSquares(x) {
   let sum = 0;
   for (let i = 0; i < x.length; i += 1) sum += x[i] * x[i];
@@ -30,68 +34,31 @@ function sumOfSquares(x) {
 function addReport(acc, x, report) {
   const error = report.mse * report.count;
   acc.error += error;
-  acc.signal += error > 0 && Number.isFinite(report.sqnrDb) ? error * 10 ** (report.sqnrDb / 10) : sumOfSquares(x);
+  acc.signal += error > 0 && Number.isFinite(report.sqnrDb) ? error * 10 ** (report.sqnrDb / 10) : sumOfSquares(valuesOf(x));
 }
 
-// Adds Σx² and Σ(x̂ - x)² of x to acc, element i having the encoding of
-// channel floor(i / inner) % channels. x̂ as the runtimes compute it:
-// (q + offset) · scale with the float32 scale; a signed (symmetric) code
-// s is already q + offset.
-function addSquares(acc, x, codes, encodings, inner, channels) {
-  const signed = codes instanceof Int8Array || codes instanceof Int16Array;
-  let channel = 0;
-  let left = inner;
-  let scale = Math.fround(encodings[0].scale);
-  let offset = signed ? 0 : encodings[0].offset;
-  for (let i = 0; i < x.length; i += 1) {
-    if (left === 0) {
-      channel = channel + 1 === channels ? 0 : channel + 1;
-      scale = Math.fround(encodings[channel].scale);
-      offset = signed ? 0 : encodings[channel].offset;
-      left = inner;
-    }
-    left -= 1;
-    const e = Math.fround((codes[i] + offset) * scale) - x[i];
-    acc.signal += x[i] * x[i];
-    acc.error += e * e;
-  }
-}
-
-// Adds x's squares to acc, by the core's report when few encodings would
-// cross into wasm, else here. layout: the quantize options' shape and axis.
-function measure(acc, wq, { x, codes, encodings, rounding, layout, inner }) {
-  if (encodings.length <= FEW_ENCODINGS) {
-    const encoding = layout.shape === undefined ? encodings[0] : encodings;
-    addReport(acc, x, wq.analyze(x, { rounding, ...layout, encoding }));
-  } else {
-    addSquares(acc, x, codes, encodings, inner, encodings.length);
-  }
-}
-
-// Quantizes x as `channels` rows (or one tensor) and adds its squares to
-// `acc`; returns { codes, encodings }.
-function quantizeRows(wq, x, channels, d, acc) {
-  const base = coreOptions(d);
-  const layout = channels === null ? {} : { shape: [channels, x.length / channels], axis: 0 };
-  const { codes, encoding } = wq.quantize(x, { ...base, ...layout });
-  const encodings = channels === null ? [encoding] : encoding;
-  measure(acc, wq, { x, codes, encodings, rounding: d.rounding, layout, inner: x.length / encodings.length });
+// Quantizes x (per tensor, or per channel with options.shape and axis) and
+// adds its squares to acc; returns { codes, encodings (an EncodingTable) }.
+function quantizeMeasured(wq, x, options, acc) {
+  const { codes, encodings, report } = wq[QUANTIZE_MEASURED](x, options);
+  addReport(acc, x, report);
   return { codes, encodings };
 }
 
 // Rows of `rows.length / width` channels, through the core in batches.
 function quantizeBatched(wq, rows, width, d, acc) {
   const count = rows.length / width;
-  const encodings = [];
+  const tables = [];
   let codes = null;
   for (let start = 0; start < count; start += MAX_CHANNELS_PER_CALL) {
     const n = Math.min(MAX_CHANNELS_PER_CALL, count - start);
-    const part = quantizeRows(wq, rows.subarray(start * width, (start + n) * width), n, d, acc);
-    codes ??= new part.codes.constructor(rows.length);
-    codes.set(part.codes, start * width);
-    for (const e of part.encodings) encodings.push(e);
+    const part = rows.subarray(start * width, (start + n) * width);
+    const result = quantizeMeasured(wq, part, { ...coreOptions(d), shape: [n, width], axis: 0 }, acc);
+    codes ??= new result.codes.constructor(rows.length);
+    codes.set(result.codes, start * width);
+    tables.push(result.encodings);
   }
-  return { codes, encodings };
+  return { codes, encodings: EncodingTable.concat(tables) };
 }
 
 // dst = src as `count` matrices [rows, cols] each transposed to
@@ -121,20 +88,41 @@ function around(shape, axis) {
   return { outer: product(shape.slice(0, axis)), dim: shape[axis], inner: product(shape.slice(axis + 1)) };
 }
 
-function quantizeChannels(wq, x, shape, d, acc) {
-  const { inner } = around(shape, d.axis);
-  const { codes, encoding } = wq.quantize(x, { ...coreOptions(d), shape, axis: d.axis });
-  measure(acc, wq, { x, codes, encodings: encoding, rounding: d.rounding, layout: { shape, axis: d.axis }, inner });
-  return { codes, encodings: encoding };
+// Blocks along an axis with inner > 1 values after it: block row b of
+// each outer index is a contiguous [len, inner] slab whose columns are its
+// blocks, in the scale tensor's order. One per-channel call on the core's
+// channels-last path each, with no transposes.
+function quantizeBlockSlabs(wq, tensor, { outer, dim, inner }, d, acc) {
+  const size = d.blockSize;
+  const slab = new Float32Array(size * inner); // reused: touched once
+  const tables = [];
+  let codes = null;
+  for (let o = 0; o < outer; o += 1) {
+    for (let k = 0; k < dim; k += size) {
+      const len = Math.min(size, dim - k);
+      const begin = (o * dim + k) * inner;
+      const part = slab.subarray(0, len * inner);
+      part.set(valuesOf(tensor).subarray(begin, begin + len * inner));
+      const result = quantizeMeasured(wq, part, { ...coreOptions(d), shape: [len, inner], axis: 1 }, acc);
+      codes ??= new result.codes.constructor(tensor.length);
+      codes.set(result.codes, begin);
+      tables.push(result.encodings);
+    }
+  }
+  return { codes, encodings: EncodingTable.concat(tables) };
 }
 
 // Blocks of `size` along `axis` (the last one shorter when size does not
 // divide the axis), numbered in the row-major order of the scale tensor
-// [outer, blocks, inner]. The axis is moved last so that every block is a
-// contiguous run; full blocks and short last blocks go through the core
-// as two rectangular groups.
-function quantizeBlocks(wq, x, shape, d, acc) {
-  const { outer, dim, inner } = around(shape, d.axis);
+// [outer, blocks, inner]. Unless they are slabs (above), the axis is moved
+// last so that every block is a contiguous run; full blocks and short last
+// blocks go through the core as two rectangular groups.
+function quantizeBlocks(wq, tensor, shape, d, acc) {
+  const layout = around(shape, d.axis);
+  const { outer, dim, inner } = layout;
+  if (inner > 1 && inner <= MAX_CHANNELS_PER_CALL) return quantizeBlockSlabs(wq, tensor, layout, d, acc);
+  // Batches of blocks are subarrays: of JS memory, which no core call detaches.
+  const x = ArrayBuffer.isView(tensor) ? tensor : tensor.data.slice();
   const size = d.blockSize;
   const blocks = Math.ceil(dim / size);
   const full = Math.floor(dim / size) * size;
@@ -152,7 +140,7 @@ function quantizeBlocks(wq, x, shape, d, acc) {
   const tail = full !== dim ? quantizeBatched(wq, tails, dim - full, d, acc) : null;
   const Codes = (head ?? tail).codes.constructor;
   const codeRows = full === dim ? head.codes : new Codes(x.length);
-  const encodings = new Array(lines * blocks);
+  const order = new Uint32Array(lines * blocks); // scale-tensor position → head rows, then tail rows
   const perLine = full / size;
   for (let l = 0; l < lines; l += 1) {
     if (full !== dim) {
@@ -162,10 +150,11 @@ function quantizeBlocks(wq, x, shape, d, acc) {
     const o = Math.floor(l / inner);
     const i = l % inner;
     for (let b = 0; b < blocks; b += 1) {
-      encodings[(o * blocks + b) * inner + i] = b < perLine ? head.encodings[l * perLine + b] : tail.encodings[l];
+      order[(o * blocks + b) * inner + i] = b < perLine ? l * perLine + b : lines * perLine + l;
     }
   }
   const codes = inner === 1 ? codeRows : transpose(codeRows, outer, inner, dim, new Codes(x.length));
+  const encodings = EncodingTable.concat([head, tail].filter(Boolean).map((r) => r.encodings)).pick(order);
   return { codes, encodings };
 }
 
@@ -175,17 +164,17 @@ function sqnrDb(signal, error) {
 }
 
 // d: a 'quantize' decision of decide.js. Returns { codes (one per element,
-// in x's order), encodings (per tensor: one; per channel: one per channel;
-// blocks: the scale tensor's row-major order), sqnrDb }.
+// in x's order), encodings (an EncodingTable; per tensor: one row; per
+// channel: one per channel; blocks: the scale tensor's row-major order),
+// sqnrDb }.
 export function quantizeWeight(wq, x, shape, d) {
   const acc = { signal: 0, error: 0 };
   let result;
   if (d.blockSize !== null) {
     result = quantizeBlocks(wq, x, shape, d, acc);
-  } else if (d.axis !== null) {
-    result = quantizeChannels(wq, x, shape, d, acc);
   } else {
-    result = quantizeRows(wq, x, null, d, acc);
+    const layout = d.axis === null ? {} : { shape, axis: d.axis };
+    result = quantizeMeasured(wq, x, { ...coreOptions(d), ...layout }, acc);
   }
   return { ...result, sqnrDb: sqnrDb(acc.signal, acc.error) };
 }

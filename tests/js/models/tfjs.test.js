@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
+import { EncodingTable } from '../../../web/rows.js';
 import { toFileSet } from '../../../web/models/files.js';
 import { constrain, openTfjs, SHARD_BYTES } from '../../../web/models/tfjs/index.js';
 import { concat, FC_SEED, isWasmquantError, mulberry32, product } from '../formats/util.js';
@@ -369,8 +370,8 @@ describe('quantizing and loading the result in tfjs', () => {
       const w = model.weights.find((x) => x.name === name);
       const x = await w.read();
       const { codes, encoding } = wq.quantize(x, setups[i]);
-      // the driver's form: encodings, an array of one
-      results.set(name, { decision: { action: 'quantize', ...setups[i] }, codes, encodings: [encoding], sqnrDb: 0 });
+      // the driver's form: encodings, a table of one row
+      results.set(name, { decision: { action: 'quantize', ...setups[i] }, codes, encodings: EncodingTable.ofObjects([encoding]), sqnrDb: 0 });
     }
     expect(results.get('Conv_1/kernel').codes).toBeInstanceOf(Int8Array);
     const out = parseWritten((await model.write(results)).files);
@@ -378,8 +379,8 @@ describe('quantizing and loading the result in tfjs', () => {
     expect(entries.get('Conv_1/kernel').quantization.dtype).toBe('uint8');
     expect(entries.get('dense_1/kernel').quantization.dtype).toBe('uint16');
     const seen = tfjsWeights(out);
-    for (const [name, { codes, encodings: [encoding] }] of results) {
-      expectDequantizedAlike(wq, seen[name].dataSync(), codes, encoding);
+    for (const [name, { codes, encodings }] of results) {
+      expectDequantizedAlike(wq, seen[name].dataSync(), codes, encodings.at(0));
     }
   });
 });

@@ -11,7 +11,7 @@ import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
 import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
 import { addDequantize, opsetFor, storageFor } from './qdq.js';
-import { readFloat32, tensorInfo } from './tensors.js';
+import { readFloat32, storedData, tensorInfo } from './tensors.js';
 import { externalLocations, writeModel } from './write.js';
 
 function decode(bytes, name) {
@@ -42,6 +42,7 @@ function siteOf(site, readers, set, modelName) {
     blockAxis: usage.blockAxis,
     quantized: null,
     read: isFloat ? () => readFloat32(site.tensor, info, set, where) : null,
+    rawFloat32: async () => (info.dtype === 'float32' ? storedData(site.tensor, info, set, where) : null),
   };
   return { ...site, info, where, weight };
 }

@@ -29,7 +29,8 @@ function packRows(values, rows, perRow, bits) {
 }
 
 // Replaces every MatMul that reads `site` by a MatMulNBits. result.codes
-// are in B's [K, N] order, result.encodings in block order [blocks, N].
+// are in B's [K, N] order, result.encodings (an EncodingTable) in block
+// order [blocks, N].
 export function addMatMulNBits(site, result, readers, names, model) {
   const { decision: d, codes, encodings } = result;
   const [K, N] = site.info.shape;
@@ -45,9 +46,9 @@ export function addMatMulNBits(site, result, readers, names, model) {
   const zeros = new Uint8Array(N * blocks);
   for (let n = 0; n < N; n += 1) {
     for (let b = 0; b < blocks; b += 1) {
-      const e = encodings[b * N + n];
-      const zero = signed ? bias : -e.offset;
-      scales[n * blocks + b] = e.scale;
+      const e = b * N + n;
+      const zero = signed ? bias : -encodings.offset(e);
+      scales[n * blocks + b] = encodings.scale(e);
       zeros[n * blocks + b] = zero;
       const row = (n * blocks + b) * block;
       for (let t = 0; t < block; t += 1) {

@@ -50,14 +50,17 @@ function paramShape(shape, d, count) {
 // Signed storage holds the symmetric codes s (x̂ = s · scale, zero point
 // 0); unsigned holds q with zero point -offset (SPEC §1).
 function zeroPoints(encodings, storage) {
-  const signed = storage.startsWith('int');
   const Type = CODE_TYPES[storage];
-  return Type.from(encodings, (e) => (signed ? 0 : -e.offset));
+  if (storage.startsWith('int')) return new Type(encodings.length);
+  const zeros = new Type(encodings.length);
+  for (let i = 0; i < zeros.length; i += 1) zeros[i] = -encodings.offset(i);
+  return zeros;
 }
 
 // Rewrites one weight; returns the new tensors' names.
 // site: { name, graph, node (Constant) | undefined, tensor }
-// result: { decision, codes, encodings }, storage: 'uint8' …, names: Set.
+// result: { decision, codes, encodings (an EncodingTable) }, storage:
+// 'uint8' …, names: Set.
 export function addDequantize(site, result, storage, names, castTo) {
   const { decision: d, codes, encodings } = result;
   const { shape } = site.info;
@@ -68,7 +71,7 @@ export function addDequantize(site, result, storage, names, castTo) {
   const dims = paramShape(shape, d, encodings.length);
   const tensors = [
     rawTensor(qName, storage, shape, codeBytes(codes, storage)),
-    rawTensor(sName, 'float32', dims, bytesOf(Float32Array.from(encodings, (e) => e.scale))),
+    rawTensor(sName, 'float32', dims, bytesOf(encodings.column('scale', Float32Array))),
     rawTensor(zName, storage, dims, codeBytes(zeroPoints(encodings, storage), storage)),
   ];
   const attrs = [];

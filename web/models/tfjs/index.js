@@ -70,6 +70,7 @@ export async function openTfjs(fileSet, mainName) {
         blockAxis: null,
         quantized: w.quantized,
         read: async () => (isFloatWeight(w) ? decodeFloats(await reader.read(start, byteLength), w) : null),
+        rawFloat32: async () => (w.dtype === 'float32' && !w.quantized ? reader.read(start, byteLength) : null),
       };
       weights.push(weight);
       placed.push({ weight, entry, start, byteLength });

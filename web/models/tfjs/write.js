@@ -1,6 +1,7 @@
 // What TF.js can store (one uint8/uint16 scale and min per tensor) and
 // the written model: model.json plus shards re-cut at 4 MB.
 import { describe, fail, isPlainObject, LITTLE_ENDIAN, swapBytes, typedArrayName } from '../../formats/common.js';
+import { EncodingTable } from '../../rows.js';
 import { baseName } from '../files.js';
 import { SHARD_BYTES, isFloatWeight, where } from './manifest.js';
 
@@ -50,9 +51,10 @@ const CODE_TYPES = new Set(['Uint8Array', 'Uint16Array', 'Int8Array', 'Int16Arra
 function storedCodes(name, result, weight, file) {
   const what = where(file, name);
   if (!isFloatWeight(weight)) fail(TypeError, `${what} is ${weight.dtype}; only float weights can take quantized codes`);
-  // The driver hands { encodings: [one] } (its per-tensor form), the core { encoding }.
+  // The driver hands { encodings: a table of one row }, the core { encoding }.
   const { codes } = result ?? {};
-  const encoding = result?.encoding ?? (Array.isArray(result?.encodings) && result.encodings.length === 1 ? result.encodings[0] : result?.encodings);
+  const table = result?.encodings;
+  const encoding = result?.encoding ?? (table instanceof EncodingTable && table.length === 1 ? table.at(0) : table);
   if (!isPlainObject(encoding)) fail(TypeError, `${what}: the result needs one encoding object (TF.js stores one per tensor), got ${describe(encoding)}`);
   const { bitwidth, scale, offset } = encoding;
   if (!Number.isInteger(bitwidth) || bitwidth < 2 || bitwidth > 16) fail(RangeError, `${what}: encoding bitwidth ${describe(bitwidth)} is not 2..16`);

@@ -1,0 +1,5 @@
+// Quantizer methods for wasmquant/models only, keyed by symbols: they are not
+// part of the public API (the package exports no path to this file).
+
+// quantizer[QUANTIZE_MEASURED](x, options) → { codes, encodings: EncodingTable, report }
+export const QUANTIZE_MEASURED = Symbol('wasmquant.quantizeMeasured');

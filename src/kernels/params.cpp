@@ -83,12 +83,4 @@ ChannelParams MakeChannelParams(const std::vector<KernelParams>& channels,
   return c;
 }
 
-const KernelTable& DefaultKernels() {
-#if defined(__wasm_simd128__)
-  return Simd128Kernels();
-#else
-  return ScalarKernels();
-#endif
-}
-
 }  // namespace wasmquant

@@ -36,21 +36,6 @@ struct CalibrationOptions {
 
 Status ValidatePercentile(double percentile);
 
-// The options of the one-shot, per-tensor functions below.
-struct QuantizeOptions {
-  int bitwidth = 8;
-  double min_range = kDefaultMinRange;
-  Scheme scheme = Scheme::kTf;
-  bool symmetric = false;
-  bool strict = false;
-  bool unsigned_symmetric = false;
-  double percentile = 99.99;
-  Rounding rounding = Rounding::kHalfUp;
-  NonFinite non_finite = NonFinite::kError;
-
-  CalibrationOptions Calibration() const;
-};
-
 class Calibrator {
  public:
   static constexpr int kHistogramBins = 512;
@@ -137,15 +122,6 @@ class Calibrator {
   int digit_bits_ = 0;    // percentile: the width of a key digit
   double tensor_lo_ = 0;  // smallest finite value of the whole tensor
 };
-
-// One-shot forms for a tensor already in memory, per tensor. Calibrate
-// also tells, if asked, how many elements were NaN/Inf.
-Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding,
-                 uint64_t* nonfinite = nullptr);
-Status Quantize(const KernelTable& kernels, const float* x, size_t n,
-                const QuantizeOptions& options, Encoding* encoding,
-                void* codes);
 
 }  // namespace wasmquant
 

@@ -1,6 +1,6 @@
 // Calibration and quantization over a tensor that may arrive in chunks.
 // The JS API feeds chunks of a bounded scratch buffer; C++ callers with the
-// whole tensor in memory use the one-shot functions at the end.
+// whole tensor in memory use the one-shot functions of oneshot.h.
 #ifndef WASMQUANT_QUANTIZER_H_
 #define WASMQUANT_QUANTIZER_H_
 

@@ -8,6 +8,7 @@
 
 #include "wasmquant/calibrator.h"
 #include "wasmquant/kernels.h"
+#include "wasmquant/oneshot.h"
 #include "wasmquant/quantizer.h"
 #include "wasmquant/status.h"
 

@@ -12,6 +12,7 @@
 #include "reference.h"
 #include "wasmquant/calibrator.h"
 #include "wasmquant/kernels.h"
+#include "wasmquant/oneshot.h"
 #include "wasmquant/quantizer.h"
 
 namespace wasmquant {

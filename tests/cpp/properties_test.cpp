@@ -14,6 +14,7 @@
 #include "wasmquant/calibrator.h"
 #include "wasmquant/encoding.h"
 #include "wasmquant/kernels.h"
+#include "wasmquant/oneshot.h"
 #include "wasmquant/quantizer.h"
 
 namespace wasmquant {

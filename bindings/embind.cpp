@@ -54,51 +54,6 @@ struct JsEncodingResult {
   Encoding encoding;
 };
 
-// The options of web/options.js, already checked there.
-struct JsOptions {
-  int scheme = 0;
-  int bitwidth = 8;
-  double min_range = kDefaultMinRange;
-  bool symmetric = false;
-  bool strict = false;
-  bool unsigned_symmetric = false;
-  double percentile = 99.99;
-  int non_finite = 0;
-  double channels = 1;
-  double inner = 0;      // 0: per tensor
-  double size_hint = 0;  // elements, if known
-
-  EncodingOptions Encoding() const {
-    EncodingOptions o;
-    o.bitwidth = bitwidth;
-    o.min_range = min_range;
-    o.symmetric = symmetric;
-    o.strict = strict;
-    o.unsigned_symmetric = unsigned_symmetric;
-    return o;
-  }
-};
-
-ChannelLayout Layout(double channels, double inner) {
-  ChannelLayout layout;
-  if (inner > 0) {
-    layout.channels = static_cast<uint64_t>(channels);
-    layout.inner = static_cast<uint64_t>(inner);
-  }
-  return layout;
-}
-
-CalibrationOptions CalibrationOf(const JsOptions& o) {
-  CalibrationOptions c;
-  c.scheme = static_cast<Scheme>(o.scheme);
-  c.encoding = o.Encoding();
-  c.non_finite = static_cast<NonFinite>(o.non_finite);
-  c.percentile = o.percentile;
-  c.layout = Layout(o.channels, o.inner);
-  c.size_hint = static_cast<uint64_t>(o.size_hint);
-  return c;
-}
-
 template <typename T>
 T* Ptr(uintptr_t address) {
   return reinterpret_cast<T*>(address);
@@ -114,9 +69,9 @@ double HeapTop() {
 }
 
 JsEncodingResult ComputeEncodingJs(double lo, double hi,
-                                   const JsOptions& options) {
+                                   const EncodingOptions& options) {
   Encoding encoding;
-  const Status status = ComputeEncoding(lo, hi, options.Encoding(), &encoding);
+  const Status status = ComputeEncoding(lo, hi, options, &encoding);
   return {static_cast<int>(status.kind()), status.message(), encoding};
 }
 
@@ -183,28 +138,19 @@ JsRowsStatus NormalizeEncodingsJs(uintptr_t address, size_t n) {
 // Calibrate and quantize a small tensor in one call (one chunk, per tensor):
 // for small inputs the calls and objects of the chunked path cost more than
 // the work.
-JsEncodingResult QuantizeTensor(uintptr_t x, size_t n, const JsOptions& o,
-                                int rounding, uintptr_t codes) {
-  QuantizeOptions options;
-  options.bitwidth = o.bitwidth;
-  options.min_range = o.min_range;
-  options.scheme = static_cast<Scheme>(o.scheme);
-  options.symmetric = o.symmetric;
-  options.strict = o.strict;
-  options.unsigned_symmetric = o.unsigned_symmetric;
-  options.percentile = o.percentile;
-  options.rounding = static_cast<Rounding>(rounding);
-  options.non_finite = static_cast<NonFinite>(o.non_finite);
+JsEncodingResult QuantizeTensor(uintptr_t x, size_t n,
+                                const CalibrationOptions& options,
+                                Rounding rounding, uintptr_t codes) {
   Encoding encoding;
   const Status status = Quantize(Kernels(), Ptr<const float>(x), n, options,
-                                 &encoding, Ptr<void>(codes));
+                                 rounding, &encoding, Ptr<void>(codes));
   return {static_cast<int>(status.kind()), status.message(), encoding};
 }
 
 class JsCalibrator : public KeepsError {
  public:
-  explicit JsCalibrator(const JsOptions& o)
-      : calibrator_(Kernels(), CalibrationOf(o)) {}
+  explicit JsCalibrator(const CalibrationOptions& options)
+      : calibrator_(Kernels(), options) {}
 
   int passes() const { return calibrator_.passes(); }
   int Add(uintptr_t x, size_t n, double index_base) {
@@ -233,17 +179,16 @@ class JsCalibrator : public KeepsError {
 
 class JsChannelQuantizer : public KeepsError {
  public:
-  JsChannelQuantizer(uintptr_t rows, size_t n, double channels, double inner,
-                     int rounding)
-      : quantizer_(Kernels(), Layout(channels, inner), FromRows(rows, n),
-                   static_cast<Rounding>(rounding)) {}
+  JsChannelQuantizer(uintptr_t rows, size_t n, const ChannelLayout& layout,
+                     Rounding rounding)
+      : quantizer_(Kernels(), layout, FromRows(rows, n), rounding) {}
 
   JsStatus Check() const { return ToJs(quantizer_.Check()); }
-  int Quantize(uintptr_t x, size_t n, int non_finite, double index_base,
+  int Quantize(uintptr_t x, size_t n, NonFinite non_finite, double index_base,
                uintptr_t codes, bool known_finite) {
-    return Keep(quantizer_.Quantize(
-        Ptr<const float>(x), n, static_cast<NonFinite>(non_finite),
-        static_cast<uint64_t>(index_base), Ptr<void>(codes), known_finite));
+    return Keep(quantizer_.Quantize(Ptr<const float>(x), n, non_finite,
+                                    static_cast<uint64_t>(index_base),
+                                    Ptr<void>(codes), known_finite));
   }
   int Dequantize(uintptr_t codes, size_t n, double index_base, uintptr_t x) {
     return Keep(quantizer_.Dequantize(Ptr<const void>(codes), n,
@@ -297,8 +242,8 @@ class JsAnalysisSet : public KeepsError {
     for (size_t i = 0; i < n; ++i) {
       const val item = list[i];
       AnalysisOptions a;
-      a.calibration = CalibrationOf(item["options"].as<JsOptions>());
-      a.rounding = static_cast<Rounding>(item["rounding"].as<int>());
+      a.calibration = item["options"].as<CalibrationOptions>();
+      a.rounding = item["rounding"].as<Rounding>();
       a.encodings =
           FromRows(item["rows"].as<uintptr_t>(), item["count"].as<size_t>());
       analyses.push_back(a);
@@ -327,6 +272,26 @@ double ReportNonFinite(const Report& r) {
 }
 void SetIgnored(Report&, double) {}
 
+// Sizes and counts cross as doubles (exact up to 2^53).
+double LayoutChannels(const ChannelLayout& l) {
+  return static_cast<double>(l.channels);
+}
+void SetLayoutChannels(ChannelLayout& l, double v) {
+  l.channels = static_cast<uint64_t>(v);
+}
+double LayoutInner(const ChannelLayout& l) {
+  return static_cast<double>(l.inner);
+}
+void SetLayoutInner(ChannelLayout& l, double v) {
+  l.inner = static_cast<uint64_t>(v);
+}
+double SizeHint(const CalibrationOptions& o) {
+  return static_cast<double>(o.size_hint);
+}
+void SetSizeHint(CalibrationOptions& o, double v) {
+  o.size_hint = static_cast<uint64_t>(v);
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(wasmquant) {
@@ -349,18 +314,33 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .field("kind", &JsEncodingResult::kind)
       .field("message", &JsEncodingResult::message)
       .field("encoding", &JsEncodingResult::encoding);
-  value_object<JsOptions>("Options")
-      .field("scheme", &JsOptions::scheme)
-      .field("bitwidth", &JsOptions::bitwidth)
-      .field("minRange", &JsOptions::min_range)
-      .field("symmetric", &JsOptions::symmetric)
-      .field("strict", &JsOptions::strict)
-      .field("unsignedSymmetric", &JsOptions::unsigned_symmetric)
-      .field("percentile", &JsOptions::percentile)
-      .field("nonFinite", &JsOptions::non_finite)
-      .field("channels", &JsOptions::channels)
-      .field("inner", &JsOptions::inner)
-      .field("sizeHint", &JsOptions::size_hint);
+  // The option names of the JS API (web/options.js) are the values' names.
+  emscripten::enum_<Scheme>("Scheme")
+      .value("tf", Scheme::kTf)
+      .value("tf_enhanced", Scheme::kTfEnhanced)
+      .value("percentile", Scheme::kPercentile);
+  emscripten::enum_<Rounding>("Rounding")
+      .value("half-up", Rounding::kHalfUp)
+      .value("half-even", Rounding::kHalfEven);
+  emscripten::enum_<NonFinite>("NonFinite")
+      .value("error", NonFinite::kError)
+      .value("saturate", NonFinite::kSaturate);
+  value_object<EncodingOptions>("EncodingOptions")
+      .field("bitwidth", &EncodingOptions::bitwidth)
+      .field("minRange", &EncodingOptions::min_range)
+      .field("symmetric", &EncodingOptions::symmetric)
+      .field("strict", &EncodingOptions::strict)
+      .field("unsignedSymmetric", &EncodingOptions::unsigned_symmetric);
+  value_object<ChannelLayout>("ChannelLayout")
+      .field("channels", &LayoutChannels, &SetLayoutChannels)
+      .field("inner", &LayoutInner, &SetLayoutInner);
+  value_object<CalibrationOptions>("CalibrationOptions")
+      .field("scheme", &CalibrationOptions::scheme)
+      .field("encoding", &CalibrationOptions::encoding)
+      .field("nonFinite", &CalibrationOptions::non_finite)
+      .field("percentile", &CalibrationOptions::percentile)
+      .field("layout", &CalibrationOptions::layout)
+      .field("sizeHint", &SizeHint, &SetSizeHint);
   value_object<Report>("Report")
       .field("mse", &Report::mse)
       .field("rmse", &Report::rmse)
@@ -377,7 +357,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
   emscripten::function("normalizeEncodings", &NormalizeEncodingsJs);
   emscripten::function("quantizeTensor", &QuantizeTensor);
   emscripten::class_<JsCalibrator>("Calibrator")
-      .constructor<const JsOptions&>()
+      .constructor<const CalibrationOptions&>()
       .function("passes", &JsCalibrator::passes)
       .function("add", &JsCalibrator::Add)
       .function("endPass", &JsCalibrator::EndPass)
@@ -386,7 +366,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
       .function("nonfinite", &JsCalibrator::nonfinite)
       .function("error", &ErrorOf<JsCalibrator>);
   emscripten::class_<JsChannelQuantizer>("ChannelQuantizer")
-      .constructor<uintptr_t, size_t, double, double, int>()
+      .constructor<uintptr_t, size_t, const ChannelLayout&, Rounding>()
       .function("check", &JsChannelQuantizer::Check)
       .function("quantize", &JsChannelQuantizer::Quantize)
       .function("dequantize", &JsChannelQuantizer::Dequantize)

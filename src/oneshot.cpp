@@ -18,10 +18,10 @@ CalibrationOptions QuantizeOptions::Calibration() const {
 }
 
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
-                 const QuantizeOptions& options, Encoding* encoding,
+                 const CalibrationOptions& options, Encoding* encoding,
                  uint64_t* nonfinite) {
-  CalibrationOptions calibration = options.Calibration();
-  calibration.size_hint = n;
+  CalibrationOptions calibration = options;
+  if (calibration.size_hint == 0) calibration.size_hint = n;
   Calibrator calibrator(kernels, calibration);
   for (int pass = 0; pass < calibrator.passes(); ++pass) {
     Status status = calibrator.Add(x, n, 0);
@@ -37,15 +37,27 @@ Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
 }
 
 Status Quantize(const KernelTable& kernels, const float* x, size_t n,
-                const QuantizeOptions& options, Encoding* encoding,
-                void* codes) {
+                const CalibrationOptions& options, Rounding rounding,
+                Encoding* encoding, void* codes) {
   uint64_t nonfinite = 0;
   Status status = Calibrate(kernels, x, n, options, encoding, &nonfinite);
   if (!status.ok()) return status;
-  return QuantizeChunk(kernels, x, n,
-                       MakeKernelParams(*encoding, options.rounding),
+  return QuantizeChunk(kernels, x, n, MakeKernelParams(*encoding, rounding),
                        CodeTypeOf(*encoding), options.non_finite, 0, codes,
                        /*known_finite=*/nonfinite == 0);
+}
+
+Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
+                 const QuantizeOptions& options, Encoding* encoding,
+                 uint64_t* nonfinite) {
+  return Calibrate(kernels, x, n, options.Calibration(), encoding, nonfinite);
+}
+
+Status Quantize(const KernelTable& kernels, const float* x, size_t n,
+                const QuantizeOptions& options, Encoding* encoding,
+                void* codes) {
+  return Quantize(kernels, x, n, options.Calibration(), options.rounding,
+                  encoding, codes);
 }
 
 }  // namespace wasmquant

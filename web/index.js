@@ -11,7 +11,6 @@ import {
   checkOptionsObject,
   describe,
   encodingForCore,
-  NON_FINITE,
   parseOptions,
 } from './options.js';
 import { QUANTIZE_MEASURED } from './internal.js';
@@ -42,6 +41,11 @@ function streamLayout(o) {
 }
 
 // Symmetric encodings have signed codes (SPEC §3.1).
+// The core's EncodingOptions.
+function encodingOptions(o) {
+  return { bitwidth: o.bitwidth, minRange: o.minRange, symmetric: o.symmetric, strict: o.strict, unsignedSymmetric: o.unsignedSymmetric };
+}
+
 function codeDtype(encoding) {
   const bits = encoding.bitwidth <= 8 ? 8 : 16;
   return `${encoding.isSymmetric ? 'int' : 'uint'}${bits}`;
@@ -185,21 +189,26 @@ class Quantizer {
     for (const layout of layouts) checkStreamLength(base, layout);
   }
 
+  // The core's CalibrationOptions (a value_object of bindings/embind.cpp).
   // length: the tensor's, if known (it picks the percentile search's digits).
   #coreOptions(o, layout, length = 0) {
+    const m = this.#m;
     return {
-      sizeHint: length,
-      scheme: o.scheme,
-      bitwidth: o.bitwidth,
-      minRange: o.minRange,
-      symmetric: o.symmetric,
-      strict: o.strict,
-      unsignedSymmetric: o.unsignedSymmetric,
+      scheme: m.Scheme[o.scheme],
+      encoding: encodingOptions(o),
+      nonFinite: m.NonFinite[o.nonFinite],
       percentile: o.percentile,
-      nonFinite: o.nonFinite,
-      channels: layout.channels,
-      inner: layout.inner,
+      layout: { channels: layout.channels, inner: layout.inner },
+      sizeHint: length,
     };
+  }
+
+  #rounding(o) {
+    return this.#m.Rounding[o.rounding];
+  }
+
+  #nonFinite(o) {
+    return this.#m.NonFinite[o.nonFinite];
   }
 
   // The caller's encodings (one, or one per channel), checked by the core.
@@ -223,7 +232,7 @@ class Quantizer {
       const result = this.#m.computeEncoding(
         core.min,
         core.max,
-        this.#coreOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }, PER_TENSOR),
+        encodingOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }),
       );
       if (result.kind !== 0 && perChannel) result.message = `${name}: ${result.message}`;
       return throwIfError(result).encoding;
@@ -248,7 +257,7 @@ class Quantizer {
     const encodings = this.#given(o, layout);
     // With the caller's own output, an error must leave it untouched, so the
     // data is checked before anything is written.
-    const check = o.out !== undefined && o.nonFinite === NON_FINITE.error;
+    const check = o.out !== undefined && o.nonFinite === 'error';
     if (check) this.#calibrate(x, parseOptions(), PER_TENSOR);
     return { encodings, finite: check };
   }
@@ -263,7 +272,7 @@ class Quantizer {
   }
 
   #channelQuantizerOfRows(ptr, n, layout, rounding) {
-    const q = new this.#m.ChannelQuantizer(ptr, n, layout.channels, layout.inner, rounding);
+    const q = new this.#m.ChannelQuantizer(ptr, n, { channels: layout.channels, inner: layout.inner }, this.#m.Rounding[rounding]);
     const status = q.check();
     if (status.kind !== 0) q.delete();
     throwIfError(status);
@@ -273,7 +282,7 @@ class Quantizer {
   computeEncoding(min, max, options) {
     const o = parseOptions(options);
     rejectOut(o, 'computeEncoding');
-    if (o.scheme !== 0 || o.shape !== undefined || o.pack) {
+    if (o.scheme !== 'tf' || o.shape !== undefined || o.pack) {
       throw new RangeError(
         "wasmquant: computeEncoding makes a 'tf' or symmetric encoding from a range; tf_enhanced, percentile, per-channel and pack need the data: use quantize or analyze",
       );
@@ -281,7 +290,7 @@ class Quantizer {
     checkFiniteNumber('min', min);
     checkFiniteNumber('max', max);
     if (min > max) throw new RangeError(`wasmquant: min (${min}) must not be greater than max (${max})`);
-    return throwIfError(this.#m.computeEncoding(min, max, this.#coreOptions(o, PER_TENSOR))).encoding;
+    return throwIfError(this.#m.computeEncoding(min, max, encodingOptions(o))).encoding;
   }
 
   quantize(x, options) {
@@ -298,12 +307,13 @@ class Quantizer {
     if (o.pack) checkPackable(encodings[0]);
     const codes = outputFor(o.out, codeDtype(encodings[0]), x.length);
     const q = this.#channelQuantizer(encodings, layout, o.rounding);
+    const nonFinite = this.#nonFinite(o);
     try {
       this.#stream(
         x,
         codes,
         (inPtr, outPtr, start, count) =>
-          throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
+          throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
         { inScratch: this.#fitsScratch(x) && o.encoding === undefined },
       );
     } finally {
@@ -318,7 +328,7 @@ class Quantizer {
     const m = this.#m;
     new Float32Array(m.HEAPU8.buffer, this.#input, x.length).set(x);
     const { encoding } = throwIfError(
-      m.quantizeTensor(this.#input, x.length, this.#coreOptions(o, PER_TENSOR, x.length), o.rounding, this.#output),
+      m.quantizeTensor(this.#input, x.length, this.#coreOptions(o, PER_TENSOR, x.length), this.#rounding(o), this.#output),
     );
     if (o.pack) checkPackable(encoding);
     const Codes = DTYPES[codeDtype(encoding)];
@@ -394,10 +404,11 @@ class Quantizer {
       const report = set.total(0);
       const codes = new DTYPES[codeDtype(encodings.at(0))](x.length);
       const q = this.#channelQuantizerOfRows(rows, layout.channels, layout, o.rounding);
+      const nonFinite = this.#nonFinite(o);
       try {
         const finite = report.nonFinite === 0;
         this.#stream(x, codes, (inPtr, outPtr, start, count) =>
-          throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
+          throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
         );
       } finally {
         q.delete();
@@ -441,7 +452,7 @@ class Quantizer {
           plans.map(({ o, layout, length, encodings }) => {
             const rows = ptr + row * ROW_BYTES;
             row += encodings.length;
-            return { options: this.#coreOptions(o, layout, length), rounding: o.rounding, rows, count: encodings.length };
+            return { options: this.#coreOptions(o, layout, length), rounding: this.#rounding(o), rows, count: encodings.length };
           }),
         );
       },
@@ -470,6 +481,7 @@ class Quantizer {
         ? await this.#calibrateStream(input, o, layout)
         : { encodings: this.#given(o, layout), finite: false };
     const Codes = DTYPES[codeDtype(encodings[0])];
+    const nonFinite = this.#nonFinite(o);
     const self = this;
     async function* chunks() {
       const q = self.#channelQuantizer(encodings, layout, o.rounding);
@@ -481,7 +493,7 @@ class Quantizer {
           self.#stream(
             x,
             codes,
-            (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, o.nonFinite, start, outPtr, finite), q),
+            (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
             { base },
           );
           yield { codes, start: base };

@@ -1,11 +1,11 @@
 // Validation of the options object: every mistake is a TypeError or
 // RangeError that names the option and what it accepts.
 
-export const ROUNDINGS = Object.freeze({ 'half-up': 0, 'half-even': 1 });
-export const NON_FINITE = Object.freeze({ error: 0, saturate: 1 });
-// The core's Scheme values; 'symmetric' is 'tf' with symmetric: true.
-const SCHEME_IDS = Object.freeze({ tf: 0, symmetric: 0, tf_enhanced: 1, percentile: 2 });
-export const SCHEMES = Object.freeze(Object.keys(SCHEME_IDS));
+// The names are those of the core's enums (bindings/embind.cpp), except
+// 'symmetric', which is 'tf' with symmetric: true.
+export const ROUNDINGS = Object.freeze(['half-up', 'half-even']);
+const NON_FINITE = Object.freeze(['error', 'saturate']);
+export const SCHEMES = Object.freeze(['tf', 'symmetric', 'tf_enhanced', 'percentile']);
 
 const DEFAULTS = Object.freeze({
   bitwidth: 8,
@@ -74,7 +74,7 @@ export function checkOptionsObject(options, known, what = 'options') {
   return options;
 }
 
-// Returns the options with defaults filled in and enums as the core's ints.
+// Returns the options with defaults filled in and enums by the core's names.
 export function parseOptions(options) {
   options = checkOptionsObject(options, KNOWN);
   const o = { ...DEFAULTS };
@@ -93,14 +93,14 @@ export function parseOptions(options) {
   }
   return {
     bitwidth,
-    scheme: SCHEME_IDS[scheme],
+    scheme: scheme === 'symmetric' ? 'tf' : scheme,
     symmetric,
     strict: o.strict,
     unsignedSymmetric: checkBoolean('unsignedSymmetric', o.unsignedSymmetric),
     percentile: checkPercentile(o.percentile),
-    rounding: ROUNDINGS[checkChoice('rounding', o.rounding, Object.keys(ROUNDINGS))],
+    rounding: checkChoice('rounding', o.rounding, ROUNDINGS),
     minRange: checkMinRange(o.minRange),
-    nonFinite: NON_FINITE[checkChoice('nonFinite', o.nonFinite, Object.keys(NON_FINITE))],
+    nonFinite: checkChoice('nonFinite', o.nonFinite, NON_FINITE),
     pack: o.pack,
     shape: o.shape,
     axis: o.axis,
@@ -163,7 +163,7 @@ export function channelLayout(o, length) {
   const channels = dims[axis];
   // Each channel keeps its own state in wasm memory (kilobytes for the
   // histogram and rank searches): bounded, so memory is too.
-  const limit = o.scheme === 0 ? MAX_CHANNELS : MAX_SEARCHED_CHANNELS;
+  const limit = o.scheme === 'tf' ? MAX_CHANNELS : MAX_SEARCHED_CHANNELS;
   if (channels > limit) {
     fail(RangeError, `per-channel quantization takes at most ${limit} channels with this scheme, got ${channels} along axis ${axis}`);
   }

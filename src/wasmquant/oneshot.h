@@ -29,13 +29,20 @@ struct QuantizeOptions {
   CalibrationOptions Calibration() const;
 };
 
-// Calibrate also tells, if asked, how many elements were NaN/Inf.
+// Calibrate also tells, if asked, how many elements were NaN/Inf. The forms
+// taking CalibrationOptions (per tensor only) are what the JS API calls.
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
                  const QuantizeOptions& options, Encoding* encoding,
                  uint64_t* nonfinite = nullptr);
 Status Quantize(const KernelTable& kernels, const float* x, size_t n,
                 const QuantizeOptions& options, Encoding* encoding,
                 void* codes);
+Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
+                 const CalibrationOptions& options, Encoding* encoding,
+                 uint64_t* nonfinite = nullptr);
+Status Quantize(const KernelTable& kernels, const float* x, size_t n,
+                const CalibrationOptions& options, Rounding rounding,
+                Encoding* encoding, void* codes);
 
 }  // namespace wasmquant
 

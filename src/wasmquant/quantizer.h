@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "wasmquant/encoding.h"
@@ -36,10 +35,13 @@ inline size_t CodeBytes(int bitwidth) {
 }
 
 // Element i of a tensor belongs to channel (i / inner) % channels: the
-// tensor seen as [outer, channels, inner]. Per tensor: channels = 1.
+// tensor seen as [outer, channels, inner]. Per tensor: channels 1, inner 0
+// (one run of every element), the marker the JS API uses too.
 struct ChannelLayout {
   uint64_t channels = 1;
-  uint64_t inner = UINT64_MAX;
+  uint64_t inner = 0;
+
+  bool per_tensor() const { return inner == 0; }
 
   // Calls run(channel, j, length) for the runs of x[0, n), the elements from
   // index_base on, that each stay in one channel; stops at the first error.
@@ -47,6 +49,7 @@ struct ChannelLayout {
   // elements (a last-axis channel), and 64-bit division is slow in wasm.
   template <typename Run>
   Status ForEachRun(uint64_t index_base, size_t n, Run&& run) const {
+    if (per_tensor()) return n == 0 ? Status::Ok() : run(0, 0, n);
     size_t channel = static_cast<size_t>((index_base / inner) % channels);
     uint64_t left = inner - index_base % inner;  // in the current run
     for (size_t j = 0; j < n;) {

@@ -1,11 +1,10 @@
 // What to do with each weight of a model: the options of quantizeModel and
 // inspectModel, the default rule (README "Whole models"), and the user's
 // overrides by name pattern or predicate.
-import { checkBitwidth, checkChoice, checkOptionsObject, describe, SCHEMES } from '../options.js';
+import { checkBitwidth, checkChoice, checkOptionsObject, describe, ROUNDINGS, SCHEMES } from '../options.js';
 
 const FORMATS = ['qdq', 'matmulnbits', 'tfjs'];
 const ENCODINGS_VERSIONS = ['0.6.1', '1.0.0'];
-const ROUNDING_NAMES = ['half-up', 'half-even'];
 export const FLOAT_DTYPES = Object.freeze(['float32', 'float16', 'bfloat16', 'float64']);
 
 // Ops whose weight inputs are quantized by default, and whether they are
@@ -138,7 +137,7 @@ export function parseModelOptions(options) {
   if (o.format !== undefined) checkChoice('format', o.format, FORMATS);
   if (o.bitwidth !== undefined) checkBitwidth(o.bitwidth);
   if (o.scheme !== undefined) checkChoice('scheme', o.scheme, SCHEMES);
-  if (o.rounding !== undefined) checkChoice('rounding', o.rounding, ROUNDING_NAMES);
+  if (o.rounding !== undefined) checkChoice('rounding', o.rounding, ROUNDINGS);
   checkChoice('encodingsVersion', o.encodingsVersion ?? '0.6.1', ENCODINGS_VERSIONS);
   for (const key of ['symmetric', 'strict', 'perChannel', 'requantize']) checkBoolean(key, o[key]);
   if (o.externalData !== undefined && typeof o.externalData !== 'boolean' && o.externalData !== 'auto') {

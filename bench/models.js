@@ -16,6 +16,7 @@ import os from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
+import { describePageFaults, pageFaultProbe } from './probe.js';
 import {
   GraphProtoSchema,
   ModelProtoSchema,
@@ -185,7 +186,7 @@ async function benchChromium(modelBytes) {
 
 // ---------------------------------------------------------------- report
 
-function section({ size, node, chromium, command }) {
+function section({ size, node, chromium, command, pageFaults }) {
   const mb = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const line = (env, rows, variant) => {
     const r = rows[variant];
@@ -198,6 +199,7 @@ function section({ size, node, chromium, command }) {
     '',
     `\`${command}\` on ${os.cpus()[0]?.model ?? 'this machine'} (${os.cpus().length} cores), Node ${process.versions.node}, ${chromium ? `Chromium ${chromium.version}` : 'no Chromium'}.`,
     `A generated ONNX model of ${mb(size)}: an embedding table [${VOCAB}, ${WIDTH}] read by Gather and ${LAYERS} MatMul weights [${WIDTH}, ${WIDTH}].`,
+    `Memory at the start: ${describePageFaults(pageFaults)}.`,
     'Each time is from the bytes of the file to the bytes of the output files: read (Node: `fs.readFileSync`; Chromium: `fetch` from a local server) → parse + quantize + write (`quantizeModel`) → write (Node: `fs.writeFile` of every output file; Chromium: a `Blob` of them). The yardstick reads and writes the same model bytes without touching them. Median of 3 runs (min–max); Node runs each in a fresh process, and peak memory is its peak RSS above the process\'s RSS before reading, over the model size.',
     '',
     '| where | variant | ms (spread) | / yardstick | peak memory / model |',
@@ -222,13 +224,14 @@ async function main(argv) {
   if (argv[0] === '--child') return child(argv[1], argv[2]);
   const dir = mkdtempSync(join(os.tmpdir(), 'wasmquant-bench-model-'));
   try {
+    const pageFaults = pageFaultProbe();
     const bytes = makeModel();
     const modelPath = join(dir, 'model.onnx');
     writeFileSync(modelPath, bytes);
     console.error(`model: ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
     const node = benchNode(modelPath, bytes.length);
     const chromium = argv.includes('--no-browser') ? null : await benchChromium(bytes);
-    const text = section({ size: bytes.length, node, chromium, command: 'node --expose-gc bench/models.js' });
+    const text = section({ size: bytes.length, node, chromium, pageFaults, command: 'node --expose-gc bench/models.js' });
     if (argv.includes('--no-write') || argv.includes('--no-browser')) console.log(text);
     else writeSection(text);
   } finally {

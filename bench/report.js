@@ -1,5 +1,6 @@
 // Renders bench/results.json's object as bench/RESULTS.md.
 import { CHECKS, CONTENDERS, RATIOS } from './suite.js';
+import { describePageFaults } from './probe.js';
 
 const SIZE_NAMES = { 4096: '4K', 65536: '64K', 1048576: '1M', 16777216: '16M' };
 const sizeName = (n) => SIZE_NAMES[n] ?? String(n);
@@ -127,6 +128,7 @@ export function renderMarkdown(res) {
     `- wasmquant at git ${m.gitCommit}${m.gitDirtySources ? ' with uncommitted changes in src/web/bindings' : ''}; ` +
       `build sha256 (dist .mjs + .wasm) simd128 ${m.distSha256.simd128}…, scalar ${m.distSha256.scalar}…`,
     `- Load average (1/5/15 min) at start ${m.loadAverage.start.join(' ')}, at end ${m.loadAverage.end.join(' ')}`,
+    ...(m.pageFaults ? [`- Memory: ${describePageFaults(m.pageFaults)}`] : []),
     '',
     '## Method',
     '',

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-web';
 import { createQuantizer } from '../web/index.js';
+import { pageFaultProbe } from './probe.js';
 import { renderMarkdown } from './report.js';
 import { plan, runSuite } from './suite.js';
 
@@ -139,6 +140,7 @@ function machine(snapshot) {
     gitCommit: sh('git', ['rev-parse', '--short=12', 'HEAD']),
     gitDirtySources: dirty === null ? null : dirty.length > 0,
     distSha256: distHashes(snapshot), // of wasmquant-<backend>.mjs + .wasm
+    pageFaults: pageFaultProbe(),
   };
 }
 

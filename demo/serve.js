@@ -3,7 +3,7 @@
 // the package (web/, dist/) as an npm user's page would; prints the demo's URL.
 //   node demo/serve.js            port from $PORT, else 8080, else any free port
 // Static files only: GET/HEAD, nothing outside the repository, no listings.
-// JavaScript under web/ and node_modules/ has its bare import specifiers
+// JavaScript under web/, demo/ and node_modules/ has its bare import specifiers
 // rewritten to paths (imports.js): module workers ignore the page's import map.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -102,7 +102,7 @@ async function handle(req, res) {
       res.end(req.method === 'HEAD' ? undefined : html);
       return;
     }
-    if (/^\/(web|node_modules)\//.test(path) && /\.m?js$/.test(file)) {
+    if (/^\/(web|demo|node_modules)\//.test(path) && /\.m?js$/.test(file)) {
       const code = await rewriteImports(file, info.mtimeMs, ROOT);
       headers['Content-Length'] = Buffer.byteLength(code);
       res.writeHead(200, headers);

@@ -179,6 +179,35 @@ export interface TensorData {
 }
 export function readNpy(bytes: Uint8Array | ArrayBuffer): TensorData & { fortranOrder: false };
 /** shape defaults to [data.length]. */
+/**
+ * A contiguous piece of a tensor quantized per channel (or per tensor):
+ * `x.subarray(start, start + length)` is a tensor of `shape` whose axis
+ * `axis` holds channels `channel` … `channel + channels - 1`; its element j
+ * is in channel `channel + Math.floor(j / inner) % channels`.
+ */
+export interface ChannelSlice {
+  start: number;
+  length: number;
+  shape: number[];
+  axis: number | undefined;
+  channel: number;
+  channels: number;
+  inner: number;
+}
+
+/**
+ * Cuts a tensor of `shape`, quantized per channel along `axis` (per tensor:
+ * `undefined`), into slices of at most `maxLength` elements (default 1 Mi)
+ * that quantize, dequantize and analyze take one at a time with
+ * `encodings.slice(channel, channel + channels)`; `channel` keeps that
+ * channel's slices only.
+ */
+export function channelSlices(
+  shape: readonly number[],
+  axis?: number,
+  options?: { maxLength?: number; channel?: number },
+): Generator<ChannelSlice, void, undefined>;
+
 export function writeNpy(data: Float32Array | Float64Array | Codes, shape?: readonly number[]): Uint8Array;
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer): {
   tensors: Record<string, TensorData>;

@@ -570,6 +570,7 @@ export async function createQuantizer(options) {
   return new Quantizer(await loadModule(chosen, wasmUrl), chosen);
 }
 
+export { channelSlices } from './slices.js';
 export {
   readNpy,
   writeNpy,

@@ -55,12 +55,12 @@ export function analyzedMany(quantizer, t, list) {
 export function addErrors({ errors, used, scales, steps }, run, x, codes, xhat) {
   const k = ERR_BINS / (2 * ERR_RANGE);
   const bias = run.encoding && !Array.isArray(run.encoding) && run.encoding.isSymmetric ? steps / 2 : 0;
-  const perChannel = run.inner !== Infinity;
+  const perChannel = run.channels > 1;
   let step = scales[run.first];
   for (let j = 0; j < x.length; j += 1) {
     const v = x[j];
     if (v - v !== 0) continue; // NaN or ±Inf
-    if (perChannel) step = scales[(run.first + Math.floor(j / run.inner)) % run.mod];
+    if (perChannel) step = scales[run.first + (Math.floor(j / run.inner) % run.channels)];
     const b = Math.floor(((xhat[j] - v) / step + ERR_RANGE) * k);
     errors[b < 0 ? 0 : b >= ERR_BINS ? ERR_BINS + 1 : b + 1] += 1;
     if (used) used[codes[j] + bias] = 1;

@@ -1,59 +1,37 @@
 // A tensor as runs that the API quantizes with given encodings (per tensor,
 // per channel, or one channel), and the round trip over them.
+import { channelSlices } from 'wasmquant';
 
 export const RUN = 1 << 20; // elements per quantize/dequantize round trip
 export const SAMPLED = 1 << 22; // values behind the histograms of a big tensor
 
-export function layoutOf(shape, axis) {
-  const channels = shape[axis];
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  return { channels, inner, outer, block: channels * inner };
+// A run: one of the library's channel slices with its part of the
+// encodings; element j is in channel first + floor(j / inner) % channels.
+function runOf(slice, encoding) {
+  const perChannel = Array.isArray(encoding);
+  return {
+    start: slice.start,
+    count: slice.length,
+    encoding: perChannel ? encoding.slice(slice.channel, slice.channel + slice.channels) : encoding,
+    options: perChannel ? { shape: slice.shape, axis: slice.axis } : {},
+    first: slice.channel,
+    inner: slice.inner,
+    channels: slice.channels,
+  };
 }
 
-// Splits the tensor into runs that the API can quantize with a given
-// encoding: each run is { start, count, encoding, options, channel(j) }.
+// The tensor (options o: shape, axis) in runs of at most RUN elements that
+// the API quantizes with the given encodings.
 export function* runs(n, o, encoding) {
-  if (!Array.isArray(encoding)) {
-    for (let s = 0; s < n; s += RUN) yield { start: s, count: Math.min(RUN, n - s), encoding, options: {}, first: 0, inner: Infinity, mod: 1 };
-    return;
-  }
-  const { channels: C, inner, outer, block } = layoutOf(o.shape, o.axis);
-  if (block <= RUN) {
-    const k = Math.max(1, Math.floor(RUN / block));
-    for (let b = 0; b < outer; b += k) {
-      const kk = Math.min(k, outer - b);
-      yield { start: b * block, count: kk * block, encoding, options: { shape: [kk, C, inner], axis: 1 }, first: 0, inner, mod: C };
-    }
-    return;
-  }
-  const g = Math.floor(RUN / inner);
-  for (let b = 0; b < outer; b += 1) {
-    if (g >= 2) {
-      for (let c = 0; c < C; c += g) {
-        const gg = Math.min(g, C - c);
-        const start = b * block + c * inner;
-        if (gg === 1) yield { start, count: inner, encoding: encoding[c], options: {}, first: c, inner: Infinity, mod: Infinity };
-        else yield { start, count: gg * inner, encoding: encoding.slice(c, c + gg), options: { shape: [gg, inner], axis: 0 }, first: c, inner, mod: Infinity };
-      }
-    } else {
-      for (let c = 0; c < C; c += 1) {
-        for (let s = 0; s < inner; s += RUN) {
-          yield { start: b * block + c * inner + s, count: Math.min(RUN, inner - s), encoding: encoding[c], options: {}, first: c, inner: Infinity, mod: Infinity };
-        }
-      }
-    }
+  const perChannel = Array.isArray(encoding);
+  for (const slice of channelSlices(perChannel ? o.shape : [n], perChannel ? o.axis : undefined, { maxLength: RUN })) {
+    yield runOf(slice, encoding);
   }
 }
 
-// The runs of channel c only (each a contiguous stretch of `inner` values).
+// The runs of channel c only.
 export function* channelRuns(o, encoding, c) {
-  const { inner, outer, block } = layoutOf(o.shape, o.axis);
-  for (let b = 0; b < outer; b += 1) {
-    for (let s = 0; s < inner; s += RUN) {
-      yield { start: b * block + c * inner + s, count: Math.min(RUN, inner - s), encoding: encoding[c], options: {}, first: c, inner: Infinity, mod: Infinity };
-    }
-  }
+  for (const slice of channelSlices(o.shape, o.axis, { maxLength: RUN, channel: c })) yield runOf(slice, encoding);
 }
 
 // Quantizes and dequantizes every run; calls visit(run, x, codes, xhat).

@@ -1,6 +1,7 @@
 // A consumer of every export, type-checked under `strict` with both
 // moduleResolution bundler and nodenext (tests/js/types.test.js).
 import {
+  channelSlices,
   createQuantizer,
   fromAimetEncodings,
   readNpy,
@@ -9,6 +10,7 @@ import {
   toAimetEncodings,
   writeNpy,
   writeSafetensors,
+  type ChannelSlice,
   type Encoding,
   type Quantizer,
   type Report,
@@ -45,7 +47,10 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
   client.terminate();
+  const slices: ChannelSlice[] = [...channelSlices([4, 3], 1, { maxLength: 6, channel: 2 })];
+  const sliced = slices.map((s) => wq.quantize(x.subarray(s.start, s.start + s.length), { shape: s.shape, axis: s.axis }).codes.length);
   return (
+    sliced.length +
     report.sqnrDb + grid.length + streamed.length + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
     model.totals.bytesAfter + rows.length + Object.keys(remote.files).length
   );

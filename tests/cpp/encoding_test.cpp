@@ -9,7 +9,9 @@
 
 #include "api_helpers.h"
 #include "gtest/gtest.h"
+#include "json.h"
 #include "reference.h"
+#include "test_vectors.h"
 #include "wasmquant/calibrator.h"
 #include "wasmquant/kernels.h"
 #include "wasmquant/oneshot.h"
@@ -43,67 +45,41 @@ struct VectorRow {
   std::vector<double> dequantized;  // empty: not given by the table
 };
 
+// The rows of tests/vectors/tf-encoding.json, which the JS tests read too.
 std::vector<VectorRow> SpecRows() {
-  return {
-      {"QualcommExample",
-       {-1.8f, -1.0f, 0.0f, 0.5f},
-       8,
-       -1.803921568627451,
-       0.496078431372549,
-       0.009019607843137253,
-       -200,
-       {0, 89, 200, 255},
-       {-1.8039216, -1.0011765, 0.0, 0.4960784}},
-      {"SymmetricData",
-       {-5.1f, 5.1f},
-       8,
-       -5.12,
-       5.08,
-       0.04,
-       -128,
-       {kUnpinned, 255},
-       {}},
-      {"AllPositive",
-       {2.0f, 10.0f},
-       8,
-       0.0,
-       10.0,
-       10.0 / 255,
-       0,
-       {51, 255},
-       {2.0, 10.0}},
-      {"AllNegative",
-       {-20.0f, -7.0f},
-       8,
-       -20.0,
-       0.0,
-       20.0 / 255,
-       -255,
-       {0, 166},
-       {-20.0, -6.9803922}},
-      {"Constant", {5.0f}, 8, 0.0, 5.01, 5.01 / 255, 0, {254}, {4.9903529}},
-      {"AllZeros", std::vector<float>(16, 0.0f), 8, 0.0, 0.01, 0.01 / 255, 0,
-       std::vector<int>(16, 0), std::vector<double>(16, 0.0)},
-      // Notes of §2.1: the first row at 16 and 4 bits. min = offset * scale.
-      {"QualcommExample16Bit",
-       {-1.8f, -1.0f, 0.0f, 0.5f},
-       16,
-       -51288 * 3.50957503e-05,
-       -51288 * 3.50957503e-05 + 65535 * 3.50957503e-05,
-       3.50957503e-05,
-       -51288,
-       {0, 22795, 51288, 65535},
-       {}},
-      {"QualcommExample4Bit",
-       {-1.8f, -1.0f, 0.0f, 0.5f},
-       4,
-       -12 * 0.1533333,
-       3 * 0.1533333,
-       0.1533333,
-       -12,
-       {0, 5, 12, 15},
-       {}},
-  };
+  const test_json::Value doc = test_json::Parse(k_tf_encoding_json);
+  std::vector<VectorRow> rows;
+  for (const test_json::Value& r : doc["rows"].array) {
+    VectorRow row;
+    row.name = r["name"].string;
+    for (const test_json::Value& v : r["input"].array) {
+      row.input.push_back(static_cast<float>(v.number));
+    }
+    row.bitwidth = static_cast<int>(r["bitwidth"].number);
+    row.min = r["min"].number;
+    row.max = r["max"].number;
+    row.scale = r["scale"].number;
+    row.offset = static_cast<int32_t>(r["offset"].number);
+    for (const test_json::Value& c : r["codes"].array) {
+      row.codes.push_back(c.is_null() ? kUnpinned : static_cast<int>(c.number));
+    }
+    if (!r["dequantized"].is_null()) {
+      for (const test_json::Value& d : r["dequantized"].array) {
+        row.dequantized.push_back(d.number);
+      }
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(SpecVectorsFileTest, HasEveryRowOfTheTable) {
+  const std::vector<VectorRow> rows = SpecRows();
+  ASSERT_EQ(rows.size(), 8u);
+  for (const VectorRow& row : rows) {
+    EXPECT_EQ(row.codes.size(), row.input.size()) << row.name;
+    EXPECT_NEAR(row.min, row.offset * row.scale, 1e-6 * row.scale) << row.name;
+  }
 }
 
 void ExpectRel(double got, double want, double rel, const char* what) {

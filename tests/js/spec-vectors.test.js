@@ -1,5 +1,6 @@
 // docs/spec.md §2.1: every reference vector, through quantize, dequantize and
 // computeEncoding, on both backends.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKENDS,
@@ -12,85 +13,15 @@ import {
   steps,
 } from './helpers.js';
 
-// The table of §2.1, transcribed. `codes: null` where the SPEC leaves an
-// element open; dequantized values are listed where the table gives them.
-const VECTORS = [
-  {
-    name: 'worked example [-1.8, -1.0, 0, 0.5]',
-    input: [-1.8, -1.0, 0, 0.5],
-    range: [-1.8, 0.5],
-    min: -1.803921568627451,
-    max: 0.496078431372549,
-    scale: 0.009019607843137253,
-    offset: -200,
-    codes: [0, 89, 200, 255],
-    dequantized: [-1.8039216, -1.0011765, 0, 0.4960784],
-  },
-  {
-    name: '[-5.1, 5.1] (zf = 127.5, z = 128)',
-    input: [-5.1, 5.1],
-    range: [-5.1, 5.1],
-    min: -5.12,
-    max: 5.08,
-    scale: 0.04,
-    offset: -128,
-    codes: [null, 255], // -5.1 is exactly on a half step: 0 or 1, not pinned
-    dequantized: null,
-  },
-  {
-    name: 'all positive [2, 10]',
-    input: [2, 10],
-    range: [2, 10],
-    min: 0,
-    max: 10,
-    scale: 10 / 255,
-    offset: 0,
-    codes: [51, 255],
-    dequantized: [2, 10],
-  },
-  {
-    name: 'all negative [-20, -7]',
-    input: [-20, -7],
-    range: [-20, -7],
-    min: -20,
-    max: 0,
-    scale: 20 / 255,
-    offset: -255,
-    codes: [0, 166],
-    dequantized: [-20, -6.9803922],
-  },
-  {
-    name: 'constant 5.0',
-    input: [5, 5, 5],
-    range: [5, 5],
-    min: 0,
-    max: 5.01,
-    scale: 5.01 / 255,
-    offset: 0,
-    codes: [254, 254, 254],
-    dequantized: [4.9903529, 4.9903529, 4.9903529],
-  },
-  {
-    name: 'all zeros',
-    input: new Array(37).fill(0),
-    range: [0, 0],
-    min: 0,
-    max: 0.01,
-    scale: 0.01 / 255,
-    offset: 0,
-    codes: new Array(37).fill(0),
-    dequantized: new Array(37).fill(0),
-  },
-];
-
+// The table of §2.1 (tests/vectors/tf-encoding.json, which GoogleTest reads
+// too). `codes: null` where the SPEC leaves an element open; dequantized
+// values are listed where the table gives them.
+const TABLE = JSON.parse(readFileSync(new URL('../vectors/tf-encoding.json', import.meta.url), 'utf8'));
+const VECTORS = TABLE.rows.filter((v) => v.bitwidth === 8);
 // The notes' 16- and 4-bit variants of the worked example.
-const BITWIDTH_VARIANTS = [
-  { bitwidth: 16, scale: 3.50957503e-5, offset: -51288, codes: [0, 22795, 51288, 65535] },
-  { bitwidth: 4, scale: 0.1533333, offset: -12, codes: [0, 5, 12, 15] },
-];
-
+const BITWIDTH_VARIANTS = TABLE.rows.filter((v) => v.bitwidth !== 8);
 // The blog post's numbers, which SPEC says are wrong.
-const BLOG = { min: -1.7960784313725493, max: 0.5039215686274507, codes: [0, 88, 199, 255] };
+const BLOG = TABLE.notTheBlogPost;
 
 // Repeats a vector to `length` elements, so the SIMD loops (16 at a time)
 // and their scalar tails are both exercised.
@@ -163,7 +94,7 @@ describe.each(BACKENDS)('SPEC §2.1 reference vectors, backend %s', (backend) =>
     }
   });
 
-  describe.each(BITWIDTH_VARIANTS)('worked example at $bitwidth bits', (variant) => {
+  describe.each(BITWIDTH_VARIANTS)('$name', (variant) => {
     const n = steps(variant.bitwidth);
     const expected = {
       bitwidth: variant.bitwidth,

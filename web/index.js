@@ -135,16 +135,7 @@ class Quantizer {
   #calibrate(x, o, layout) {
     const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, x.length));
     try {
-      const passes = calibrator.passes();
-      for (let pass = 0; pass < passes; pass += 1) {
-        this.#stream(
-          x,
-          null,
-          (inPtr, outPtr, start, count) => throwIfFailed(calibrator.add(inPtr, count, start), calibrator),
-          { inScratch: pass > 0 && this.#fitsScratch(x) },
-        );
-        throwIfError(calibrator.endPass());
-      }
+      this.#runPasses(calibrator, x);
       return this.#finish(calibrator, layout);
     } finally {
       calibrator.delete();
@@ -162,19 +153,35 @@ class Quantizer {
     checkRereadable(source);
     const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, layout.length));
     try {
-      const passes = calibrator.passes();
-      for (let pass = 0; pass < passes; pass += 1) {
-        await this.#eachStreamChunk(source, [layout], (x, base) =>
-          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(calibrator.add(inPtr, count, start), calibrator), {
-            base,
-          }),
-        );
-        throwIfError(calibrator.endPass());
-      }
+      await this.#runStreamPasses(calibrator, source, [layout]);
       return this.#finish(calibrator, layout);
     } finally {
       calibrator.delete();
     }
+  }
+
+  // Every pass of `passes` (a Calibrator or an AnalysisSet) over x in
+  // memory: one chunk, still in the scratch area after pass 0 if it fits.
+  #runPasses(passes, x) {
+    for (let pass = 0; pass < passes.passes(); pass += 1) {
+      this.#feed(passes, x, 0, pass > 0 && this.#fitsScratch(x));
+      throwIfError(passes.endPass());
+    }
+  }
+
+  // The same over a stream source, read once per pass.
+  async #runStreamPasses(passes, source, layouts) {
+    for (let pass = 0; pass < passes.passes(); pass += 1) {
+      await this.#eachStreamChunk(source, layouts, (x, base) => this.#feed(passes, x, base, false));
+      throwIfError(passes.endPass());
+    }
+  }
+
+  #feed(passes, x, base, inScratch) {
+    this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(passes.add(inPtr, count, start), passes), {
+      base,
+      inScratch,
+    });
   }
 
   // Calls fn(chunk, base) for each chunk of one read of the source; checks
@@ -379,15 +386,6 @@ class Quantizer {
     }
   }
 
-  #runPasses(set, x) {
-    for (let pass = 0; pass < set.passes(); pass += 1) {
-      this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
-        inScratch: pass > 0 && this.#fitsScratch(x),
-      });
-      throwIfError(set.endPass());
-    }
-  }
-
   // Calibrates x (options without encoding, out or pack), reports on its
   // round trip and quantizes it with the encodings the analysis made, which
   // stay rows: a weight quantized in blocks has a million of them.
@@ -524,15 +522,7 @@ class Quantizer {
     const set = this.#analysisSet(plans);
     try {
       if (set.passes() > 1) checkRereadable(input);
-      const layouts = plans.map((p) => p.layout);
-      for (let pass = 0; pass < set.passes(); pass += 1) {
-        await this.#eachStreamChunk(input, layouts, (x, base) =>
-          this.#stream(x, null, (inPtr, outPtr, start, count) => throwIfFailed(set.add(inPtr, count, start), set), {
-            base,
-          }),
-        );
-        throwIfError(set.endPass());
-      }
+      await this.#runStreamPasses(set, input, plans.map((p) => p.layout));
       return this.#reportsOf(set, plans);
     } finally {
       set.delete();

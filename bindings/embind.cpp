@@ -135,6 +135,10 @@ JsRowsStatus NormalizeEncodingsJs(uintptr_t address, size_t n) {
   return {};
 }
 
+JsStatus ValidateCalibrationJs(const CalibrationOptions& options) {
+  return ToJs(ValidateCalibration(options));
+}
+
 // Calibrate and quantize a small tensor in one call (one chunk, per tensor):
 // for small inputs the calls and objects of the chunked path cost more than
 // the work.
@@ -355,6 +359,7 @@ EMSCRIPTEN_BINDINGS(wasmquant) {
   emscripten::function("heapTop", &HeapTop);
   emscripten::function("computeEncoding", &ComputeEncodingJs);
   emscripten::function("normalizeEncodings", &NormalizeEncodingsJs);
+  emscripten::function("validateCalibration", &ValidateCalibrationJs);
   emscripten::function("quantizeTensor", &QuantizeTensor);
   emscripten::class_<JsCalibrator>("Calibrator")
       .constructor<const CalibrationOptions&>()

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "enhanced.h"
@@ -56,10 +57,30 @@ std::string ChannelName(const ChannelLayout& layout, size_t c) {
 
 Status ValidatePercentile(double percentile) {
   if (!(percentile >= 50 && percentile <= 100)) {
+    std::ostringstream got;
+    got << percentile;
     return Status::RangeError(
         "percentile must be a number from 50 to 100 (the upper percentile; "
         "the lower one is 100 - percentile), got " +
-        std::to_string(percentile));
+        got.str());
+  }
+  return Status::Ok();
+}
+
+Status ValidateCalibration(const CalibrationOptions& options) {
+  Status status = ValidateEncodingOptions(options.encoding);
+  if (!status.ok()) return status;
+  const bool searched = options.scheme != Scheme::kTf;
+  const uint64_t limit = searched ? kMaxSearchedChannels : kMaxChannels;
+  if (options.layout.channels > limit) {
+    return Status::RangeError(
+        "per-channel quantization takes at most " + std::to_string(limit) +
+        " channels with " +
+        (searched ? "tf_enhanced and percentile" : "this scheme") + ", got " +
+        std::to_string(options.layout.channels));
+  }
+  if (options.scheme == Scheme::kPercentile) {
+    return ValidatePercentile(options.percentile);
   }
   return Status::Ok();
 }

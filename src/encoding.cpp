@@ -36,6 +36,17 @@ Status ValidateMinRange(double min_range) {
   return Status::Ok();
 }
 
+Status ValidateEncodingOptions(const EncodingOptions& options) {
+  Status status = ValidateBitwidth(options.bitwidth);
+  if (status.ok()) status = ValidateMinRange(options.min_range);
+  if (status.ok() && options.strict && !options.symmetric) {
+    status = Status::RangeError(
+        "strict applies to symmetric encodings: add symmetric: true or "
+        "scheme: 'symmetric'");
+  }
+  return status;
+}
+
 namespace {
 
 // The kernels work with float32 copies of scale and 1/scale, so both must be
@@ -55,9 +66,7 @@ Status CheckScale(double scale, const std::string& what) {
 double RoundHalfAwayFromZero(double v) { return std::round(v); }
 
 Status CheckRange(double lo, double hi, const EncodingOptions& options) {
-  Status status = ValidateBitwidth(options.bitwidth);
-  if (!status.ok()) return status;
-  status = ValidateMinRange(options.min_range);
+  Status status = ValidateEncodingOptions(options);
   if (!status.ok()) return status;
   if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi) {
     return Status::RangeError(

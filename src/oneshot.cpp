@@ -20,6 +20,8 @@ CalibrationOptions QuantizeOptions::Calibration() const {
 Status Calibrate(const KernelTable& kernels, const float* x, size_t n,
                  const CalibrationOptions& options, Encoding* encoding,
                  uint64_t* nonfinite) {
+  Status valid = ValidateCalibration(options);
+  if (!valid.ok()) return valid;
   CalibrationOptions calibration = options;
   if (calibration.size_hint == 0) calibration.size_hint = n;
   Calibrator calibrator(kernels, calibration);

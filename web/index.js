@@ -133,7 +133,7 @@ class Quantizer {
 
   // Runs every calibration pass over x; the encodings, one per channel.
   #calibrate(x, o, layout) {
-    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, x.length));
+    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, x.length));
     try {
       this.#runPasses(calibrator, x);
       return this.#finish(calibrator, layout);
@@ -151,7 +151,7 @@ class Quantizer {
   // The same over a stream source, read once per pass.
   async #calibrateStream(source, o, layout) {
     checkRereadable(source);
-    const calibrator = new this.#m.Calibrator(this.#coreOptions(o, layout, layout.length));
+    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, layout.length));
     try {
       await this.#runStreamPasses(calibrator, source, [layout]);
       return this.#finish(calibrator, layout);
@@ -194,6 +194,14 @@ class Quantizer {
       base += x.length;
     }
     for (const layout of layouts) checkStreamLength(base, layout);
+  }
+
+  // The core's CalibrationOptions for a Calibrator or an AnalysisSet, which
+  // the core checks first (its constructors allocate per channel).
+  #calibrationOptions(o, layout, length) {
+    const options = this.#coreOptions(o, layout, length);
+    throwIfError(this.#m.validateCalibration(options));
+    return options;
   }
 
   // The core's CalibrationOptions (a value_object of bindings/embind.cpp).
@@ -450,7 +458,7 @@ class Quantizer {
           plans.map(({ o, layout, length, encodings }) => {
             const rows = ptr + row * ROW_BYTES;
             row += encodings.length;
-            return { options: this.#coreOptions(o, layout, length), rounding: this.#rounding(o), rows, count: encodings.length };
+            return { options: this.#calibrationOptions(o, layout, length), rounding: this.#rounding(o), rows, count: encodings.length };
           }),
         );
       },

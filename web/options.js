@@ -1,5 +1,8 @@
 // Validation of the options object: every mistake is a TypeError or
-// RangeError that names the option and what it accepts.
+// RangeError that names the option and what it accepts. Types are checked
+// here; the core owns the ranges and limits (minRange, percentile, strict,
+// channel counts: bindings/embind.cpp validateCalibration), except the
+// bitwidth's, which decides the code type before the core is called.
 
 // The names are those of the core's enums (bindings/embind.cpp), except
 // 'symmetric', which is 'tf' with symmetric: true.
@@ -51,11 +54,8 @@ export function checkChoice(name, value, choices) {
   return value;
 }
 
-function checkMinRange(value) {
-  if (typeof value !== 'number') fail(TypeError, `minRange must be a number, got ${describe(value)}`);
-  if (!(value > 0) || !Number.isFinite(value)) {
-    fail(RangeError, `minRange must be a finite number greater than 0, got ${describe(value)}`);
-  }
+function checkNumber(name, value) {
+  if (typeof value !== 'number') fail(TypeError, `${name} must be a number, got ${describe(value)}`);
   return value;
 }
 
@@ -85,9 +85,7 @@ export function parseOptions(options) {
   const symmetric = checkBoolean('symmetric', o.symmetric) || scheme === 'symmetric';
   const bitwidth = checkBitwidth(o.bitwidth);
   checkBoolean('pack', o.pack);
-  if (checkBoolean('strict', o.strict) && !symmetric) {
-    fail(RangeError, "strict applies to symmetric encodings: add symmetric: true or scheme: 'symmetric'");
-  }
+  checkBoolean('strict', o.strict);
   if (options.percentile !== undefined && scheme !== 'percentile') {
     fail(RangeError, `percentile applies to scheme 'percentile', not '${scheme}'`);
   }
@@ -97,9 +95,9 @@ export function parseOptions(options) {
     symmetric,
     strict: o.strict,
     unsignedSymmetric: checkBoolean('unsignedSymmetric', o.unsignedSymmetric),
-    percentile: checkPercentile(o.percentile),
+    percentile: checkNumber('percentile', o.percentile),
     rounding: checkChoice('rounding', o.rounding, ROUNDINGS),
-    minRange: checkMinRange(o.minRange),
+    minRange: checkNumber('minRange', o.minRange),
     nonFinite: checkChoice('nonFinite', o.nonFinite, NON_FINITE),
     pack: o.pack,
     shape: o.shape,
@@ -114,17 +112,6 @@ function checkBoolean(name, value) {
   if (typeof value !== 'boolean') fail(TypeError, `${name} must be true or false, got ${describe(value)}`);
   return value;
 }
-
-function checkPercentile(value) {
-  if (typeof value !== 'number') fail(TypeError, `percentile must be a number, got ${describe(value)}`);
-  if (!(value >= 50 && value <= 100)) {
-    fail(RangeError, `percentile must be from 50 to 100 (the upper percentile; the lower is 100 - percentile), got ${value}`);
-  }
-  return value;
-}
-
-const MAX_CHANNELS = 1 << 20;
-const MAX_SEARCHED_CHANNELS = 1 << 16; // tf_enhanced, percentile
 
 // The tensor as [outer, channels, inner] for per-channel work (SPEC §3.2),
 // from options.shape and options.axis; per tensor: channels 1, inner 0
@@ -161,12 +148,6 @@ export function channelLayout(o, length) {
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const channels = dims[axis];
-  // Each channel keeps its own state in wasm memory (kilobytes for the
-  // histogram and rank searches): bounded, so memory is too.
-  const limit = o.scheme === 'tf' ? MAX_CHANNELS : MAX_SEARCHED_CHANNELS;
-  if (channels > limit) {
-    fail(RangeError, `per-channel quantization takes at most ${limit} channels with this scheme, got ${channels} along axis ${axis}`);
-  }
   return { channels, inner: Math.max(inner, 1), outer, axis, perChannel: true };
 }
 

@@ -36,6 +36,14 @@ struct CalibrationOptions {
 
 Status ValidatePercentile(double percentile);
 
+// Per-channel state is kilobytes per channel for the histogram and rank
+// searches, bytes for min/max: calibrations take at most this many channels.
+constexpr uint64_t kMaxChannels = uint64_t{1} << 20;
+constexpr uint64_t kMaxSearchedChannels = uint64_t{1} << 16;
+// Checks what a Calibrator cannot (its constructor allocates per channel):
+// call before constructing one from options a caller gave.
+Status ValidateCalibration(const CalibrationOptions& options);
+
 class Calibrator {
  public:
   static constexpr int kHistogramBins = 512;

@@ -46,6 +46,8 @@ inline int32_t Steps(int bitwidth) { return (int32_t{1} << bitwidth) - 1; }
 
 Status ValidateBitwidth(int bitwidth);
 Status ValidateMinRange(double min_range);
+// Both of the above, and strict only with symmetric.
+Status ValidateEncodingOptions(const EncodingOptions& options);
 
 // SPEC §2 steps 2-6 on the finite data range [lo, hi].
 Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,

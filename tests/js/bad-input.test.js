@@ -185,6 +185,30 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
       });
     }
 
+    it('ranges the core owns: percentile, strict without symmetric, channel counts', () => {
+      const y = new Float32Array(256).map((_, i) => Math.sin(i));
+      for (const percentile of [49.9, 100.5, Number.NaN]) {
+        for (const call of [() => wq.quantize(y, { scheme: 'percentile', percentile }), () => wq.analyze(y, { scheme: 'percentile', percentile })]) {
+          expectWasmquantError(call, RangeError, /percentile must be a number from 50 to 100/);
+        }
+      }
+      expectWasmquantError(() => wq.quantize(y, { scheme: 'percentile', percentile: '99' }), TypeError, /percentile must be a number/);
+      for (const call of [() => wq.quantize(y, { strict: true }), () => wq.computeEncoding(-1, 1, { strict: true })]) {
+        expectWasmquantError(call, RangeError, /strict applies to symmetric encodings/);
+      }
+      const wide = new Float32Array(2 ** 16 + 1);
+      for (const scheme of ['tf_enhanced', 'percentile']) {
+        expectWasmquantError(
+          () => wq.quantize(wide, { scheme, shape: [2 ** 16 + 1], axis: 0 }),
+          RangeError,
+          /at most 65536 channels with tf_enhanced and percentile, got 65537/,
+        );
+      }
+      expect(wq.quantize(wide, { shape: [2 ** 16 + 1], axis: 0 }).encoding).toHaveLength(2 ** 16 + 1);
+      const wider = new Float32Array(2 ** 20 + 1);
+      expectWasmquantError(() => wq.analyze(wider, { shape: [2 ** 20 + 1], axis: 0 }), RangeError, /at most 1048576 channels/);
+    });
+
     it('undefined option values mean the default', () => {
       const a = wq.quantize(x, { bitwidth: undefined, rounding: undefined, minRange: undefined });
       const b = wq.quantize(x);

@@ -16,6 +16,42 @@ export const OVERVIEW_COLUMNS = [
   { key: 'mse', label: 'MSE', get: (r) => r.mse ?? -1, text: (v, r) => (r.error ? '—' : formatNumber(r.mse)) },
 ];
 
+// One tensor's row: its name (a button that selects it) and its columns.
+function overviewRow(r) {
+  return el(
+    'tr',
+    { class: r.name === state.selected ? 'current' : '', dataset: { name: r.name } },
+    OVERVIEW_COLUMNS.map((c, i) => {
+      const v = c.get(r);
+      const text = c.text ? c.text(v, r) : String(v);
+      if (i === 0) {
+        return el(
+          'th',
+          { scope: 'row' },
+          r.error === 'empty' ? text : el('button', { type: 'button', class: 'link-button', onclick: () => selectFromOverview(r.name), text }),
+        );
+      }
+      return el('td', { class: [c.numeric === false ? '' : 'num', r.error && c.key === 'sqnrDb' ? 'error-cell' : ''].join(' ').trim(), dataset: { key: c.key, value: String(v) }, text });
+    }),
+  );
+}
+
+// The totals: bytes before and after, and the ratio.
+function overviewTotals(rows) {
+  const before = rows.reduce((s, r) => s + r.bytesBefore, 0);
+  const after = rows.reduce((s, r) => s + (r.bytesAfter ?? 0), 0);
+  return el(
+    'tr',
+    {},
+    el('th', { scope: 'row', text: `${rows.length} tensors` }),
+    el('td'),
+    el('td', { class: 'num', dataset: { key: 'bytesBefore', value: String(before) }, text: formatBytes(before) }),
+    el('td', { class: 'num', dataset: { key: 'bytesAfter', value: String(after) }, text: formatBytes(after) }),
+    el('td', { class: 'num', text: after ? `${(before / after).toFixed(1)}×` : '—' }),
+    el('td', { colspan: '3' }),
+  );
+}
+
 export function renderOverview(o) {
   state.overview = o;
   const table = $('overview-table');
@@ -32,40 +68,8 @@ export function renderOverview(o) {
       table.tHead.querySelector(`[data-key="${k}"]`)?.focus();
     }),
   );
-  table.tBodies[0].replaceChildren(
-    ...rows.map((r) =>
-      el(
-        'tr',
-        { class: r.name === state.selected ? 'current' : '', dataset: { name: r.name } },
-        OVERVIEW_COLUMNS.map((c, i) => {
-          const v = c.get(r);
-          const text = c.text ? c.text(v, r) : String(v);
-          if (i === 0) {
-            return el(
-              'th',
-              { scope: 'row' },
-              r.error === 'empty' ? text : el('button', { type: 'button', class: 'link-button', onclick: () => selectFromOverview(r.name), text }),
-            );
-          }
-          return el('td', { class: [c.numeric === false ? '' : 'num', r.error && c.key === 'sqnrDb' ? 'error-cell' : ''].join(' ').trim(), dataset: { key: c.key, value: String(v) }, text });
-        }),
-      ),
-    ),
-  );
-  const before = o.rows.reduce((s, r) => s + r.bytesBefore, 0);
-  const after = o.rows.reduce((s, r) => s + (r.bytesAfter ?? 0), 0);
-  table.tFoot.replaceChildren(
-    el(
-      'tr',
-      {},
-      el('th', { scope: 'row', text: `${o.rows.length} tensors` }),
-      el('td'),
-      el('td', { class: 'num', dataset: { key: 'bytesBefore', value: String(before) }, text: formatBytes(before) }),
-      el('td', { class: 'num', dataset: { key: 'bytesAfter', value: String(after) }, text: formatBytes(after) }),
-      el('td', { class: 'num', text: after ? `${(before / after).toFixed(1)}×` : '—' }),
-      el('td', { colspan: '3' }),
-    ),
-  );
+  table.tBodies[0].replaceChildren(...rows.map(overviewRow));
+  table.tFoot.replaceChildren(overviewTotals(o.rows));
   const s = o.settings;
   $('overview-sub').textContent = `${s.scheme}, ${s.bitwidth} bits; size after = the codes (${s.bitwidth <= 8 ? 'one byte' : 'two bytes'} each). Pick a tensor to inspect it.`;
 }

@@ -125,6 +125,57 @@ function bars(ctx, counts, box, sx, sy, lo, hi, color) {
  * values: { lo, hi, counts, dataMin, dataMax }; encoding: the view's
  * encoding or null (per-channel, whole tensor). Returns a text description.
  */
+// The clip range shaded and the encoding's grid under the bars; returns
+// the notes that describe them.
+function drawGrid(ctx, box, sx, { lo, hi }, { min, max: top, scale }) {
+  // Clip range: values beyond half a step outside [min, max] saturate.
+  const clipLo = min - scale / 2;
+  const clipHi = top + scale / 2;
+  ctx.fillStyle = css('--clip-fill');
+  if (clipLo > lo) ctx.fillRect(box.x0, box.y0, sx(clipLo) - box.x0, box.y1 - box.y0);
+  if (clipHi < hi) ctx.fillRect(sx(clipHi), box.y0, box.x1 - sx(clipHi), box.y1 - box.y0);
+
+  // The grid: every level when they are ≥ 4 px apart, else every k-th.
+  const levels = Math.round((top - min) / scale) + 1;
+  const pxPerStep = ((box.x1 - box.x0) * scale) / (hi - lo);
+  let every = 1;
+  while (pxPerStep * every < 6) every *= 2;
+  ctx.strokeStyle = css('--grid');
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  const z = Math.round(-min / scale);
+  for (let q = z % every; q < levels; q += every) {
+    const x = Math.round(sx(min + q * scale)) + 0.5;
+    if (x < box.x0 || x > box.x1) continue;
+    ctx.moveTo(x, box.y0);
+    ctx.lineTo(x, box.y1);
+  }
+  ctx.stroke();
+  return [
+    every === 1
+      ? `grid: all ${levels} levels, step ${formatTick(scale)}`
+      : `grid: every ${every}th of ${levels} levels (step ${formatTick(scale)})`,
+    `clip range [${formatTick(clipLo)}, ${formatTick(clipHi)}]`,
+  ];
+}
+
+// The encoding's min, max and zero over the bars.
+function drawEnds(ctx, box, sx, encoding) {
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = css('--clip');
+  for (const v of [encoding.min, encoding.max]) verticalLine(ctx, box, sx(v));
+  ctx.strokeStyle = css('--zero');
+  ctx.setLineDash([3, 3]);
+  verticalLine(ctx, box, sx(0));
+  ctx.setLineDash([]);
+  ctx.fillStyle = css('--clip');
+  ctx.textBaseline = 'top';
+  ctx.textAlign = 'left';
+  ctx.fillText('min', Math.min(sx(encoding.min) + 3, box.x1 - 20), box.y0 + 1);
+  ctx.textAlign = 'right';
+  ctx.fillText('max', Math.max(sx(encoding.max) - 3, box.x0 + 20), box.y0 + 1);
+}
+
 export function drawHistogram(canvas, values, encoding, { log = true } = {}) {
   const { ctx, width, height } = setup(canvas);
   const box = frame(ctx, width, height);
@@ -133,58 +184,9 @@ export function drawHistogram(canvas, values, encoding, { log = true } = {}) {
   for (const c of counts) max = Math.max(max, c);
   const sy = yAxis(ctx, box, max, log);
   const sx = xAxis(ctx, box, lo, hi, 'value');
-  const notes = [];
-
-  if (encoding) {
-    const { min, max: top, scale } = encoding;
-    // Clip range: values beyond half a step outside [min, max] saturate.
-    const clipLo = min - scale / 2;
-    const clipHi = top + scale / 2;
-    ctx.fillStyle = css('--clip-fill');
-    if (clipLo > lo) ctx.fillRect(box.x0, box.y0, sx(clipLo) - box.x0, box.y1 - box.y0);
-    if (clipHi < hi) ctx.fillRect(sx(clipHi), box.y0, box.x1 - sx(clipHi), box.y1 - box.y0);
-
-    // The grid: every level when they are ≥ 4 px apart, else every k-th.
-    const levels = Math.round((top - min) / scale) + 1;
-    const pxPerStep = ((box.x1 - box.x0) * scale) / (hi - lo);
-    let every = 1;
-    while (pxPerStep * every < 6) every *= 2;
-    ctx.strokeStyle = css('--grid');
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    const z = Math.round(-min / scale);
-    for (let q = z % every; q < levels; q += every) {
-      const x = Math.round(sx(min + q * scale)) + 0.5;
-      if (x < box.x0 || x > box.x1) continue;
-      ctx.moveTo(x, box.y0);
-      ctx.lineTo(x, box.y1);
-    }
-    ctx.stroke();
-    notes.push(
-      every === 1
-        ? `grid: all ${levels} levels, step ${formatTick(scale)}`
-        : `grid: every ${every}th of ${levels} levels (step ${formatTick(scale)})`,
-    );
-    notes.push(`clip range [${formatTick(clipLo)}, ${formatTick(clipHi)}]`);
-  }
-
+  const notes = encoding ? drawGrid(ctx, box, sx, values, encoding) : [];
   bars(ctx, counts, box, sx, sy, lo, hi, css('--bar'));
-
-  if (encoding) {
-    ctx.lineWidth = 1.5;
-    ctx.strokeStyle = css('--clip');
-    for (const v of [encoding.min, encoding.max]) verticalLine(ctx, box, sx(v));
-    ctx.strokeStyle = css('--zero');
-    ctx.setLineDash([3, 3]);
-    verticalLine(ctx, box, sx(0));
-    ctx.setLineDash([]);
-    ctx.fillStyle = css('--clip');
-    ctx.textBaseline = 'top';
-    ctx.textAlign = 'left';
-    ctx.fillText('min', Math.min(sx(encoding.min) + 3, box.x1 - 20), box.y0 + 1);
-    ctx.textAlign = 'right';
-    ctx.fillText('max', Math.max(sx(encoding.max) - 3, box.x0 + 20), box.y0 + 1);
-  }
+  if (encoding) drawEnds(ctx, box, sx, encoding);
   const total = counts.reduce((a, b) => a + b, 0);
   const text = `Histogram of ${total.toLocaleString('en-US')} values from ${formatTick(values.dataMin)} to ${formatTick(values.dataMax)}${notes.length ? `; ${notes.join('; ')}` : ''}.`;
   canvas.setAttribute('aria-label', text);

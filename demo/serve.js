@@ -53,31 +53,47 @@ async function contentSecurityPolicy(html) {
   ].join('; ');
 }
 
-async function handle(req, res) {
+// The file a request names, or null after answering it (bad method or
+// path, a redirect, or a path outside the repository or hidden).
+function requestedFile(req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-    return;
+    return null;
   }
   let path;
   try {
     path = decodeURIComponent(new URL(req.url, `http://${HOST}`).pathname);
   } catch {
     res.writeHead(400).end();
-    return;
+    return null;
   }
   if (path === '/') {
     res.writeHead(302, { Location: '/demo/' }).end();
-    return;
+    return null;
   }
-  let file = resolve(ROOT, `.${path}`);
+  const file = resolve(ROOT, `.${path}`);
   if (file !== ROOT && !file.startsWith(ROOT + sep)) {
     res.writeHead(403).end();
-    return;
+    return null;
   }
   if (path.split('/').some((part) => part.startsWith('.') && part !== '')) {
     res.writeHead(404).end(); // .git, .ci, ...
-    return;
+    return null;
   }
+  return { path, file };
+}
+
+function sendText(req, res, headers, text) {
+  headers['Content-Length'] = Buffer.byteLength(text);
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : text);
+}
+
+async function handle(req, res) {
+  const target = requestedFile(req, res);
+  if (!target) return;
+  const { path } = target;
+  let { file } = target;
   try {
     let info = await stat(file);
     if (info.isDirectory()) {
@@ -97,22 +113,15 @@ async function handle(req, res) {
     if (extname(file) === '.html') {
       const html = await readFile(file, 'utf8');
       headers['Content-Security-Policy'] = await contentSecurityPolicy(html);
-      headers['Content-Length'] = Buffer.byteLength(html);
+      sendText(req, res, headers, html);
+    } else if (/^\/(web|demo|node_modules)\//.test(path) && /\.m?js$/.test(file)) {
+      sendText(req, res, headers, await rewriteImports(file, info.mtimeMs, ROOT));
+    } else {
+      headers['Content-Length'] = info.size;
       res.writeHead(200, headers);
-      res.end(req.method === 'HEAD' ? undefined : html);
-      return;
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file).on('error', () => res.destroy()).pipe(res);
     }
-    if (/^\/(web|demo|node_modules)\//.test(path) && /\.m?js$/.test(file)) {
-      const code = await rewriteImports(file, info.mtimeMs, ROOT);
-      headers['Content-Length'] = Buffer.byteLength(code);
-      res.writeHead(200, headers);
-      res.end(req.method === 'HEAD' ? undefined : code);
-      return;
-    }
-    headers['Content-Length'] = info.size;
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).on('error', () => res.destroy()).pipe(res);
   } catch {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Not found: ${path}\n`);
   }

@@ -28,15 +28,18 @@ function expectAgreement(x, options = {}, what = '') {
   const b = scalar.quantize(x, options);
   expect(a.encoding, `${what}: encoding`).toEqual(b.encoding);
   expectSameArray(a.codes, b.codes, `${what}: codes`);
-  const da = simd.dequantize(a.codes, a.encoding);
-  const db = scalar.dequantize(b.codes, b.encoding);
+  const layout = options.shape === undefined ? {} : { shape: options.shape, axis: options.axis };
+  const da = simd.dequantize(a.codes, a.encoding, layout);
+  const db = scalar.dequantize(b.codes, b.encoding, layout);
   expectSameArray(da, db, `${what}: dequantized bits`);
   const ra = simd.analyze(x, options);
   const rb = scalar.analyze(x, options);
   for (const key of Object.keys(rb)) {
-    expect(Object.is(ra[key], rb[key]) || key === 'encoding', `${what}: report.${key} ${ra[key]} vs ${rb[key]}`).toBe(true);
+    if (key === 'encoding' || key === 'channels') continue;
+    expect(Object.is(ra[key], rb[key]), `${what}: report.${key} ${ra[key]} vs ${rb[key]}`).toBe(true);
   }
   expect(ra.encoding).toEqual(rb.encoding);
+  expect(ra.channels, `${what}: per-channel reports`).toEqual(rb.channels);
   return a;
 }
 
@@ -151,6 +154,21 @@ describe('simd128 and scalar agree bit for bit', () => {
       const { codes } = expectAgreement(x, options, `length ${length}`);
       expect(codes[length - 1]).toBe(steps(options.bitwidth));
       x[length - 1] = saved;
+    }
+  });
+
+  it('every scheme, bitwidth and layout: encodings, codes and reports', () => {
+    const x = normalArray(3 * 4096 + 17, 77, { mean: 0.3, sigma: 2 });
+    const schemes = [{}, { scheme: 'symmetric' }, { scheme: 'symmetric', strict: true }, { scheme: 'tf_enhanced' }, { scheme: 'percentile', percentile: 99.9 }];
+    const layouts = [{}, { shape: [5, 2461], axis: 0 }, { shape: [12305, 1], axis: 1 }, { shape: [23, 535], axis: 1 }];
+    for (const scheme of schemes) {
+      for (const bitwidth of [2, 4, 8, 12, 16]) {
+        for (const layout of layouts) {
+          const options = { ...scheme, bitwidth, ...layout };
+          const what = JSON.stringify(options);
+          expectAgreement(x, options, what);
+        }
+      }
     }
   });
 

@@ -143,11 +143,6 @@ export function allowedCodes(x, enc, rounding = 'half-up') {
   return a === b ? [a] : [a, b];
 }
 
-// x̂ of an output code, in double.
-export function dequantizeCode(code, enc) {
-  return enc.isSymmetric ? code * enc.scale : (code + enc.offset) * enc.scale;
-}
-
 export function sqnrDb(x, xhat) {
   let signal = 0;
   let noise = 0;

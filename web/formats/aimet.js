@@ -3,8 +3,9 @@
 // - 0.6.1: param_encodings / activation_encodings are objects
 //   { tensor: [ {bitwidth, dtype: "int", is_symmetric: "True"|"False", max, min, offset, scale}, ... ] },
 //   one list entry per channel; is_symmetric is a *string*.
-// - 1.0.0: they are lists of { name, dtype: "INT", enc_type: "PER_TENSOR"|"PER_CHANNEL",
-//   bw, is_sym, scale: [...], offset: [...] }, without min/max.
+// - 1.0.0: they are lists of { name, dtype: "INT", enc_type: "PER_TENSOR"|"PER_CHANNEL"
+//   (or "PER_BLOCK" with block_size, written for block-wise weights), bw, is_sym,
+//   scale: [...], offset: [...] }, without min/max.
 // Offsets are in the QNN convention everywhere: x̂ = (q + offset) · scale.
 import { EncodingTable } from '../rows.js';
 import { describe, fail, isPlainObject, parseJson } from './common.js';
@@ -127,18 +128,20 @@ function legacyEntries(table) {
   return list;
 }
 
-function v1Entry(name, { perChannel, table }) {
+function v1Entry(name, { perChannel, blockSize, table }) {
   for (let i = 1; i < table.length; i += 1) {
     if (table.bitwidth(i) !== table.bitwidth(0) || table.isSymmetric(i) !== table.isSymmetric(0)) {
       fail(RangeError, `toAimetEncodings: tensor ${JSON.stringify(name)} channel ${i}: version 1.0.0 has one bitwidth and one isSymmetric per tensor, but channel ${i} differs from channel 0`);
     }
   }
+  const blocked = blockSize !== undefined && blockSize !== null;
   return {
     name,
     dtype: 'INT',
-    enc_type: perChannel ? 'PER_CHANNEL' : 'PER_TENSOR',
+    enc_type: blocked ? 'PER_BLOCK' : perChannel ? 'PER_CHANNEL' : 'PER_TENSOR',
     is_sym: table.isSymmetric(0),
     bw: table.bitwidth(0),
+    ...(blocked ? { block_size: blockSize } : {}),
     scale: Array.from(table.column('scale', Float64Array)),
     offset: Array.from(table.column('offset', Float64Array)),
   };
@@ -164,18 +167,22 @@ function quantizerArgsOf(tensors) {
 }
 
 /**
- * The AIMET encodings object of tensors [[name, { perChannel, table }], ...]
- * whose EncodingTables hold valid encodings (the core's), as
+ * The AIMET encodings object of tensors [[name, { perChannel, blockSize,
+ * table }], ...] whose EncodingTables hold valid encodings (the core's), as
  * toAimetEncodings makes it; for wasmquant/models, which keeps a weight's
- * million block encodings as a table.
+ * million block encodings as a table. Block-wise tensors (blockSize set)
+ * are 1.0.0 PER_BLOCK entries, scales in the row-major order of the scale
+ * tensor (the weight's shape with the blocked axis divided into blocks);
+ * 0.6.1 has no block form, so there they are left out.
  */
 export function aimetOfTables(tensors, version = '0.6.1') {
   const quantizerArgs = quantizerArgsOf(tensors);
   if (version === '0.6.1') {
+    const expressible = tensors.filter(([, t]) => t.blockSize === undefined || t.blockSize === null);
     return {
       version,
       activation_encodings: {},
-      param_encodings: Object.fromEntries(tensors.map(([name, t]) => [name, legacyEntries(t.table)])),
+      param_encodings: Object.fromEntries(expressible.map(([name, t]) => [name, legacyEntries(t.table)])),
       excluded_layers: [],
       quantizer_args: quantizerArgs,
     };

@@ -100,8 +100,15 @@ function totalsOf(rows) {
 
 // The AIMET param_encodings of the quantized weights, by original name.
 function encodingsOf(results, version) {
-  const tensors = [...results].map(([name, r]) => [name, { perChannel: r.decision.axis !== null, table: r.encodings }]);
+  const tensors = [...results].map(([name, r]) => [name, { perChannel: r.decision.axis !== null, blockSize: r.decision.blockSize, table: r.encodings }]);
   return aimetOfTables(tensors, version);
+}
+
+// Why block-wise weights are missing from 0.6.1 encodings, if they are.
+function encodingsNotes(results, version) {
+  const blocked = [...results.values()].filter((r) => r.decision.blockSize !== null).length;
+  if (version !== '0.6.1' || blocked === 0) return [];
+  return [`${blocked} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`];
 }
 
 async function run(files, options, write) {
@@ -158,7 +165,7 @@ async function run(files, options, write) {
   progress({ phase: 'write', done: 0, total: 1, name });
   const written = await model.write(results);
   progress({ phase: 'write', done: 1, total: 1, name });
-  out.notes.push(...written.notes);
+  out.notes.push(...written.notes, ...encodingsNotes(results, o.encodingsVersion));
   return {
     ...out,
     files: written.files,

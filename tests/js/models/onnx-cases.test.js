@@ -342,6 +342,27 @@ describe('options', () => {
     ]);
   });
 
+  it('encodings of block-wise weights: 1.0.0 PER_BLOCK entries; left out of 0.6.1, which has no block form, with a note', async () => {
+    const options = { quantizer: wq, bitwidth: 4, blockSize: 16 };
+    const legacy = await quantizeModel({ 'm.onnx': bytes }, options);
+    const blocked = legacy.tensors.filter((t) => t.blockSize === 16);
+    expect(blocked.length).toBeGreaterThan(0);
+    for (const t of blocked) expect(legacy.encodings.param_encodings[t.name]).toBeUndefined();
+    expect(legacy.notes.join('\n')).toMatch(new RegExp(`${blocked.length} block-wise weights are not in the AIMET 0\\.6\\.1 encodings`));
+    const v1 = await quantizeModel({ 'm.onnx': bytes }, { ...options, encodingsVersion: '1.0.0' });
+    expect(v1.notes.join('\n')).not.toMatch(/block-wise weights are not/);
+    for (const t of blocked) {
+      const entry = v1.encodings.param_encodings.find((e) => e.name === t.name);
+      // One scale per block of the scale tensor: the weight's shape, the axis in blocks.
+      const blocks = t.shape.map((n, i) => (i === t.axis ? Math.ceil(n / 16) : n)).reduce((a, b) => a * b, 1);
+      expect(entry).toMatchObject({ enc_type: 'PER_BLOCK', block_size: 16, bw: 4, is_sym: false });
+      expect(entry.scale).toHaveLength(blocks);
+      expect(entry.offset).toHaveLength(blocks);
+      expect(entry.scale.every((x) => x > 0 && Number.isFinite(x))).toBe(true);
+      expect(entry.offset.every((o) => Number.isInteger(o) && o <= 0 && o >= -15)).toBe(true);
+    }
+  });
+
   it('reports progress and stops on an AbortSignal', async () => {
     const seen = [];
     await quantizeModel({ 'm.onnx': bytes }, { quantizer: wq, onProgress: (p) => seen.push(p.phase) });

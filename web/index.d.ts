@@ -129,6 +129,22 @@ export interface WasmTensor {
   [Symbol.dispose](): void;
 }
 
+/** A calibration of quantizer.createCalibrator. */
+export interface Calibration {
+  /** How many times every batch must be added: 1 for tf, 2 for tf_enhanced, 2-4 for percentile. */
+  readonly passes: number;
+  /** The pass add() feeds now (0-based); equals passes once all have ended. */
+  readonly pass: number;
+  readonly finished: boolean;
+  add(batch: Tensor): void;
+  endPass(): void;
+  /** The encoding (per channel: one per channel); frees the core's state. */
+  finish(): Encoding | Encoding[];
+  /** Releases the core's state without finishing. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 /** float32 input: a Float32Array or a 'float32' WasmTensor. */
 export type Tensor = Float32Array | WasmTensor;
 
@@ -154,6 +170,10 @@ export interface Quantizer {
   analyzeStream(source: StreamSource, options?: Omit<QuantizeOptions, 'out'>): Promise<Report>;
   /** analyzeMany over a stream source, read once per shared pass. */
   analyzeManyStream(source: StreamSource, optionsList: readonly Omit<QuantizeOptions, 'out'>[]): Promise<Report[]>;
+  /** A calibration fed batch by batch (activations over a dataset): add
+   * every batch once per pass, endPass() after each, then finish(). With
+   * shape and axis (one batch's shape), per channel along that axis. */
+  createCalibrator(options?: Omit<QuantizeOptions, 'out' | 'pack' | 'encoding'>): Calibration;
   allocTensor(length: number, dtype?: Dtype): WasmTensor;
   /** The wasm heap's top, in bytes: for leak checks. */
   heapBytes(): number;

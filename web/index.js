@@ -13,6 +13,7 @@ import {
   encodingForCore,
   parseOptions,
 } from './options.js';
+import { Calibration } from './calibration.js';
 import { QUANTIZE_MEASURED } from './internal.js';
 import { EncodingTable, readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
@@ -537,6 +538,29 @@ class Quantizer {
     }
   }
 
+  // A calibration fed batch by batch: options as quantize's, shape and axis
+  // being one batch's (the batches follow each other along a new outer axis).
+  createCalibrator(options) {
+    const o = parseOptions(options);
+    rejectOut(o, 'createCalibrator');
+    if (o.encoding !== undefined || o.pack) {
+      throw new TypeError('wasmquant: createCalibrator calibrates: it takes no encoding or pack');
+    }
+    const batch = o.shape === undefined ? undefined : Array.from(o.shape).reduce((a, b) => a * b, 1);
+    if (batch === 0) throw new RangeError('wasmquant: options.shape holds no values');
+    const layout = channelLayout(o, batch);
+    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, 0));
+    const core = {
+      calibrator,
+      feed: (x, base) => this.#feed(calibrator, x, base, false),
+      finish: () => {
+        const { encodings } = this.#finish(calibrator, layout);
+        return layout.perChannel ? encodings : encodings[0];
+      },
+    };
+    return new Calibration(core, batch);
+  }
+
   // Typed data in wasm memory: fill tensor.data and pass the tensor as input
   // or options.out; free() it when done (or let `using` do so).
   allocTensor(length, dtype = 'float32') {
@@ -558,6 +582,7 @@ withReadableErrors(Quantizer, [
   'quantizeStream',
   'analyzeStream',
   'analyzeManyStream',
+  'createCalibrator',
   'allocTensor',
 ]);
 

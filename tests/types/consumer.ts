@@ -10,6 +10,7 @@ import {
   toAimetEncodings,
   writeNpy,
   writeSafetensors,
+  type Calibration,
   type ChannelSlice,
   type Encoding,
   type Quantizer,
@@ -47,10 +48,17 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
   client.terminate();
+  const calibration: Calibration = wq.createCalibrator({ scheme: 'tf_enhanced' });
+  for (let pass = 0; pass < calibration.passes; pass += 1) {
+    calibration.add(x);
+    calibration.endPass();
+  }
+  const calibrated = calibration.finish();
   const slices: ChannelSlice[] = [...channelSlices([4, 3], 1, { maxLength: 6, channel: 2 })];
   const sliced = slices.map((s) => wq.quantize(x.subarray(s.start, s.start + s.length), { shape: s.shape, axis: s.axis }).codes.length);
   return (
     sliced.length +
+    (Array.isArray(calibrated) ? calibrated.length : calibrated.scale) +
     report.sqnrDb + grid.length + streamed.length + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
     model.totals.bytesAfter + rows.length + Object.keys(remote.files).length
   );

@@ -16,7 +16,7 @@ import {
   type Quantizer,
   type Report,
 } from 'wasmquant';
-import { inspectModel, quantizeModel, type ModelOptions, type QuantizedModel, type WeightRow } from 'wasmquant/models';
+import { calibrateModel, inspectModel, quantizeModel, type CalibratedModel, type ModelOptions, type QuantizedModel, type WeightRow } from 'wasmquant/models';
 import { connectWorker, type WorkerClient } from 'wasmquant/worker';
 
 export async function everything(bytes: Uint8Array, worker: Worker): Promise<number> {
@@ -44,6 +44,7 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
     quantizer: wq,
   };
   const model: QuantizedModel = await quantizeModel({ 'model.onnx': bytes }, options);
+  const calibratedModel: CalibratedModel = await calibrateModel({ 'model.onnx': bytes }, [{ x: { data: x, dims: [4] } }], { ort: {}, scheme: 'percentile' });
   const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
@@ -58,6 +59,7 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const sliced = slices.map((s) => wq.quantize(x.subarray(s.start, s.start + s.length), { shape: s.shape, axis: s.axis }).codes.length);
   return (
     sliced.length +
+    calibratedModel.activations.length +
     (Array.isArray(calibrated) ? calibrated.length : calibrated.scale) +
     report.sqnrDb + grid.length + streamed.length + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
     model.totals.bytesAfter + rows.length + Object.keys(remote.files).length

@@ -197,6 +197,16 @@ export function aimetOfTables(tensors, version = '0.6.1') {
 }
 
 /**
+ * The activation_encodings section of the given version for
+ * [{ name, encoding }] (per tensor, the core's), in that order.
+ */
+export function activationEncodings(activations, version = '0.6.1') {
+  const tables = activations.map(({ name, encoding }) => [name, { perChannel: false, table: EncodingTable.ofObjects([encoding]) }]);
+  if (version === '0.6.1') return Object.fromEntries(tables.map(([name, t]) => [name, legacyEntries(t.table)]));
+  return tables.map(([name, t]) => v1Entry(name, t));
+}
+
+/**
  * Encodings { tensorName: encoding | encoding[] } (an array: per channel)
  * as an AIMET encodings object, ready for JSON.stringify. They become
  * param_encodings; options.version is '0.6.1' (default) or '1.0.0'.

@@ -130,3 +130,40 @@ export interface QuantizedModel extends ModelInspection {
 
 export function quantizeModel(files: ModelFiles, options?: ModelOptions): Promise<QuantizedModel>;
 export function inspectModel(files: ModelFiles, options?: ModelOptions): Promise<ModelInspection>;
+
+/** A feed of the model's inputs by name: onnxruntime Tensors or { data, dims, type? }. */
+export type CalibrationFeed = Record<string, unknown>;
+
+export interface CalibrationOptions extends ModelOptions {
+  /** The onnxruntime module to run the model with: onnxruntime-web, or onnxruntime-node in Node. */
+  ort: unknown;
+  /** Which activations to calibrate (default: every float32 one). */
+  activations?: (name: string) => boolean;
+  /** Passed to InferenceSession.create. */
+  sessionOptions?: Record<string, unknown>;
+}
+
+export interface ActivationRow {
+  name: string;
+  encoding: Encoding;
+}
+
+export interface CalibratedModel {
+  /** One per float32 activation of the main graph (its inputs and node outputs), in graph order. */
+  activations: ActivationRow[];
+  /** AIMET: activation_encodings and the weights' param_encodings. */
+  encodings: Record<string, unknown>;
+  tensors: WeightRow[];
+  notes: string[];
+}
+
+/**
+ * Calibrates an ONNX model's activations by running it in options.ort over
+ * the inputs (an array of feeds, or a function returning a fresh iterable of
+ * them: multi-pass schemes read them once per pass).
+ */
+export function calibrateModel(
+  files: ModelFiles,
+  inputs: readonly CalibrationFeed[] | (() => Iterable<CalibrationFeed> | AsyncIterable<CalibrationFeed>) | Iterable<CalibrationFeed> | AsyncIterable<CalibrationFeed>,
+  options: CalibrationOptions,
+): Promise<CalibratedModel>;

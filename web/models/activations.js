@@ -1,16 +1,16 @@
-// calibrateModel: the encodings of an ONNX model's activations, from running
-// the float model in onnxruntime over the caller's calibration inputs with
-// every intermediate tensor of the main graph exposed as an output, each
-// float32 activation fed batch after batch to a core calibration (every
-// scheme, once per pass). The weights' encodings come from quantizeModel
-// with the same options, so one AIMET file holds both.
+// calibrateModel: static quantization of an ONNX model. The float model runs
+// in onnxruntime over the caller's calibration inputs with the activations
+// of its integer-capable ops exposed as outputs, each float32 activation fed
+// batch after batch to a core calibration (every scheme, once per pass);
+// quantizeModel with the same options then writes the weights and the
+// activations' Q/DQ pairs (onnx/static.js), and one AIMET file holds both.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../index.js';
 import { checkChoice, describe, SCHEMES } from '../options.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx/onnx_pb.js';
-import { quantizeModel } from './index.js';
+import { quantizeModelWith } from './index.js';
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
@@ -26,9 +26,19 @@ function modelName(set) {
   return onnx[0];
 }
 
-// The main graph's tensors that calibration reads: its inputs and every
-// node output but Constants' (parameters), as graph outputs (onnxruntime
-// infers their types).
+// Ops onnxruntime's QDQ transformer can run in integers (its QLinear* and
+// integer kernels, and the data movers it keeps quantized): the tensors
+// they read or write are the activations calibrated and given Q/DQ pairs.
+// Others (the parts of a decomposed LayerNorm, Pow, Sqrt, ...) stay float.
+const QUANTIZED_OPS = new Set([
+  'Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool',
+  'GlobalAveragePool', 'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'Softmax', 'Resize', 'Reshape',
+  'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Gather', 'Pad', 'Slice',
+]);
+
+// The main graph's tensors that calibration reads: the inputs and outputs
+// of its quantized ops but Constants' outputs (parameters), as graph
+// outputs (onnxruntime infers their types).
 function exposedModel(model) {
   const g = model.graph;
   const initializers = new Set(g.initializer.map((t) => t.name));
@@ -40,8 +50,11 @@ function exposedModel(model) {
     seen.add(name);
     names.push(name);
   };
-  for (const input of g.input) add(input.name);
-  for (const node of g.node) if (node.opType !== 'Constant') node.output.forEach(add);
+  const constants = new Set(g.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
+  for (const node of g.node) {
+    if (!QUANTIZED_OPS.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    for (const name of [...node.input, ...node.output]) if (!constants.has(name)) add(name);
+  }
   for (const name of names) if (!outputs.has(name)) g.output.push(create(ValueInfoProtoSchema, { name }));
   return { bytes: toBinary(ModelProtoSchema, model), names };
 }
@@ -80,7 +93,9 @@ function checkOptions(options) {
   }
   const activation = {};
   for (const key of ACTIVATION_OPTIONS) if (o[key] !== undefined) activation[key] = o[key];
-  const weights = {};
+  // A fully quantized op needs all its weights quantized, however small
+  // (the default keeps tensors under 1,024 values float).
+  const weights = { minElements: 0 };
   for (const [key, value] of Object.entries(o)) if (!OWN_OPTIONS.includes(key)) weights[key] = value;
   return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {} };
 }
@@ -121,10 +136,10 @@ async function runPasses(session, source, ort, calibrations, make, keep) {
 }
 
 /**
- * The encodings of the activations of an ONNX model (and of its weights),
- * calibrated by running it in options.ort over `inputs`. Resolves to
- * { activations: [{ name, encoding }], encodings (AIMET, activation_encodings
- * and param_encodings), tensors (the weights' rows), notes }.
+ * A fully quantized ONNX model, its activations calibrated by running it in
+ * options.ort over `inputs`. Resolves to { files, activations: [{ name,
+ * encoding }], encodings (AIMET: activation_encodings and param_encodings),
+ * tensors (the weights' rows), totals, notes }.
  */
 export async function calibrateModel(files, inputs, options) {
   const o = checkOptions(options);
@@ -144,11 +159,13 @@ export async function calibrateModel(files, inputs, options) {
     for (const c of calibrations.values()) c.free();
     await session.release?.();
   }
-  const weights = await quantizeModel(files, { ...o.weights, quantizer: wq });
+  const quantized = await quantizeModelWith(files, { ...o.weights, quantizer: wq }, { activations });
   return {
+    files: quantized.files,
     activations,
-    encodings: { ...weights.encodings, activation_encodings: activationEncodings(activations, weights.encodings.version) },
-    tensors: weights.tensors,
-    notes: weights.notes,
+    encodings: { ...quantized.encodings, activation_encodings: activationEncodings(activations, quantized.encodings.version) },
+    tensors: quantized.tensors,
+    totals: quantized.totals,
+    notes: quantized.notes,
   };
 }

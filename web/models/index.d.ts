@@ -149,11 +149,14 @@ export interface ActivationRow {
 }
 
 export interface CalibratedModel {
-  /** One per float32 activation of the main graph (its inputs and node outputs), in graph order. */
+  /** The fully quantized QDQ model's files. */
+  files: Record<string, Uint8Array>;
+  /** One per float32 input or output of the main graph's integer-capable ops, in graph order. */
   activations: ActivationRow[];
   /** AIMET: activation_encodings and the weights' param_encodings. */
   encodings: Record<string, unknown>;
   tensors: WeightRow[];
+  totals: ModelTotals;
   notes: string[];
 }
 

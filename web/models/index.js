@@ -111,7 +111,7 @@ function encodingsNotes(results, version) {
   return [`${blocked} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`];
 }
 
-async function run(files, options, write) {
+async function run(files, options, write, extra = {}) {
   const o = parseModelOptions(options);
   const set = toFileSet(files);
   const { name, format } = await findModel(set, o);
@@ -163,7 +163,7 @@ async function run(files, options, write) {
   if (!write) return { ...out, totals: totalsOf(rows) };
   checkAborted(o.signal);
   progress({ phase: 'write', done: 0, total: 1, name });
-  const written = await model.write(results);
+  const written = await model.write(results, extra);
   progress({ phase: 'write', done: 1, total: 1, name });
   out.notes.push(...written.notes, ...encodingsNotes(results, o.encodingsVersion));
   return {
@@ -182,6 +182,12 @@ export { calibrateModel } from './activations.js';
 // encodings, tensors, totals, notes }.
 export async function quantizeModel(files, options) {
   return run(files, options, true);
+}
+
+// quantizeModel for calibrateModel (activations.js): extra.activations
+// [{ name, encoding }] get QuantizeLinear/DequantizeLinear pairs (ONNX).
+export async function quantizeModelWith(files, options, extra) {
+  return run(files, options, true, extra);
 }
 
 // What quantizeModel would do, with every weight's SQNR; nothing is written.

@@ -3,6 +3,9 @@
 // calibrated batch by batch in the runtime, is the encoding of all its
 // values at once, which this test collects itself; the encodings name only
 // activations the model has; both runtimes; multi-pass schemes and inputs.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
@@ -80,6 +83,45 @@ describe(`calibrateModel: ${FILE}`, () => {
       expect(Object.keys(result.encodings.param_encodings).length).toBeGreaterThan(10);
     });
   }
+
+  it('the fully quantized QDQ model runs in both runtimes near the float model, and onnxruntime fuses it into integer kernels', async () => {
+    const result = await calibrateModel({ [FILE]: bytes }, feeds(8, 3), { ort: RUNTIMES['onnxruntime-node'], quantizer: wq });
+    const q = result.files[FILE];
+    const written = fromBinary(ModelProtoSchema, q);
+    const convs = model.graph.node.filter((n) => n.opType === 'Conv');
+    const withBias = convs.filter((n) => n.input.length === 3).length;
+    // Every Conv bias became int32 codes read by a DequantizeLinear without a zero point.
+    const int32 = new Set(written.graph.initializer.filter((t) => t.dataType === 6).map((t) => t.name));
+    expect(written.graph.node.filter((n) => n.opType === 'DequantizeLinear' && int32.has(n.input[0]) && n.input.length === 2)).toHaveLength(withBias);
+    const held = feeds(4, 99); // not among the calibration inputs
+    for (const [runtime, ort] of Object.entries(RUNTIMES)) {
+      const float = await ort.InferenceSession.create(bytes);
+      const quantized = await ort.InferenceSession.create(q);
+      for (const feed of held) {
+        const x = new ort.Tensor('float32', feed.x.data, feed.x.dims);
+        const a = (await float.run({ x }))[float.outputNames[0]].data;
+        const b = (await quantized.run({ x }))[quantized.outputNames[0]].data;
+        // Two class probabilities; ~200 activations and every weight at 8
+        // bits move them by hundredths (0.02 at most when this was written).
+        for (let i = 0; i < a.length; i += 1) expect(Math.abs(a[i] - b[i]), runtime).toBeLessThan(0.05);
+      }
+      await float.release?.();
+      await quantized.release?.();
+    }
+    // onnxruntime's QDQ transformer turns every Conv into QLinearConv.
+    const dir = mkdtempSync(join(tmpdir(), 'wasmquant-qdq-'));
+    try {
+      const path = join(dir, 'optimized.onnx');
+      const ort = RUNTIMES['onnxruntime-node'];
+      await (await ort.InferenceSession.create(q, { graphOptimizationLevel: 'extended', optimizedModelFilePath: path })).release?.();
+      const optimized = fromBinary(ModelProtoSchema, readFileSync(path));
+      const ops = optimized.graph.node.map((n) => n.opType);
+      expect(ops.filter((op) => op === 'QLinearConv')).toHaveLength(convs.length);
+      expect(ops).not.toContain('Conv');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('multi-pass schemes read the inputs once per pass; symmetric 16-bit; AIMET 1.0.0', async () => {
     const ort = RUNTIMES['onnxruntime-node'];

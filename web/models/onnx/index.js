@@ -10,7 +10,8 @@ import { allGraphs, allNames, heldTensors, readersByName, usageOf } from './grap
 import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
 import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
-import { addDequantize, opsetFor, storageFor } from './qdq.js';
+import { addDequantize, opsetFor, replaceSite, storageFor } from './qdq.js';
+import { activationStorage, addActivationQdq, biasCodes, biasDequantize } from './static.js';
 import { readFloat32, storedData, tensorInfo } from './tensors.js';
 import { externalLocations, writeModel } from './write.js';
 
@@ -83,9 +84,26 @@ export async function openOnnx(set, modelName, o) {
     return { ...d, target: 'qdq', storage, opset: needed, note: notesFor.join('; ') || undefined, bytesAfter };
   }
 
-  async function write(results) {
+  // Conv/Gemm biases as int32 where input and weight are both quantized.
+  async function addBiases(results, encodingOf, byName, names) {
+    for (const n of model.graph.node) {
+      if ((n.opType !== 'Conv' && n.opType !== 'Gemm') || n.input.length < 3) continue;
+      const input = encodingOf.get(n.input[0]);
+      const weight = results.get(n.input[1]);
+      const site = byName.get(n.input[2]);
+      if (!input || !weight || !site || results.has(site.name) || site.info.dtype !== 'float32' || site.info.shape.length !== 1) continue;
+      if (readers.get(site.name)?.length !== 1 || weight.decision.blockSize !== null) continue;
+      const codes = biasCodes(await site.weight.read(), input, weight.encodings);
+      if (codes === null) continue;
+      const { tensors, nodes } = biasDequantize(site.name, codes, names);
+      replaceSite(site, tensors, nodes);
+    }
+  }
+
+  async function write(results, { activations = [] } = {}) {
     const byName = new Map(sites.map((s) => [s.name, s]));
-    const needed = Math.max(opset, ...[...results.values()].map((r) => r.decision.opset ?? 0));
+    const activationOpsets = activations.map((a) => opsetFor(activationStorage(a.encoding), true, false));
+    const needed = Math.max(opset, ...activationOpsets, ...[...results.values()].map((r) => r.decision.opset ?? 0));
     const written = [];
     if (needed > opset) {
       try {
@@ -103,6 +121,10 @@ export async function openOnnx(set, modelName, o) {
       } else {
         addDequantize(site, result, result.decision.storage, names, site.info.dtype === 'float32' ? null : site.info.dtype);
       }
+    }
+    if (activations.length > 0) {
+      await addBiases(results, new Map(activations.map((a) => [a.name, a.encoding])), byName, names);
+      addActivationQdq(model.graph, activations, names);
     }
     const after = heldTensors(allGraphs(model.graph));
     const out = await writeModel(model, modelName, after, set, { mode: o.externalData ?? 'auto', locations });

@@ -56,11 +56,6 @@ function allowedCodes(x, enc, rounding = 'half-up') {
   return a === b ? [a] : [a, b];
 }
 
-// x̂ of an output code, in double.
-function dequantizeCode(code, enc) {
-  return enc.isSymmetric ? code * enc.scale : (code + enc.offset) * enc.scale;
-}
-
 function sqnrDb(x, xhat) {
   let signal = 0;
   let noise = 0;

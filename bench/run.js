@@ -127,7 +127,9 @@ function machine(snapshot) {
   try {
     const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
     if (m) cpu = m[1].trim();
-  } catch {}
+  } catch {
+    // not Linux: keep os.cpus()'s name
+  }
   const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'web', 'bindings', 'CMakeLists.txt']);
   return {
     cpu,
@@ -144,7 +146,7 @@ function machine(snapshot) {
   };
 }
 
-function commandLine(args) {
+function commandLine() {
   if (process.env.npm_lifecycle_event === 'bench') {
     const extra = process.argv.slice(2);
     return `npm run bench${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
@@ -352,7 +354,7 @@ async function main() {
 
   const results = {
     date: new Date().toISOString(),
-    command: commandLine(args),
+    command: commandLine(),
     quick: args.quick,
     durationSeconds: Math.round(seconds * 10) / 10,
     machine: { ...machine(snapshot), chromium: chromium?.version ?? null, loadAverage: { start: loadAtStart, end: loadAtEnd } },

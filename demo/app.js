@@ -8,7 +8,7 @@ import { $, showError } from './dom.js';
 import { download } from './downloads.js';
 import { initModels } from './models/panel.js';
 import { drawPlots, setView } from './results.js';
-import { settings, syncBitwidthButtons, syncControls } from './settings.js';
+import { syncBitwidthButtons, syncControls } from './settings.js';
 import { loaded, loadSample, openFiles } from './source.js';
 import { session, state } from './state.js';
 import { run, setStatus } from './status.js';

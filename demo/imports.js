@@ -22,7 +22,9 @@ function manifest(path) {
     let json = null;
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
-    } catch {}
+    } catch {
+      // missing or unreadable: remembered as null
+    }
     manifests.set(path, json);
   }
   return manifests.get(path);

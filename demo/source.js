@@ -1,6 +1,5 @@
 // The loaded file: opening files and the sample, and the list of its tensors.
 import { $, el, shapeText, showError } from './dom.js';
-import { download } from './downloads.js';
 import { formatBytes, formatCount } from './format.js';
 import { isModelSet, leaveModels, openModels } from './models/panel.js';
 import { clearResults } from './results.js';

@@ -1,6 +1,5 @@
 // Recomputing what is shown when a setting or the tensor changes.
 import { renderCompare } from './compare.js';
-import { $ } from './dom.js';
 import { renderOverview } from './overview.js';
 import { clearResults, renderAnalysis } from './results.js';
 import { axisOf, resultKey, settings } from './settings.js';

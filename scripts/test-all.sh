@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every suite: the C++ format check, native GoogleTest (Release, then ASan+UBSan), the same tests
+# Every suite: the C++ format check, the JS lint (scripts/lint.sh), native GoogleTest (Release, then ASan+UBSan), the same tests
 # compiled to wasm under Node (SIMD128 against scalar), Vitest, and the demo
 # in headless Chromium.
 # Assumes scripts/setup.sh has run (the README's test command does both).
@@ -45,6 +45,7 @@ format_check() {
 }
 
 suite "clang-format" format_check
+suite "Lint (eslint, prettier, publint, attw)" npm run lint
 suite "native GoogleTest" native build/native
 suite "native GoogleTest, ASan+UBSan" native build/asan -DWASMQUANT_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -145,7 +145,7 @@ export async function checkModel({ progress }, original, quantized, options = {}
     run = await (tfjs ? checkTf : checkOnnx)(original, quantized, options, progress);
   } catch (e) {
     const message = String(e?.message ?? e).replace(/\s+/g, ' ').slice(0, 600);
-    throw new Error(`${tfjs ? 'TF.js' : 'onnxruntime-web'} could not run this model on the generated input: ${message}`);
+    throw new Error(`${tfjs ? 'TF.js' : 'onnxruntime-web'} could not run this model on the generated input: ${message}`, { cause: e });
   }
   progress(0.95, 'Comparing the outputs');
   const outputs = run.a.map((o, i) => ({ name: o.name, shape: o.shape, count: o.data.length, ...closeness(o.data, run.b[i].data) }));

@@ -99,7 +99,7 @@ async function settled(key, timeout = 30_000) {
       errors: ['input-error', 'results-error', 'download-error'].map((id) => document.getElementById(id).textContent).filter(Boolean),
     }));
     await shot('failure').catch(() => {});
-    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(pageErrors)}`);
+    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(pageErrors)}`, { cause: e });
   }
 }
 

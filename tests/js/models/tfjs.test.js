@@ -709,7 +709,7 @@ describe('bad input', () => {
       await model.write(results);
       return 'ok';
     } catch (e) {
-      if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}\n${e?.stack}`);
+      if (!isWasmquantError(e)) throw new Error(`not a wasmquant error: ${e?.constructor?.name}: ${e?.message}\n${e?.stack}`, { cause: e });
       if (process.env.FUZZ_LOG) console.log(e.message.slice(0, 110));
       return 'error';
     }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in emscripten cmake g++ googletest libgtest-dev wabt chromium clang-format; do
+for pkg in emscripten cmake g++ googletest libgtest-dev wabt chromium firefox-esr clang-format; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

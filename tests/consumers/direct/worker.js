@@ -1,0 +1,2 @@
+// The package's worker, by path (import maps do not apply in workers).
+import '/web/worker.js';

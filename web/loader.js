@@ -18,9 +18,13 @@ export function simd128Supported() {
   }
 }
 
+// Node only (file: URLs). Not a literal, and marked, so that bundlers for
+// the browser (webpack, esbuild, Vite) leave it alone instead of failing.
+const NODE_FS = 'node:fs/promises';
+
 async function readBytes(url) {
   if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_FS);
     return new Uint8Array(await readFile(url));
   }
   const response = await fetch(url);
@@ -40,6 +44,15 @@ const WASM = {
   scalar: () => new URL('../dist/wasmquant-scalar.wasm', import.meta.url),
 };
 
+// options.wasmUrl: absolute, or relative to the page or worker.
+function wasmUrlOf(wasmUrl) {
+  try {
+    return new URL(wasmUrl, globalThis.location?.href);
+  } catch {
+    throw new TypeError(`wasmquant: wasmUrl ${String(wasmUrl)} is not a URL (in Node, give an absolute file: or http(s): URL)`);
+  }
+}
+
 export async function loadModule(backend, wasmUrl) {
   if (backend === 'simd128' && !simd128Supported()) {
     throw new Error(
@@ -48,7 +61,7 @@ export async function loadModule(backend, wasmUrl) {
   }
   const [glue, wasmBinary] = await Promise.all([
     GLUE[backend](),
-    readBytes(wasmUrl ? new URL(wasmUrl) : WASM[backend]()),
+    readBytes(wasmUrl ? wasmUrlOf(wasmUrl) : WASM[backend]()),
   ]);
   return glue.default({
     wasmBinary,

@@ -69,7 +69,8 @@ function serve(scope) {
       return { backend: (await start(options)).backend };
     },
     async extend(moduleUrl) {
-      const module = await import(String(moduleUrl));
+      // The caller's own module, fetched at run time: bundlers must not resolve it.
+      const module = await import(/* webpackIgnore: true */ /* @vite-ignore */ String(moduleUrl));
       const names = Object.keys(module).filter((k) => typeof module[k] === 'function');
       for (const name of names) extensions.set(name, module[name]);
       return names;

@@ -252,9 +252,7 @@ describe('esbuild', () => {
   it('--bundle --platform=browser --format=esm, the .wasm copied beside the bundle', async () => {
     const dir = join(app, 'esbuild');
     run(join(app, 'node_modules', 'esbuild', 'bin', 'esbuild'), [
-      'main.js', 'worker.js', '--bundle', '--platform=browser', '--format=esm', '--outdir=out',
-      // web/loader.js reads file: URLs with node:fs/promises (Node only)
-      '--external:node:*', '--log-level=warning',
+      'main.js', 'worker.js', '--bundle', '--platform=browser', '--format=esm', '--outdir=out', '--log-level=warning',
     ], dir);
     // what the package exports for this: wasmquant/wasm/{simd128,scalar}.wasm
     const require = createRequire(join(app, 'package.json'));

@@ -221,6 +221,16 @@ describe('backend selection', () => {
     expect(wq.quantize(x)).toEqual(simd.quantize(x));
   });
 
+  it('wasmUrl: an absolute URL of the .wasm loads it; in Node a relative one is a clear error', async () => {
+    const url = new URL('../../dist/wasmquant-scalar.wasm', import.meta.url);
+    const wq = await createQuantizer({ backend: 'scalar', wasmUrl: url.href });
+    const x = normalArray(1000, 4);
+    expect(wq.quantize(x)).toEqual(scalar.quantize(x));
+    await expect(createQuantizer({ backend: 'scalar', wasmUrl: 'dist/wasmquant-scalar.wasm' })).rejects.toThrow(
+      /wasmUrl dist\/wasmquant-scalar\.wasm is not a URL \(in Node, give an absolute/,
+    );
+  });
+
   it('backend is read-only', async () => {
     const wq = await createQuantizer({ backend: 'scalar' });
     expect(() => {

@@ -8,7 +8,7 @@ import globals from 'globals';
 
 export default [
   {
-    ignores: ['dist/', 'build/', 'node_modules/', 'test-results/', 'examples/out/', 'web/models/onnx/onnx_pb.js'],
+    ignores: ['dist/', 'build/', 'node_modules/', 'test-results/', 'examples/out/', 'scratch/', 'web/models/onnx/onnx_pb.js'],
   },
   js.configs.recommended,
   {
@@ -41,9 +41,10 @@ export default [
     ignores: ['bench/page.js', 'bench/models-page.js', 'bench/suite.js'],
     languageOptions: { globals: { ...globals.node } },
   },
-  // Node scripts that hand functions to Playwright's page.evaluate: those run in Chromium.
+  // Node scripts that hand functions to Playwright's page.evaluate (those run in a browser),
+  // and the consumer fixtures' pages.
   {
-    files: ['bench/demo.js', 'bench/models.js', 'tests/e2e/**/*.js'],
+    files: ['bench/demo.js', 'bench/models.js', 'tests/e2e/**/*.js', 'tests/consumers/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
   },
   prettier,

@@ -17,13 +17,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { describePageFaults, pageFaultProbe } from './probe.js';
-import {
-  GraphProtoSchema,
-  ModelProtoSchema,
-  NodeProtoSchema,
-  OperatorSetIdProtoSchema,
-  TensorProtoSchema,
-} from '../web/models/onnx/onnx_pb.js';
+import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, TensorProtoSchema } from '../web/models/onnx/onnx_pb.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -131,7 +125,13 @@ function benchNode(modelPath, size) {
 
 // ---------------------------------------------------------------- Chromium
 
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream' };
+const TYPES = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.html': 'text/html',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+};
 
 function serve(modelBytes) {
   const server = createServer(async (req, res) => {
@@ -200,14 +200,16 @@ function section({ size, node, chromium, command, pageFaults }) {
     `\`${command}\` on ${os.cpus()[0]?.model ?? 'this machine'} (${os.cpus().length} cores), Node ${process.versions.node}, ${chromium ? `Chromium ${chromium.version}` : 'no Chromium'}.`,
     `A generated ONNX model of ${mb(size)}: an embedding table [${VOCAB}, ${WIDTH}] read by Gather and ${LAYERS} MatMul weights [${WIDTH}, ${WIDTH}].`,
     `Memory at the start: ${describePageFaults(pageFaults)}.`,
-    'Each time is from the bytes of the file to the bytes of the output files: read (Node: `fs.readFileSync`; Chromium: `fetch` from a local server) → parse + quantize + write (`quantizeModel`) → write (Node: `fs.writeFile` of every output file; Chromium: a `Blob` of them). The yardstick reads and writes the same model bytes without touching them. Median of 3 runs (min–max); Node runs each in a fresh process, and peak memory is its peak RSS above the process\'s RSS before reading, over the model size.',
+    "Each time is from the bytes of the file to the bytes of the output files: read (Node: `fs.readFileSync`; Chromium: `fetch` from a local server) → parse + quantize + write (`quantizeModel`) → write (Node: `fs.writeFile` of every output file; Chromium: a `Blob` of them). The yardstick reads and writes the same model bytes without touching them. Median of 3 runs (min–max); Node runs each in a fresh process, and peak memory is its peak RSS above the process's RSS before reading, over the model size.",
     '',
     '| where | variant | ms (spread) | / yardstick | peak memory / model |',
     '|---|---|---|---|---|',
     ...['yardstick', ...Object.keys(VARIANTS)].map((v) => line('Node', node, v)),
     ...(chromium ? ['yardstick', ...Object.keys(VARIANTS)].map((v) => line('Chromium', chromium.rows, v)) : []),
     '',
-    `Output sizes: ${Object.keys(VARIANTS).map((v) => `${v} ${mb(node[v].written)} (${((100 * node[v].written) / size).toFixed(1)} %)`).join(', ')}.`,
+    `Output sizes: ${Object.keys(VARIANTS)
+      .map((v) => `${v} ${mb(node[v].written)} (${((100 * node[v].written) / size).toFixed(1)} %)`)
+      .join(', ')}.`,
     '',
   ].join('\n');
 }

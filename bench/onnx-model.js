@@ -63,11 +63,6 @@ export function dynamicQuantizeLinearModel(n) {
   ];
   // ModelProto { ir_version = 1; producer_name = 2; graph = 7; opset_import = 8 },
   // OperatorSetIdProto { domain = 1; version = 2 }
-  const model = [
-    intField(1, 7),
-    stringField(2, 'wasmquant-bench'),
-    messageField(7, graph),
-    messageField(8, [stringField(1, ''), intField(2, 13)]),
-  ];
+  const model = [intField(1, 7), stringField(2, 'wasmquant-bench'), messageField(7, graph), messageField(8, [stringField(1, ''), intField(2, 13)])];
   return new Uint8Array(model.flat());
 }

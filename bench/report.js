@@ -36,10 +36,7 @@ function environment(title, r) {
   out.push(
     table(
       ['contender', ...sizes.map(sizeName)],
-      CONTENDERS.map((c) => [
-        c.label,
-        ...sizes.map((n) => `${time(r.sizes[n].timesMs[c.key])} (${rate(r.sizes[n].elementsPerSec[c.key])})`),
-      ]),
+      CONTENDERS.map((c) => [c.label, ...sizes.map((n) => `${time(r.sizes[n].timesMs[c.key])} (${rate(r.sizes[n].elementsPerSec[c.key])})`)]),
     ),
     '',
   );
@@ -75,8 +72,7 @@ function environment(title, r) {
     '',
   );
   out.push(
-    'Cross-checks (elements that differ, half-up; all 0 except plain JS, see Method; ' +
-      '“max” = largest difference where not 0):',
+    'Cross-checks (elements that differ, half-up; all 0 except plain JS, see Method; ' + '“max” = largest difference where not 0):',
     '',
     table(
       ['check', ...sizes.map(sizeName)],
@@ -149,8 +145,7 @@ export function renderMarkdown(res) {
     '- onnxruntime-web: one-node `DynamicQuantizeLinear` model (opset 13) written as protobuf bytes in ' +
       'bench/onnx-model.js, wasm backend, `numThreads = 1`, proxy off, session created once per size, ' +
       'timed from the Float32Array (`new ort.Tensor` + `session.run`) to the uint8 codes.',
-    '- Plain JS: bench/suite.js `plainJsQuantize` (min/max loop, SPEC §2 encoding, ' +
-      '`Math.floor(x * inv + z + 0.5)` clamped into a Uint8Array).',
+    '- Plain JS: bench/suite.js `plainJsQuantize` (min/max loop, SPEC §2 encoding, ' + '`Math.floor(x * inv + z + 0.5)` clamped into a Uint8Array).',
     '- onnxruntime-web codes are compared with ours in `half-even` mode. ONNX computes ' +
       '`saturate(RNE(x / scale) + zp)` in float32 with a float32 scale, and so do we (SPEC §2: the float32 ' +
       'division, then the zero point added exactly). Our scale is derived in double (SPEC §1) and onnxruntime ' +
@@ -180,9 +175,7 @@ export function renderMarkdown(res) {
     environment(`Node ${m.node}`, res.node),
   ];
   if (res.chromium) {
-    out.push(
-      environment(`Chromium ${res.chromium.version} (headless, crossOriginIsolated: ${res.chromium.crossOriginIsolated})`, res.chromium),
-    );
+    out.push(environment(`Chromium ${res.chromium.version} (headless, crossOriginIsolated: ${res.chromium.crossOriginIsolated})`, res.chromium));
   } else {
     out.push('## Chromium', '', 'Not run (`--no-browser`).', '');
   }

@@ -36,7 +36,12 @@ function parseArgs(argv) {
     }
   }
   if (argv.includes('--help')) {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n'));
+    console.log(
+      readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .slice(1, 10)
+        .join('\n'),
+    );
     process.exit(0);
   }
   const quick = argv.includes('--quick');
@@ -334,9 +339,14 @@ async function main() {
     chromium.cpuBusy = busy;
   }
   const alone = 1 / (os.availableParallelism?.() ?? os.cpus().length);
-  for (const [name, r] of [['node', node], ['chromium', chromium]]) {
+  for (const [name, r] of [
+    ['node', node],
+    ['chromium', chromium],
+  ]) {
     if (r?.cpuBusy > alone + 0.15) {
-      log(`warning: all cores were ${Math.round(r.cpuBusy * 100)}% busy during the ${name} run (this benchmark alone: ~${Math.round(alone * 100)}%); other work skewed the numbers`);
+      log(
+        `warning: all cores were ${Math.round(r.cpuBusy * 100)}% busy during the ${name} run (this benchmark alone: ~${Math.round(alone * 100)}%); other work skewed the numbers`,
+      );
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -21,7 +21,9 @@ function integer(min, max, what) {
   return (value) => {
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
-      throw new InvalidArgumentError(max === Infinity ? `${what} must be an integer >= ${min}.` : `${what} must be an integer from ${min} to ${max}.`);
+      throw new InvalidArgumentError(
+        max === Infinity ? `${what} must be an integer >= ${min}.` : `${what} must be an integer from ${min} to ${max}.`,
+      );
     }
     return n;
   };
@@ -121,7 +123,8 @@ async function run(file, opts, write) {
   let outDir;
   if (write) {
     outDir = path.resolve(opts.output);
-    if (path.resolve(path.dirname(file)) === outDir) throw new InputError(`${file}: -o ${opts.output} would overwrite the input; choose another directory`);
+    if (path.resolve(path.dirname(file)) === outDir)
+      throw new InputError(`${file}: -o ${opts.output} would overwrite the input; choose another directory`);
   }
   const { files, size } = tensorFile ? { files: null, size: stat.size } : await modelFiles(file);
   const bar = progressBar(process.stderr.isTTY && !opts.json && size >= PROGRESS_MIN_BYTES);
@@ -166,7 +169,9 @@ async function run(file, opts, write) {
 // One line naming the file: the library's messages usually name the model
 // already; tensor-level or file-system ones may not.
 function inputErrorLine(e, file) {
-  let message = String(e?.message ?? e).replace(/^wasmquant: /, '').replace(/\s*\n\s*/g, ' ');
+  let message = String(e?.message ?? e)
+    .replace(/^wasmquant: /, '')
+    .replace(/\s*\n\s*/g, ' ');
   if (file && !message.includes(path.basename(file)) && !message.includes(file)) message = `${file}: ${message}`;
   return `wasmquant: ${message}`;
 }

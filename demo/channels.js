@@ -48,7 +48,13 @@ export function renderChannels(a) {
             return el(
               'th',
               { scope: 'row', class: 'num' },
-              el('button', { type: 'button', class: 'link-button', 'aria-label': `Plot channel ${r.channel}`, onclick: () => setView(r.channel), text: String(r.channel) }),
+              el('button', {
+                type: 'button',
+                class: 'link-button',
+                'aria-label': `Plot channel ${r.channel}`,
+                onclick: () => setView(r.channel),
+                text: String(r.channel),
+              }),
             );
           }
           return el('td', { class: 'num', dataset: { value: String(v) }, text: c.text(v) });

@@ -23,7 +23,10 @@ function cell(r, { isBest, current }) {
   const { scheme, bitwidth: b } = r;
   return el(
     'td',
-    { class: ['num', isBest ? 'best' : '', current ? 'current' : ''].join(' ').trim(), dataset: { scheme, bits: String(b), value: String(r.sqnrDb), best: isBest ? 'true' : null } },
+    {
+      class: ['num', isBest ? 'best' : '', current ? 'current' : ''].join(' ').trim(),
+      dataset: { scheme, bits: String(b), value: String(r.sqnrDb), best: isBest ? 'true' : null },
+    },
     el(
       'button',
       {
@@ -43,7 +46,12 @@ export function renderCompare(c, s) {
   state.compare = c;
   const table = $('compare-table');
   table.tHead.replaceChildren(
-    el('tr', {}, el('th', { scope: 'col', text: 'scheme' }), c.bitwidths.map((b) => el('th', { scope: 'col', class: 'num', text: `${b} bits` }))),
+    el(
+      'tr',
+      {},
+      el('th', { scope: 'col', text: 'scheme' }),
+      c.bitwidths.map((b) => el('th', { scope: 'col', class: 'num', text: `${b} bits` })),
+    ),
   );
   const best = bestByBitwidth(c);
   table.tBodies[0].replaceChildren(
@@ -59,7 +67,8 @@ export function renderCompare(c, s) {
       ),
     ),
   );
-  $('compare-sub').textContent = `SQNR in dB (higher is better); ★ best at each bitwidth — at ${s.bitwidth} bits: ${best[s.bitwidth].join(', ')}. Pick a cell to use it.`;
+  $('compare-sub').textContent =
+    `SQNR in dB (higher is better); ★ best at each bitwidth — at ${s.bitwidth} bits: ${best[s.bitwidth].join(', ')}. Pick a cell to use it.`;
 }
 
 export function useSetting(scheme, bits) {

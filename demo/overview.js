@@ -7,12 +7,23 @@ import { compareValues, sortHeader } from './table.js';
 
 export const OVERVIEW_COLUMNS = [
   { key: 'name', label: 'Tensor', numeric: false, get: (r) => r.name },
-  { key: 'sqnrDb', label: 'SQNR (dB)', get: (r) => r.sqnrDb ?? -Infinity, text: (v, r) => (r.error ? r.error : r.sqnrDb === Infinity ? '∞' : r.sqnrDb.toFixed(2)) },
+  {
+    key: 'sqnrDb',
+    label: 'SQNR (dB)',
+    get: (r) => r.sqnrDb ?? -Infinity,
+    text: (v, r) => (r.error ? r.error : r.sqnrDb === Infinity ? '∞' : r.sqnrDb.toFixed(2)),
+  },
   { key: 'bytesBefore', label: 'Before', get: (r) => r.bytesBefore, text: (v, r) => `${formatBytes(r.bytesBefore)} ${r.dtype}` },
   { key: 'bytesAfter', label: 'After', get: (r) => r.bytesAfter ?? 0, text: (v, r) => (r.error ? '—' : formatBytes(r.bytesAfter)) },
   { key: 'ratio', label: 'Ratio', get: (r) => (r.bytesAfter ? r.bytesBefore / r.bytesAfter : 0), text: (v) => (v ? `${v.toFixed(1)}×` : '—') },
   { key: 'shape', label: 'Shape', numeric: false, get: (r) => r.count, text: (v, r) => shapeText(r.shape) },
-  { key: 'granularity', label: 'Granularity', numeric: false, get: (r) => r.axis ?? -1, text: (v, r) => (r.axis === null || r.axis === undefined ? 'tensor' : `axis ${r.axis} (${r.channels})`) },
+  {
+    key: 'granularity',
+    label: 'Granularity',
+    numeric: false,
+    get: (r) => r.axis ?? -1,
+    text: (v, r) => (r.axis === null || r.axis === undefined ? 'tensor' : `axis ${r.axis} (${r.channels})`),
+  },
   { key: 'mse', label: 'MSE', get: (r) => r.mse ?? -1, text: (v, r) => (r.error ? '—' : formatNumber(r.mse)) },
 ];
 
@@ -31,7 +42,11 @@ function overviewRow(r) {
           r.error === 'empty' ? text : el('button', { type: 'button', class: 'link-button', onclick: () => selectFromOverview(r.name), text }),
         );
       }
-      return el('td', { class: [c.numeric === false ? '' : 'num', r.error && c.key === 'sqnrDb' ? 'error-cell' : ''].join(' ').trim(), dataset: { key: c.key, value: String(v) }, text });
+      return el('td', {
+        class: [c.numeric === false ? '' : 'num', r.error && c.key === 'sqnrDb' ? 'error-cell' : ''].join(' ').trim(),
+        dataset: { key: c.key, value: String(v) },
+        text,
+      });
     }),
   );
 }
@@ -71,7 +86,8 @@ export function renderOverview(o) {
   table.tBodies[0].replaceChildren(...rows.map(overviewRow));
   table.tFoot.replaceChildren(overviewTotals(o.rows));
   const s = o.settings;
-  $('overview-sub').textContent = `${s.scheme}, ${s.bitwidth} bits; size after = the codes (${s.bitwidth <= 8 ? 'one byte' : 'two bytes'} each). Pick a tensor to inspect it.`;
+  $('overview-sub').textContent =
+    `${s.scheme}, ${s.bitwidth} bits; size after = the codes (${s.bitwidth <= 8 ? 'one byte' : 'two bytes'} each). Pick a tensor to inspect it.`;
 }
 
 export function selectFromOverview(name) {

@@ -152,9 +152,7 @@ function drawGrid(ctx, box, sx, { lo, hi }, { min, max: top, scale }) {
   }
   ctx.stroke();
   return [
-    every === 1
-      ? `grid: all ${levels} levels, step ${formatTick(scale)}`
-      : `grid: every ${every}th of ${levels} levels (step ${formatTick(scale)})`,
+    every === 1 ? `grid: all ${levels} levels, step ${formatTick(scale)}` : `grid: every ${every}th of ${levels} levels (step ${formatTick(scale)})`,
     `clip range [${formatTick(clipLo)}, ${formatTick(clipHi)}]`,
   ];
 }
@@ -216,7 +214,10 @@ export function drawErrors(canvas, errors, { log = false } = {}) {
   ctx.fillRect(sx(range), box.y0, box.x1 - sx(range), box.y1 - box.y0);
   bars(ctx, inner, box, sx, sy, -range, range, css('--bar-err'));
   ctx.fillStyle = css('--clip');
-  for (const [count, a] of [[below, lo + tail * 0.2], [above, range + tail * 0.2]]) {
+  for (const [count, a] of [
+    [below, lo + tail * 0.2],
+    [above, range + tail * 0.2],
+  ]) {
     if (!count) continue;
     const y = sy(count);
     ctx.fillRect(sx(a), y, sx(a + tail * 0.6) - sx(a), box.y1 - y);

@@ -43,8 +43,12 @@ export function renderAnalysis(a) {
   $('results').dataset.key = a.key;
   $('encoding-sub').textContent = [
     report.nonFinite ? `${formatCount(report.nonFinite)} NaN/Inf values saturated` : null,
-    a.codesUsed !== null ? `${formatCount(a.codesUsed)} of ${formatCount(a.codesTotal)} codes used${a.view !== null ? ` in channel ${a.view}` : ''}` : null,
-    a.sampled ? `histograms and codes used from ${formatCount(a.sampled.values)} of ${formatCount(a.sampled.of)} values, an even spread of blocks (the report is exact)` : null,
+    a.codesUsed !== null
+      ? `${formatCount(a.codesUsed)} of ${formatCount(a.codesTotal)} codes used${a.view !== null ? ` in channel ${a.view}` : ''}`
+      : null,
+    a.sampled
+      ? `histograms and codes used from ${formatCount(a.sampled.values)} of ${formatCount(a.sampled.of)} values, an even spread of blocks (the report is exact)`
+      : null,
   ]
     .filter(Boolean)
     .join(' · ');
@@ -100,7 +104,8 @@ export function renderViewSelect(a) {
     });
     const listed = new Set([worst, ...(a.view === null ? [] : [a.view])]);
     for (let i = 0; i < Math.min(channels.length, VIEW_OPTIONS); i += 1) listed.add(i);
-    for (const i of [...listed].sort((x, y) => x - y)) options.push(el('option', { value: String(i), text: `channel ${i}${i === worst ? ' (worst)' : ''}` }));
+    for (const i of [...listed].sort((x, y) => x - y))
+      options.push(el('option', { value: String(i), text: `channel ${i}${i === worst ? ' (worst)' : ''}` }));
   }
   select.replaceChildren(...options);
   select.value = a.view === null ? 'all' : String(a.view);
@@ -119,17 +124,32 @@ export function drawPlots() {
   const where = a.view === null ? '' : `channel ${a.view}: `;
   $('hist-legend').replaceChildren(
     ...[
-      el('span', { class: 'key bar' }), ' values ',
-      a.viewEncoding ? [el('span', { class: 'key grid' }), ' grid levels ', el('span', { class: 'key clip' }), ' min / max (clipped beyond) ', el('span', { class: 'key zero' }), ' zero'] : [],
+      el('span', { class: 'key bar' }),
+      ' values ',
+      a.viewEncoding
+        ? [
+            el('span', { class: 'key grid' }),
+            ' grid levels ',
+            el('span', { class: 'key clip' }),
+            ' min / max (clipped beyond) ',
+            el('span', { class: 'key zero' }),
+            ' zero',
+          ]
+        : [],
       el('br'),
-      el('span', { class: 'muted', text: a.viewEncoding ? `${where}${notes.join(' · ')}` : 'Per channel: each channel has its own grid — pick a channel above to see it.' }),
+      el('span', {
+        class: 'muted',
+        text: a.viewEncoding ? `${where}${notes.join(' · ')}` : 'Per channel: each channel has its own grid — pick a channel above to see it.',
+      }),
     ].flat(),
   );
   const e = drawErrors($('err'), a.errors, { log });
   const inside = e.total - e.below - e.above;
   $('err-legend').replaceChildren(
-    el('span', { class: 'key bar-err' }), ' error within ±1.5 steps ',
-    el('span', { class: 'key clip' }), ' beyond: clipped values ',
+    el('span', { class: 'key bar-err' }),
+    ' error within ±1.5 steps ',
+    el('span', { class: 'key clip' }),
+    ' beyond: clipped values ',
     el('br'),
     el('span', {
       class: 'muted',

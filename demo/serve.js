@@ -120,7 +120,10 @@ async function handle(req, res) {
       headers['Content-Length'] = info.size;
       res.writeHead(200, headers);
       if (req.method === 'HEAD') res.end();
-      else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+      else
+        createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
     }
   } catch {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Not found: ${path}\n`);

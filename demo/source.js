@@ -33,13 +33,17 @@ export function renderSource() {
         { class: 'tensor', for: id },
         input,
         el('span', { class: 'tname', text: t.name }),
-        el('span', { class: 'tmeta', text: `${dtype} · ${shapeText(t.shape)} · ${formatCount(t.count)} values · ${formatBytes(t.bytes)}${empty ? ' · empty' : ''}` }),
+        el('span', {
+          class: 'tmeta',
+          text: `${dtype} · ${shapeText(t.shape)} · ${formatCount(t.count)} values · ${formatBytes(t.bytes)}${empty ? ' · empty' : ''}`,
+        }),
       ),
     );
   }
   const multi = (source?.tensors.length ?? 0) > 1;
   $('overview').hidden = !multi;
-  for (const b of document.querySelectorAll('.all-tensors')) b.textContent = multi ? `all ${source.tensors.length} tensors .safetensors` : 'this tensor .safetensors';
+  for (const b of document.querySelectorAll('.all-tensors'))
+    b.textContent = multi ? `all ${source.tensors.length} tensors .safetensors` : 'this tensor .safetensors';
   $('download-help').textContent = multi
     ? 'Encodings and .safetensors files cover every tensor of the file, each with its own granularity.'
     : 'The codes are uint8/uint16 (int8/int16 when symmetric); the encodings follow the QNN convention.';

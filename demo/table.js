@@ -8,7 +8,11 @@ export function sortHeader(columns, sort, onSort) {
     columns.map((c) =>
       el(
         'th',
-        { scope: 'col', 'aria-sort': sort.key === c.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none', class: c.numeric === false ? '' : 'num' },
+        {
+          scope: 'col',
+          'aria-sort': sort.key === c.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none',
+          class: c.numeric === false ? '' : 'num',
+        },
         el(
           'button',
           { type: 'button', class: 'sort', dataset: { key: c.key }, onclick: () => onSort(c.key) },

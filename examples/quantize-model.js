@@ -19,7 +19,9 @@ const result = await quantizeModel({ 'silero_vad.onnx': bytes });
 const { totals } = result;
 console.log(`${totals.quantized} weights quantized, ${totals.kept} kept; ${totals.bytesBefore} → ${totals.bytesAfter} bytes of weights`);
 for (const row of result.tensors.filter((t) => t.action === 'quantize').slice(0, 4)) {
-  console.log(`  ${row.name} (${row.op} ${row.shape.join('x')}): ${row.storage}${row.axis === null ? '' : ` per channel, axis ${row.axis}`}, SQNR ${row.sqnrDb.toFixed(1)} dB`);
+  console.log(
+    `  ${row.name} (${row.op} ${row.shape.join('x')}): ${row.storage}${row.axis === null ? '' : ` per channel, axis ${row.axis}`}, SQNR ${row.sqnrDb.toFixed(1)} dB`,
+  );
 }
 
 // One frame of a tone, run through both models with a zero state.
@@ -42,4 +44,6 @@ const out = join(dirname(fileURLToPath(import.meta.url)), 'out');
 mkdirSync(out, { recursive: true });
 for (const [name, data] of Object.entries(result.files)) writeFileSync(join(out, name), data);
 writeFileSync(join(out, 'silero_vad.encodings.json'), JSON.stringify(result.encodings, null, 2));
-console.log(`wrote ${Object.keys(result.files).join(', ')} and silero_vad.encodings.json to ${out} (${bytes.length} → ${result.files['silero_vad.onnx'].length} bytes)`);
+console.log(
+  `wrote ${Object.keys(result.files).join(', ')} and silero_vad.encodings.json to ${out} (${bytes.length} → ${result.files['silero_vad.onnx'].length} bytes)`,
+);

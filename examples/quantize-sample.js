@@ -51,8 +51,5 @@ show('  report', wq.analyze(worked));
 
 const weights = sampleConvWeights();
 for (const bitwidth of [8, 4, 16]) {
-  show(
-    `Sample conv weights [64, 32, 3, 3] (${weights.length} values, 3 outliers), ${bitwidth}-bit tf:`,
-    wq.analyze(weights, { bitwidth }),
-  );
+  show(`Sample conv weights [64, 32, 3, 3] (${weights.length} values, 3 outliers), ${bitwidth}-bit tf:`, wq.analyze(weights, { bitwidth }));
 }

@@ -102,11 +102,7 @@ export interface Report extends ErrorReport {
 /** A Blob/File of little-endian float32 bytes, a function returning a fresh
  * (async) iterable of Float32Array chunks, or such an iterable (read once:
  * only with a given encoding). */
-export type StreamSource =
-  | Blob
-  | (() => Iterable<Float32Array> | AsyncIterable<Float32Array>)
-  | Iterable<Float32Array>
-  | AsyncIterable<Float32Array>;
+export type StreamSource = Blob | (() => Iterable<Float32Array> | AsyncIterable<Float32Array>) | Iterable<Float32Array> | AsyncIterable<Float32Array>;
 
 export interface QuantizeStreamResult {
   encoding: Encoding | Encoding[];
@@ -234,14 +230,8 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): {
   metadata: Record<string, string>;
 };
 export function writeSafetensors(
-  tensors: Record<
-    string,
-    { data: Float32Array | Float64Array | Codes; shape?: readonly number[]; dtype?: TensorDtype }
-  >,
+  tensors: Record<string, { data: Float32Array | Float64Array | Codes; shape?: readonly number[]; dtype?: TensorDtype }>,
   metadata?: Record<string, string>,
 ): Uint8Array;
-export function toAimetEncodings(
-  encodings: Record<string, EncodingInput | EncodingInput[]>,
-  options?: { version?: '0.6.1' | '1.0.0' },
-): object;
+export function toAimetEncodings(encodings: Record<string, EncodingInput | EncodingInput[]>, options?: { version?: '0.6.1' | '1.0.0' }): object;
 export function fromAimetEncodings(file: object | string): Record<string, Encoding | Encoding[]>;

@@ -4,15 +4,7 @@
 // copies at all use WasmTensors (tensor.js) for input and output.
 import { readableError, throwIfError, throwIfFailed, withReadableErrors } from './errors.js';
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
-import {
-  channelLayout,
-  checkChoice,
-  checkFiniteNumber,
-  checkOptionsObject,
-  describe,
-  encodingForCore,
-  parseOptions,
-} from './options.js';
+import { channelLayout, checkChoice, checkFiniteNumber, checkOptionsObject, describe, encodingForCore, parseOptions } from './options.js';
 import { Calibration } from './calibration.js';
 import { QUANTIZE_MEASURED } from './internal.js';
 import { EncodingTable, readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
@@ -60,9 +52,7 @@ function checkTensor(x, dtype, name) {
       throw new TypeError(`wasmquant: ${name} must hold ${dtype} values, got a ${x.dtype} WasmTensor`);
     }
   } else if (!(x instanceof Type)) {
-    throw new TypeError(
-      `wasmquant: ${name} must be a ${Type.name} (or a ${dtype} WasmTensor), got ${describe(x)}`,
-    );
+    throw new TypeError(`wasmquant: ${name} must be a ${Type.name} (or a ${dtype} WasmTensor), got ${describe(x)}`);
   }
   if (x.length === 0) throw new RangeError(`wasmquant: the tensor is empty (${name}.length is 0)`);
   return x;
@@ -245,11 +235,7 @@ class Quantizer {
       const name = perChannel ? `encoding[${i}]` : 'encoding';
       const core = encodingForCore(e, name);
       if (!core.range) return core;
-      const result = this.#m.computeEncoding(
-        core.min,
-        core.max,
-        encodingOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }),
-      );
+      const result = this.#m.computeEncoding(core.min, core.max, encodingOptions({ ...o, bitwidth: core.bitwidth, symmetric: core.isSymmetric }));
       if (result.kind !== 0 && perChannel) result.message = `${name}: ${result.message}`;
       return throwIfError(result).encoding;
     });
@@ -260,9 +246,7 @@ class Quantizer {
       return readEncodingRows(this.#m, ptr, n);
     });
     if (o.bitwidthGiven && encodings.some((e) => e.bitwidth !== o.bitwidth)) {
-      throw new RangeError(
-        `wasmquant: bitwidth ${o.bitwidth} conflicts with the encoding's bitwidth ${encodings[0].bitwidth}; give one of them`,
-      );
+      throw new RangeError(`wasmquant: bitwidth ${o.bitwidth} conflicts with the encoding's bitwidth ${encodings[0].bitwidth}; give one of them`);
     }
     return encodings;
   }
@@ -325,13 +309,9 @@ class Quantizer {
     const q = this.#channelQuantizer(encodings, layout, o.rounding);
     const nonFinite = this.#nonFinite(o);
     try {
-      this.#stream(
-        x,
-        codes,
-        (inPtr, outPtr, start, count) =>
-          throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
-        { inScratch: this.#fitsScratch(x) && o.encoding === undefined },
-      );
+      this.#stream(x, codes, (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q), {
+        inScratch: this.#fitsScratch(x) && o.encoding === undefined,
+      });
     } finally {
       q.delete();
     }
@@ -414,9 +394,7 @@ class Quantizer {
       const nonFinite = this.#nonFinite(o);
       try {
         const finite = report.nonFinite === 0;
-        this.#stream(x, codes, (inPtr, outPtr, start, count) =>
-          throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
-        );
+        this.#stream(x, codes, (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q));
       } finally {
         q.delete();
       }
@@ -484,9 +462,7 @@ class Quantizer {
     const input = streamSource(source);
     const layout = streamLayout(o);
     const { encodings, finite } =
-      o.encoding === undefined
-        ? await this.#calibrateStream(input, o, layout)
-        : { encodings: this.#given(o, layout), finite: false };
+      o.encoding === undefined ? await this.#calibrateStream(input, o, layout) : { encodings: this.#given(o, layout), finite: false };
     const Codes = DTYPES[codeDtype(encodings[0])];
     const nonFinite = this.#nonFinite(o);
     const self = this;
@@ -497,12 +473,9 @@ class Quantizer {
         for await (const x of input.open()) {
           if (x.length === 0) continue;
           const codes = new Codes(x.length);
-          self.#stream(
-            x,
-            codes,
-            (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q),
-            { base },
-          );
+          self.#stream(x, codes, (inPtr, outPtr, start, count) => throwIfFailed(q.quantize(inPtr, count, nonFinite, start, outPtr, finite), q), {
+            base,
+          });
           yield { codes, start: base };
           base += x.length;
         }
@@ -531,7 +504,11 @@ class Quantizer {
     const set = this.#analysisSet(plans);
     try {
       if (set.passes() > 1) checkRereadable(input);
-      await this.#runStreamPasses(set, input, plans.map((p) => p.layout));
+      await this.#runStreamPasses(
+        set,
+        input,
+        plans.map((p) => p.layout),
+      );
       return this.#reportsOf(set, plans);
     } finally {
       set.delete();
@@ -594,11 +571,4 @@ export async function createQuantizer(options) {
 }
 
 export { channelSlices } from './slices.js';
-export {
-  readNpy,
-  writeNpy,
-  readSafetensors,
-  writeSafetensors,
-  toAimetEncodings,
-  fromAimetEncodings,
-} from './formats/index.js';
+export { readNpy, writeNpy, readSafetensors, writeSafetensors, toAimetEncodings, fromAimetEncodings } from './formats/index.js';

@@ -3,10 +3,7 @@
 // breaks in ES modules): we read the bytes and hand them over.
 
 // The smallest module that uses a SIMD128 instruction (i8x16.popcnt).
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1,
-  8, 0, 65, 0, 253, 15, 253, 98, 11,
-]);
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
 export const BACKENDS = Object.freeze(['simd128', 'scalar']);
 
@@ -55,14 +52,9 @@ function wasmUrlOf(wasmUrl) {
 
 export async function loadModule(backend, wasmUrl) {
   if (backend === 'simd128' && !simd128Supported()) {
-    throw new Error(
-      "wasmquant: backend 'simd128' was requested but this engine has no WebAssembly SIMD128",
-    );
+    throw new Error("wasmquant: backend 'simd128' was requested but this engine has no WebAssembly SIMD128");
   }
-  const [glue, wasmBinary] = await Promise.all([
-    GLUE[backend](),
-    readBytes(wasmUrl ? wasmUrlOf(wasmUrl) : WASM[backend]()),
-  ]);
+  const [glue, wasmBinary] = await Promise.all([GLUE[backend](), readBytes(wasmUrl ? wasmUrlOf(wasmUrl) : WASM[backend]())]);
   return glue.default({
     wasmBinary,
     print: (text) => console.log(text),

@@ -118,7 +118,7 @@ function checkBoolean(name, value) {
 // (the core's "one run").
 export function channelLayout(o, length) {
   if (o.shape === undefined) {
-    if (o.axis !== undefined) fail(TypeError, 'axis needs shape: give the tensor\'s shape too');
+    if (o.axis !== undefined) fail(TypeError, "axis needs shape: give the tensor's shape too");
     return { channels: 1, inner: 0, outer: 1, perChannel: false };
   }
   const { shape } = o;

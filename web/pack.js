@@ -4,9 +4,7 @@
 
 export function checkPackable(encoding) {
   if (encoding.bitwidth !== 4) {
-    throw new RangeError(
-      `wasmquant: pack packs two 4-bit codes per byte: it needs bitwidth 4, got ${encoding.bitwidth}`,
-    );
+    throw new RangeError(`wasmquant: pack packs two 4-bit codes per byte: it needs bitwidth 4, got ${encoding.bitwidth}`);
   }
 }
 
@@ -14,9 +12,7 @@ export function checkPackable(encoding) {
 function rows(layout, length) {
   if (!layout.perChannel) return { count: 1, length };
   if (layout.outer !== 1) {
-    throw new RangeError(
-      `wasmquant: pack packs each channel's row, so the channel axis must come first (axis 0), not axis ${layout.axis}`,
-    );
+    throw new RangeError(`wasmquant: pack packs each channel's row, so the channel axis must come first (axis 0), not axis ${layout.axis}`);
   }
   return { count: layout.channels, length: layout.inner };
 }

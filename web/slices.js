@@ -12,7 +12,8 @@ function checkShape(shape) {
   if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) fail(TypeError, `shape must be an array of dimension sizes, got ${describe(shape)}`);
   const dims = Array.from(shape);
   dims.forEach((d, i) => {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail(RangeError, `shape[${i}] must be a non-negative integer, got ${describe(d)}`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      fail(RangeError, `shape[${i}] must be a non-negative integer, got ${describe(d)}`);
   });
   return dims;
 }

@@ -17,7 +17,7 @@ async function* blobChunks(blob) {
 async function* checked(iterable) {
   for await (const chunk of iterable) {
     if (!(chunk instanceof Float32Array)) {
-      const got = chunk === null ? 'null' : chunk?.constructor?.name ?? typeof chunk;
+      const got = chunk === null ? 'null' : (chunk?.constructor?.name ?? typeof chunk);
       throw new TypeError(`wasmquant: a stream must yield Float32Array chunks, got ${got}`);
     }
     yield chunk;

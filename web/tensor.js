@@ -18,7 +18,9 @@ export class WasmTensor {
   constructor(module, length, dtype) {
     const Type = DTYPES[dtype];
     if (!Type) {
-      const names = Object.keys(DTYPES).map((d) => `'${d}'`).join(', ');
+      const names = Object.keys(DTYPES)
+        .map((d) => `'${d}'`)
+        .join(', ');
       throw new RangeError(`wasmquant: tensor dtype must be one of ${names}, got ${String(dtype)}`);
     }
     if (!Number.isSafeInteger(length) || length <= 0) {
@@ -27,9 +29,7 @@ export class WasmTensor {
     const bytes = length * Type.BYTES_PER_ELEMENT;
     const ptr = bytes < MAX_BYTES ? module._malloc(bytes) : 0;
     if (!ptr) {
-      throw new RangeError(
-        `wasmquant: cannot allocate ${length} ${dtype} values (${bytes} bytes) in wasm memory, which holds 4 GiB at most`,
-      );
+      throw new RangeError(`wasmquant: cannot allocate ${length} ${dtype} values (${bytes} bytes) in wasm memory, which holds 4 GiB at most`);
     }
     this.#m = module;
     this.#ptr = ptr;

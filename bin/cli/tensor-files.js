@@ -10,7 +10,10 @@ export const isTensorFile = (name) => /\.(npy|safetensors)$/i.test(name);
 
 // Same semantics as the model API's keep globs: the whole name, '*' and '?'.
 function globToRegExp(glob) {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -41,7 +44,11 @@ function decideTensor(tensorName, t, o, keepers) {
 // options: bitwidth, scheme, rounding, perChannel, keep (globs), minElements,
 // encodingsVersion. With write, also returns { files, encodings }.
 export async function processTensorFile({ name, bytes, options, quantizer: wq, write, onProgress = () => {} }) {
-  for (const [key, flag] of [['format', '--format'], ['blockSize', '--block-size'], ['requantize', '--requantize']]) {
+  for (const [key, flag] of [
+    ['format', '--format'],
+    ['blockSize', '--block-size'],
+    ['requantize', '--requantize'],
+  ]) {
     if (options[key] !== undefined) fail(`${name}: ${flag} applies to models, not to tensor files`);
   }
   const { format, tensors, metadata } = readTensors(name, bytes);
@@ -104,7 +111,10 @@ export async function processTensorFile({ name, bytes, options, quantizer: wq, w
   onProgress({ phase: 'quantize', done: entries.length, total: entries.length, name });
   const notes = [];
   if (base.bitwidth < 8 && rows.some((r) => r.action === 'quantize')) notes.push(`${base.bitwidth}-bit codes are stored one per byte`);
-  if (write && widened.length > 0) notes.push(`kept ${widened.join(', ')} written as float32 (read as float32 from ${[...new Set(widened.map((n) => tensors[n].dtype))].join('/')})`);
+  if (write && widened.length > 0)
+    notes.push(
+      `kept ${widened.join(', ')} written as float32 (read as float32 from ${[...new Set(widened.map((n) => tensors[n].dtype))].join('/')})`,
+    );
   const sum = (key) => rows.reduce((a, r) => a + r[key], 0);
   const totals = {
     weights: rows.length,

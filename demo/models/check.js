@@ -144,7 +144,9 @@ export async function checkModel({ progress }, original, quantized, options = {}
   try {
     run = await (tfjs ? checkTf : checkOnnx)(original, quantized, options, progress);
   } catch (e) {
-    const message = String(e?.message ?? e).replace(/\s+/g, ' ').slice(0, 600);
+    const message = String(e?.message ?? e)
+      .replace(/\s+/g, ' ')
+      .slice(0, 600);
     throw new Error(`${tfjs ? 'TF.js' : 'onnxruntime-web'} could not run this model on the generated input: ${message}`, { cause: e });
   }
   progress(0.95, 'Comparing the outputs');

@@ -42,7 +42,8 @@ export function generateInputs(inputs, { size = FREE_SIZE, seed = 1, int = 'int6
       return { name, type, shape: dims, data, fill: 'uniform noise in [-1, 1]' };
     }
     const v = integerValue(name);
-    if (type === 'int64') return { name, type: int, shape: dims, data: int === 'int64' ? new BigInt64Array(n).fill(BigInt(v)) : new Int32Array(n).fill(v), fill: `${v}` };
+    if (type === 'int64')
+      return { name, type: int, shape: dims, data: int === 'int64' ? new BigInt64Array(n).fill(BigInt(v)) : new Int32Array(n).fill(v), fill: `${v}` };
     if (type === 'int32') return { name, type, shape: dims, data: new Int32Array(n).fill(v), fill: `${v}` };
     if (type === 'bool') return { name, type, shape: dims, data: new Uint8Array(n), fill: 'false' };
     throw new Error(`input "${name}" is ${type}: the check generates float32, int32, int64 and bool inputs only`);

@@ -8,7 +8,10 @@ import { renderCheck, renderFiles, renderSummary, renderTable } from './render.j
 
 const SAMPLE_URL = '/node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx';
 const FORMATS = {
-  onnx: [['qdq', 'QDQ — QuantizeLinear/DequantizeLinear'], ['matmulnbits', 'MatMulNBits — packed MatMul weights']],
+  onnx: [
+    ['qdq', 'QDQ — QuantizeLinear/DequantizeLinear'],
+    ['matmulnbits', 'MatMulNBits — packed MatMul weights'],
+  ],
   tfjs: [['tfjs', 'TF.js — manifest quantization']],
 };
 const TENSOR_ONLY = ['tensors-card', 'results'];
@@ -197,7 +200,10 @@ async function loadSampleModel() {
     await openModels([new File([await response.blob()], name)]);
   } catch (e) {
     button.textContent = 'Sample model not installed';
-    showError('input-error', `The sample model (${SAMPLE_URL}) could not be loaded: ${e.message}. It comes with the dev dependency @ricky0123/vad-web.`);
+    showError(
+      'input-error',
+      `The sample model (${SAMPLE_URL}) could not be loaded: ${e.message}. It comes with the dev dependency @ricky0123/vad-web.`,
+    );
   }
 }
 

@@ -54,7 +54,12 @@ export function renderTable(rows, showKept) {
 }
 
 function metric(label, text, value, primary = false) {
-  return el('div', { class: primary ? 'metric primary' : 'metric' }, el('span', { class: 'label', text: label }), el('output', { text, dataset: { value: String(value) } }));
+  return el(
+    'div',
+    { class: primary ? 'metric primary' : 'metric' },
+    el('span', { class: 'label', text: label }),
+    el('output', { text, dataset: { value: String(value) } }),
+  );
 }
 
 /** The head of the panel: the model, its totals and the notes. */
@@ -64,7 +69,8 @@ export function renderSummary(result, ms) {
   const sqnrs = result.tensors.filter((r) => r.action === 'quantize' && Number.isFinite(r.sqnrDb)).map((r) => r.sqnrDb);
   const worst = sqnrs.length ? Math.min(...sqnrs) : null;
   $('models-title').textContent = result.model;
-  $('models-sub').textContent = `${FORMAT_NAMES[result.format] ?? result.format} · ${t.weights} weights: ${t.quantized} quantized, ${t.kept} kept float · inspected in ${ms.toFixed(0)} ms`;
+  $('models-sub').textContent =
+    `${FORMAT_NAMES[result.format] ?? result.format} · ${t.weights} weights: ${t.quantized} quantized, ${t.kept} kept float · inspected in ${ms.toFixed(0)} ms`;
   $('m-totals').replaceChildren(
     metric('Size after', `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`, t.bytesAfter, true),
     metric('Smaller by', ratio ? `${ratio.toFixed(2)}×` : '—', ratio),
@@ -85,7 +91,8 @@ export function renderCheck(check) {
     $('m-check-input').textContent = '';
     return;
   }
-  $('m-check-input').textContent = `Generated input — ${check.inputs.map(inputText).join('; ')}. ${check.runtime}, both models in ${check.ms.toFixed(0)} ms.`;
+  $('m-check-input').textContent =
+    `Generated input — ${check.inputs.map(inputText).join('; ')}. ${check.runtime}, both models in ${check.ms.toFixed(0)} ms.`;
   table.tBodies[0].replaceChildren(
     ...check.outputs.map((o) =>
       el(
@@ -106,7 +113,17 @@ export function renderCheck(check) {
 export function renderFiles(files, onDownload) {
   $('m-files').replaceChildren(
     ...Object.entries(files).map(([name, bytes]) =>
-      el('li', {}, el('button', { type: 'button', class: 'ghost small', dataset: { file: name }, onclick: () => onDownload(name), text: `${name} · ${formatBytes(bytes.byteLength)}` })),
+      el(
+        'li',
+        {},
+        el('button', {
+          type: 'button',
+          class: 'ghost small',
+          dataset: { file: name },
+          onclick: () => onDownload(name),
+          text: `${name} · ${formatBytes(bytes.byteLength)}`,
+        }),
+      ),
     ),
   );
 }

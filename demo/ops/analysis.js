@@ -185,7 +185,15 @@ function errorHistogram(quantizer, t, o, encoding, list, bitwidth, progress) {
   const steps = 2 ** (bitwidth || 8);
   const used = bitwidth ? new Uint8Array(steps) : null;
   const scales = Array.isArray(encoding) ? encoding.map((e) => e.scale) : [encoding.scale];
-  roundTrip(quantizer, t, o, encoding, list, (run, x, codes, xhat) => addErrors({ errors: counts, used, scales, steps }, run, x, codes, xhat), progress);
+  roundTrip(
+    quantizer,
+    t,
+    o,
+    encoding,
+    list,
+    (run, x, codes, xhat) => addErrors({ errors: counts, used, scales, steps }, run, x, codes, xhat),
+    progress,
+  );
   return { counts, codesUsed: used ? used.reduce((n, u) => n + u, 0) : null };
 }
 
@@ -224,7 +232,16 @@ export function overview({ quantizer, progress }, settings, axes = {}) {
       const o = optionsFor(t, { ...settings, axis: axes[t.name] ?? null });
       const r = analyzed(quantizer, t, o);
       const channels = Array.isArray(r.encoding) ? r.encoding.length : 1;
-      return { ...row, axis: o.axis ?? null, channels, sqnrDb: r.sqnrDb, mse: r.mse, maxAbsError: r.maxAbsError, clipped: r.clipped, bytesAfter: codeBytes(t.data.length, settings.bitwidth) };
+      return {
+        ...row,
+        axis: o.axis ?? null,
+        channels,
+        sqnrDb: r.sqnrDb,
+        mse: r.mse,
+        maxAbsError: r.maxAbsError,
+        clipped: r.clipped,
+        bytesAfter: codeBytes(t.data.length, settings.bitwidth),
+      };
     } catch (e) {
       return { ...row, error: e.message };
     }

@@ -13,22 +13,25 @@ export function sniff(bytes, fileName) {
     return 'safetensors';
   }
   if (ext === 'bin' || ext === 'raw' || ext === 'f32') return 'bin';
-  return fail(
-    `"${fileName}" is not a file this page reads: give a .npy, a .safetensors or a raw float32 .bin (with its shape)`,
-  );
+  return fail(`"${fileName}" is not a file this page reads: give a .npy, a .safetensors or a raw float32 .bin (with its shape)`);
 }
 
 export function parseShape(text, count) {
   const t = String(text ?? '').trim();
   if (t === '') return [count];
-  const parts = t.replace(/^[[(]|[\])]$/g, '').split(/[\s,x×]+/).filter(Boolean);
+  const parts = t
+    .replace(/^[[(]|[\])]$/g, '')
+    .split(/[\s,x×]+/)
+    .filter(Boolean);
   const shape = parts.map(Number);
   if (shape.length === 0 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     fail(`shape "${t}" is not a list of non-negative integers such as 64, 3, 3, 3`);
   }
   const product = shape.reduce((a, b) => a * b, 1);
   if (product !== count) {
-    fail(`shape [${shape.join(', ')}] has ${product.toLocaleString('en-US')} elements, but the file holds ${count.toLocaleString('en-US')} float32 values`);
+    fail(
+      `shape [${shape.join(', ')}] has ${product.toLocaleString('en-US')} elements, but the file holds ${count.toLocaleString('en-US')} float32 values`,
+    );
   }
   return shape;
 }

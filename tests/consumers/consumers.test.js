@@ -114,9 +114,11 @@ async function inChromium(url) {
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   try {
     await page.goto(url, { timeout: PAGE_TIMEOUT });
-    await page.waitForFunction(() => window.__wasmquant, null, { timeout: PAGE_TIMEOUT }).catch((e) => {
-      throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
-    });
+    await page
+      .waitForFunction(() => window.__wasmquant, null, { timeout: PAGE_TIMEOUT })
+      .catch((e) => {
+        throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
+      });
     return { report: await page.evaluate(() => window.__wasmquant), errors };
   } finally {
     await page.close();
@@ -139,9 +141,11 @@ async function inFirefox(url) {
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   try {
     await page.goto(url, { timeout: PAGE_TIMEOUT });
-    await page.waitForFunction(() => window.__wasmquant, { timeout: PAGE_TIMEOUT }).catch((e) => {
-      throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
-    });
+    await page
+      .waitForFunction(() => window.__wasmquant, { timeout: PAGE_TIMEOUT })
+      .catch((e) => {
+        throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
+      });
     return { report: await page.evaluate(() => window.__wasmquant), errors };
   } finally {
     await page.close();
@@ -251,9 +255,11 @@ describe('Vite', () => {
 describe('esbuild', () => {
   it('--bundle --platform=browser --format=esm, the .wasm copied beside the bundle', async () => {
     const dir = join(app, 'esbuild');
-    run(join(app, 'node_modules', 'esbuild', 'bin', 'esbuild'), [
-      'main.js', 'worker.js', '--bundle', '--platform=browser', '--format=esm', '--outdir=out', '--log-level=warning',
-    ], dir);
+    run(
+      join(app, 'node_modules', 'esbuild', 'bin', 'esbuild'),
+      ['main.js', 'worker.js', '--bundle', '--platform=browser', '--format=esm', '--outdir=out', '--log-level=warning'],
+      dir,
+    );
     // what the package exports for this: wasmquant/wasm/{simd128,scalar}.wasm
     const require = createRequire(join(app, 'package.json'));
     for (const backend of ['simd128', 'scalar']) {
@@ -267,7 +273,11 @@ describe('esbuild', () => {
 describe('webpack 5', () => {
   it('production build: the .wasm files and the Emscripten glue become assets and chunks', async () => {
     const out = join(tmp, 'webpack-dist');
-    run(process.execPath, [join(app, 'node_modules', 'webpack-cli', 'bin', 'cli.js'), '--config', 'webpack.config.js', '--env', `out=${out}`, '--no-color'], join(app, 'webpack'));
+    run(
+      process.execPath,
+      [join(app, 'node_modules', 'webpack-cli', 'bin', 'cli.js'), '--config', 'webpack.config.js', '--env', `out=${out}`, '--no-color'],
+      join(app, 'webpack'),
+    );
     const files = readdirSync(out);
     expect(files.filter((f) => f.endsWith('.wasm')).length, files.join(' ')).toBe(2);
     copyFileSync(join(app, 'webpack', 'index.html'), join(out, 'index.html'));

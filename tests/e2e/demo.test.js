@@ -9,14 +9,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../demo/serve.js';
 import { mulberry32 } from '../js/helpers.js';
-import {
-  createQuantizer,
-  fromAimetEncodings,
-  readNpy,
-  readSafetensors,
-  writeNpy,
-  writeSafetensors,
-} from '../../web/index.js';
+import { createQuantizer, fromAimetEncodings, readNpy, readSafetensors, writeNpy, writeSafetensors } from '../../web/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-results/e2e');
@@ -34,7 +27,6 @@ const requests = [];
 const pageErrors = [];
 
 // ------------------------------------------------------------------ data
-
 
 // Laplace values, per-row spread, and a few outliers: a conv-weight look-alike.
 function weights(shape, seed, spread = 0.05) {
@@ -99,7 +91,9 @@ async function settled(key, timeout = 30_000) {
       errors: ['input-error', 'results-error', 'download-error'].map((id) => document.getElementById(id).textContent).filter(Boolean),
     }));
     await shot('failure').catch(() => {});
-    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(pageErrors)}`, { cause: e });
+    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(pageErrors)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -141,7 +135,11 @@ function expectReport(shown, report) {
 }
 
 async function upload(name, bytes) {
-  await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+  await page.setInputFiles('#file', {
+    name,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  });
 }
 
 // Drops a file on the drop zone as a person would (a real DataTransfer).
@@ -232,14 +230,22 @@ describe('the demo page in Chromium', () => {
     }
   });
 
-  it('reads an uploaded .npy and shows the API\'s numbers', async () => {
+  it("reads an uploaded .npy and shows the API's numbers", async () => {
     await upload(`${NPY.name}.npy`, writeNpy(npyData, NPY.shape));
     await settled(keyOf(NPY.name));
     expect(await page.textContent('#tensor-list')).toContain('[24, 8, 3, 3]');
     expectReport(await metrics(), wq.analyze(npyData, apiOptions()));
     // The comparison table: every cell is the API's SQNR for that setting.
-    const cells = await page.$$eval('#compare-table td', (tds) => tds.map((td) => ({ scheme: td.dataset.scheme, bits: Number(td.dataset.bits), value: Number(td.dataset.value), best: td.dataset.best === 'true' })));
-    for (const c of cells) expectClose(c.value, wq.analyze(npyData, apiOptions({ scheme: c.scheme, bitwidth: c.bits })).sqnrDb, `${c.scheme}@${c.bits}`);
+    const cells = await page.$$eval('#compare-table td', (tds) =>
+      tds.map((td) => ({
+        scheme: td.dataset.scheme,
+        bits: Number(td.dataset.bits),
+        value: Number(td.dataset.value),
+        best: td.dataset.best === 'true',
+      })),
+    );
+    for (const c of cells)
+      expectClose(c.value, wq.analyze(npyData, apiOptions({ scheme: c.scheme, bitwidth: c.bits })).sqnrDb, `${c.scheme}@${c.bits}`);
     for (const bits of [4, 8, 16]) {
       const column = cells.filter((c) => c.bits === bits);
       const top = Math.max(...column.map((c) => c.value));
@@ -466,7 +472,8 @@ describe('the demo page in Chromium', () => {
       globalThis.progressSeen = [];
       new MutationObserver(() => {
         const bar = document.getElementById('progress-bar');
-        if (!document.getElementById('progress').hidden) globalThis.progressSeen.push([bar.value, document.getElementById('progress-label').textContent]);
+        if (!document.getElementById('progress').hidden)
+          globalThis.progressSeen.push([bar.value, document.getElementById('progress-label').textContent]);
       }).observe(document.getElementById('progress'), { attributes: true, subtree: true, childList: true, characterData: true });
     });
     const started = Date.now();
@@ -561,10 +568,14 @@ describe('the demo page in Chromium', () => {
     // click on the file input is caught before a dialog opens).
     await page.evaluate(() => {
       globalThis.pickerClicks = 0;
-      document.getElementById('file').addEventListener('click', (e) => {
-        globalThis.pickerClicks += 1;
-        e.preventDefault();
-      }, { once: true });
+      document.getElementById('file').addEventListener(
+        'click',
+        (e) => {
+          globalThis.pickerClicks += 1;
+          e.preventDefault();
+        },
+        { once: true },
+      );
     });
     await page.focus('#drop');
     await page.keyboard.press('Enter');

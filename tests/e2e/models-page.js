@@ -36,15 +36,17 @@ export function nsfwModel(name) {
   return files;
 }
 
-
 export async function shot(name) {
   const size = page.viewportSize();
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
   await page.setViewportSize({ width: size.width, height: Math.min(4000, Math.max(size.height, height)) });
-  await page.evaluate(() => new Promise((ok) => {
-    window.scrollTo(0, 0);
-    requestAnimationFrame(() => requestAnimationFrame(ok));
-  }));
+  await page.evaluate(
+    () =>
+      new Promise((ok) => {
+        window.scrollTo(0, 0);
+        requestAnimationFrame(() => requestAnimationFrame(ok));
+      }),
+  );
   await page.screenshot({ path: join(SHOTS, `models-${name}.png`) });
   await page.setViewportSize(size);
 }
@@ -83,7 +85,13 @@ export async function tableRows() {
     trs.map((tr) => {
       const sqnr = tr.querySelector('[data-key="sqnr"]').dataset.value;
       const bytes = tr.querySelector('[data-key="bytes"]').dataset;
-      return { name: tr.dataset.name, action: tr.dataset.action, sqnrDb: sqnr === '' ? null : Number(sqnr), bytesBefore: Number(bytes.before), bytesAfter: Number(bytes.after) };
+      return {
+        name: tr.dataset.name,
+        action: tr.dataset.action,
+        sqnrDb: sqnr === '' ? null : Number(sqnr),
+        bytesBefore: Number(bytes.before),
+        bytesAfter: Number(bytes.after),
+      };
     }),
   );
 }
@@ -115,7 +123,11 @@ export async function expectTableMatches(files, options) {
 export async function pick(files) {
   await page.setInputFiles(
     '#file',
-    Object.entries(files).map(([name, bytes]) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) })),
+    Object.entries(files).map(([name, bytes]) => ({
+      name,
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    })),
   );
 }
 
@@ -126,7 +138,8 @@ export async function drop(files) {
     const transfer = new DataTransfer();
     for (const { name, data } of items) transfer.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], name));
     const zone = document.getElementById('drop');
-    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    for (const type of ['dragenter', 'dragover', 'drop'])
+      zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, list);
 }
 
@@ -160,6 +173,10 @@ export async function runCheck(timeout = SLOW) {
   return page.evaluate(() => ({
     error: document.getElementById('m-check-error').hidden ? null : document.getElementById('m-check-error').textContent,
     input: document.getElementById('m-check-input').textContent,
-    outputs: [...document.querySelectorAll('#m-check-table tbody tr')].map((tr) => ({ name: tr.dataset.name, maxAbs: Number(tr.dataset.maxAbs), cosine: Number(tr.dataset.cosine) })),
+    outputs: [...document.querySelectorAll('#m-check-table tbody tr')].map((tr) => ({
+      name: tr.dataset.name,
+      maxAbs: Number(tr.dataset.maxAbs),
+      cosine: Number(tr.dataset.cosine),
+    })),
   }));
 }

@@ -107,9 +107,7 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
 
     it('the report has the SPEC §4 fields and the encoding', () => {
       const r = wq.analyze(normalArray(100, 2));
-      expect(Object.keys(r).sort()).toEqual(
-        ['clipped', 'count', 'encoding', 'maxAbsError', 'meanAbsError', 'mse', 'nonFinite', 'rmse', 'sqnrDb'],
-      );
+      expect(Object.keys(r).sort()).toEqual(['clipped', 'count', 'encoding', 'maxAbsError', 'meanAbsError', 'mse', 'nonFinite', 'rmse', 'sqnrDb']);
     });
 
     it('codes are Uint8Array up to 8 bits and Uint16Array above', () => {
@@ -199,11 +197,7 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
 
     it('bitwidth in the options must agree with the encoding', () => {
       const x = normalArray(10, 15);
-      expectWasmquantError(
-        () => wq.quantize(x, { bitwidth: 4, encoding: { bitwidth: 8, scale: 0.1, offset: -3 } }),
-        RangeError,
-        /bitwidth/,
-      );
+      expectWasmquantError(() => wq.quantize(x, { bitwidth: 4, encoding: { bitwidth: 8, scale: 0.1, offset: -3 } }), RangeError, /bitwidth/);
     });
   });
 
@@ -316,11 +310,7 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
       expect(wq.quantize(x, { minRange: 0.5 }).encoding).toEqual(wq.quantize(x).encoding);
       expectEncodingClose(wq.computeEncoding(-1, 3, { minRange: 3.9 }), refEncoding(-1, 3), 1e-12);
       // ... and takes effect as soon as it is wider
-      expectEncodingClose(
-        wq.computeEncoding(-1, 3, { minRange: 5 }),
-        refEncoding(-1, 3, { minRange: 5 }),
-        1e-12,
-      );
+      expectEncodingClose(wq.computeEncoding(-1, 3, { minRange: 5 }), refEncoding(-1, 3, { minRange: 5 }), 1e-12);
       expectClose(wq.computeEncoding(-1, 3, { minRange: 5 }).scale, 5 / 255, 1e-9);
     });
   });
@@ -330,16 +320,8 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
       ['normal, calibrated', () => normalArray(30001, 31), {}],
       ['normal, 4 bits, half-even', () => normalArray(10007, 32), { bitwidth: 4, rounding: 'half-even' }],
       ['normal, 16 bits', () => normalArray(10007, 33, { mean: 3 }), { bitwidth: 16 }],
-      [
-        'clipping by a narrow given encoding',
-        () => normalArray(20000, 34, { sigma: 2 }),
-        { encoding: { bitwidth: 8, scale: 0.01, offset: -100 } },
-      ],
-      [
-        'several chunks',
-        () => normalArray(CHUNK * 2 + 333, 35, { sigma: 0.1 }),
-        { encoding: { bitwidth: 6, scale: 0.005, offset: -40 } },
-      ],
+      ['clipping by a narrow given encoding', () => normalArray(20000, 34, { sigma: 2 }), { encoding: { bitwidth: 8, scale: 0.01, offset: -100 } }],
+      ['several chunks', () => normalArray(CHUNK * 2 + 333, 35, { sigma: 0.1 }), { encoding: { bitwidth: 6, scale: 0.005, offset: -40 } }],
     ];
     for (const [name, make, options] of cases) {
       it(name, () => {
@@ -564,7 +546,11 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
       const f = wq.allocTensor(100);
       try {
         expectWasmquantError(() => wq.quantize(small, { out: f }), TypeError, /uint8/, /float32/);
-        expectWasmquantError(() => wq.dequantize(new Uint8Array(100), { bitwidth: 8, scale: 1, offset: 0 }, { out: new Uint8Array(100) }), TypeError, /Float32Array/);
+        expectWasmquantError(
+          () => wq.dequantize(new Uint8Array(100), { bitwidth: 8, scale: 1, offset: 0 }, { out: new Uint8Array(100) }),
+          TypeError,
+          /Float32Array/,
+        );
         expectWasmquantError(() => wq.analyze(small, { out: new Uint8Array(100) }), TypeError, /analyze/);
         expectWasmquantError(() => wq.computeEncoding(0, 1, { out: new Uint8Array(1) }), TypeError, /computeEncoding/);
         expectWasmquantError(() => wq.allocTensor(10, 'float64'), RangeError, /dtype/, /uint16/);
@@ -580,7 +566,7 @@ describe.each(BACKENDS)('API, backend %s', (backend) => {
       }
     });
 
-    it('a failing call writes nothing to the caller\'s out', () => {
+    it("a failing call writes nothing to the caller's out", () => {
       const bad = Float32Array.from(x.subarray(0, CHUNK + 10));
       bad[CHUNK + 5] = NaN;
       const out = new Uint8Array(bad.length).fill(42);

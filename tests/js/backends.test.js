@@ -159,7 +159,13 @@ describe('simd128 and scalar agree bit for bit', () => {
 
   it('every scheme, bitwidth and layout: encodings, codes and reports', () => {
     const x = normalArray(3 * 4096 + 17, 77, { mean: 0.3, sigma: 2 });
-    const schemes = [{}, { scheme: 'symmetric' }, { scheme: 'symmetric', strict: true }, { scheme: 'tf_enhanced' }, { scheme: 'percentile', percentile: 99.9 }];
+    const schemes = [
+      {},
+      { scheme: 'symmetric' },
+      { scheme: 'symmetric', strict: true },
+      { scheme: 'tf_enhanced' },
+      { scheme: 'percentile', percentile: 99.9 },
+    ];
     const layouts = [{}, { shape: [5, 2461], axis: 0 }, { shape: [12305, 1], axis: 1 }, { shape: [23, 535], axis: 1 }];
     for (const scheme of schemes) {
       for (const bitwidth of [2, 4, 8, 12, 16]) {
@@ -242,7 +248,15 @@ describe('backend selection', () => {
   it('an unknown backend → RangeError naming the option and the choices', async () => {
     for (const backend of ['avx', 'SIMD128', 'wasm', '']) {
       const error = await createQuantizer({ backend }).catch((e) => e);
-      expectWasmquantError(() => { throw error; }, RangeError, /backend/, /'simd128'/, /'scalar'/);
+      expectWasmquantError(
+        () => {
+          throw error;
+        },
+        RangeError,
+        /backend/,
+        /'simd128'/,
+        /'scalar'/,
+      );
     }
   });
 
@@ -250,12 +264,24 @@ describe('backend selection', () => {
     for (const backend of [5, null, true, {}, ['scalar']]) {
       const error = await createQuantizer({ backend }).catch((e) => e);
       expect(error).toBeInstanceOf(Error);
-      expectWasmquantError(() => { throw error; }, undefined, /backend/);
+      expectWasmquantError(
+        () => {
+          throw error;
+        },
+        undefined,
+        /backend/,
+      );
       expect(error instanceof TypeError || error instanceof RangeError).toBe(true);
     }
     for (const options of [null, 'scalar', 5]) {
       const error = await createQuantizer(options).catch((e) => e);
-      expectWasmquantError(() => { throw error; }, TypeError, /options/);
+      expectWasmquantError(
+        () => {
+          throw error;
+        },
+        TypeError,
+        /options/,
+      );
     }
   });
 

@@ -81,9 +81,15 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
         const nan = [1, 17, CHUNK + 3, n - 1];
         const posInf = [2, CHUNK * 2 + 1];
         const negInf = [0, CHUNK - 1];
-        nan.forEach((i) => { x[i] = Number.NaN; });
-        posInf.forEach((i) => { x[i] = Infinity; });
-        negInf.forEach((i) => { x[i] = -Infinity; });
+        nan.forEach((i) => {
+          x[i] = Number.NaN;
+        });
+        posInf.forEach((i) => {
+          x[i] = Infinity;
+        });
+        negInf.forEach((i) => {
+          x[i] = -Infinity;
+        });
         x[40] = floatFromBits(0xffc00001); // a negative NaN with a payload
         nan.push(40);
         const finite = x.filter(Number.isFinite);
@@ -219,12 +225,7 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
   describe('dequantize', () => {
     it('codes outside [0, steps] → RangeError naming the index', () => {
       const enc4 = { bitwidth: 4, scale: 0.1, offset: -3 };
-      expectWasmquantError(
-        () => wq.dequantize(Uint8Array.of(0, 15, 16, 200), enc4),
-        RangeError,
-        /\b16\b/,
-        /index 2\b/,
-      );
+      expectWasmquantError(() => wq.dequantize(Uint8Array.of(0, 15, 16, 200), enc4), RangeError, /\b16\b/, /index 2\b/);
       const enc10 = { bitwidth: 10, scale: 0.1, offset: -3 };
       const codes = new Uint16Array(CHUNK * 2 + 10).fill(1023);
       codes[CHUNK + 7] = 1024;
@@ -236,11 +237,7 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
         const out = wq.dequantize(Codes.of(0, steps(bitwidth)), { bitwidth, scale: 1, offset: 0 });
         expect(Array.from(out)).toEqual([0, steps(bitwidth)]);
         if (bitwidth !== 8 && bitwidth !== 16) {
-          expectWasmquantError(
-            () => wq.dequantize(Codes.of(0, steps(bitwidth) + 1), { bitwidth, scale: 1, offset: 0 }),
-            RangeError,
-            /index 1\b/,
-          );
+          expectWasmquantError(() => wq.dequantize(Codes.of(0, steps(bitwidth) + 1), { bitwidth, scale: 1, offset: 0 }), RangeError, /index 1\b/);
         }
       }
     });
@@ -426,11 +423,7 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
       },
       { requiredKeys: [] },
     );
-    const options = fc.oneof(
-      fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), value, { maxKeys: 6 }),
-      plausible,
-      fc.anything(),
-    );
+    const options = fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), value, { maxKeys: 6 }), plausible, fc.anything());
 
     it('random options never raise anything but a wasmquant TypeError/RangeError', () => {
       const x = Float32Array.of(-1.5, 0, 0.25, 3, 1e-3);

@@ -34,7 +34,7 @@ describe.each(BACKENDS)('createCalibrator, backend %s', (backend) => {
     });
   }
 
-  it('per channel: shape and axis are one batch\'s; batches follow along a new outer axis', () => {
+  it("per channel: shape and axis are one batch's; batches follow along a new outer axis", () => {
     const [C, HW, N] = [6, 49, 40];
     const x = normalArray(N * C * HW, 5, { sigma: 2 });
     for (const options of [{}, { scheme: 'tf_enhanced' }, { scheme: 'percentile' }]) {
@@ -74,7 +74,11 @@ describe.each(BACKENDS)('createCalibrator, backend %s', (backend) => {
     e.free();
 
     expectWasmquantError(() => wq.createCalibrator({ encoding: { bitwidth: 8, scale: 1, offset: 0 } }), TypeError, /no encoding or pack/);
-    expectWasmquantError(() => wq.createCalibrator({ scheme: 'percentile', percentile: 20 }), RangeError, /percentile must be a number from 50 to 100/);
+    expectWasmquantError(
+      () => wq.createCalibrator({ scheme: 'percentile', percentile: 20 }),
+      RangeError,
+      /percentile must be a number from 50 to 100/,
+    );
   });
 
   it('leaves the wasm heap where it was', () => {

@@ -40,7 +40,8 @@ const small = new Float32Array(100).map((_, i) => i / 7 - 3);
 const ORT_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 };
 
 // toEqual walks a typed array element by element: seconds per megabyte.
-const sameBytes = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+const sameBytes = (a, b) =>
+  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 const viaJson = (x) => JSON.parse(JSON.stringify(x));
 const reportOf = (r) => viaJson({ model: r.model, format: r.format, tensors: r.tensors, totals: r.totals, notes: r.notes });
@@ -92,7 +93,20 @@ describe('help and version', () => {
     expect(top.stdout).toMatch(/quantize/);
     const sub = await cli('quantize', '--help');
     expect(sub.code).toBe(0);
-    for (const flag of ['--output', '--bits', '--scheme', '--per-channel', '--per-tensor', '--rounding', '--format', '--block-size', '--keep', '--min-elements', '--encodings-version', '--json']) {
+    for (const flag of [
+      '--output',
+      '--bits',
+      '--scheme',
+      '--per-channel',
+      '--per-tensor',
+      '--rounding',
+      '--format',
+      '--block-size',
+      '--keep',
+      '--min-elements',
+      '--encodings-version',
+      '--json',
+    ]) {
       expect(sub.stdout).toContain(flag);
     }
   });
@@ -121,10 +135,34 @@ describe('inspect an ONNX model', () => {
   });
 
   it('--json prints inspectModel’s result, and options map to ModelOptions', async () => {
-    const r = await cli('inspect', DET, '--json', '--bits', '4', '--per-tensor', '--scheme', 'tf_enhanced', '--rounding', 'half-even', '--min-elements', '2000', '--keep', 'conv2d_9*', '--keep', 'conv2d_10?.w_0');
+    const r = await cli(
+      'inspect',
+      DET,
+      '--json',
+      '--bits',
+      '4',
+      '--per-tensor',
+      '--scheme',
+      'tf_enhanced',
+      '--rounding',
+      'half-even',
+      '--min-elements',
+      '2000',
+      '--keep',
+      'conv2d_9*',
+      '--keep',
+      'conv2d_10?.w_0',
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    const options = { bitwidth: 4, perChannel: false, scheme: 'tf_enhanced', rounding: 'half-even', minElements: 2000, keep: ['conv2d_9*', 'conv2d_10?.w_0'] };
+    const options = {
+      bitwidth: 4,
+      perChannel: false,
+      scheme: 'tf_enhanced',
+      rounding: 'half-even',
+      minElements: 2000,
+      keep: ['conv2d_9*', 'conv2d_10?.w_0'],
+    };
     const api = await inspectModel(modelFiles(DET), options);
     expect(JSON.parse(r.stdout)).toEqual(reportOf(api));
     expect(api.tensors.some((t) => t.name.startsWith('conv2d_9') && t.action === 'keep')).toBe(true);
@@ -266,7 +304,9 @@ describe('tensor files', () => {
 
     const inspected = await cli('inspect', file, '--bits', '6', '--scheme', 'percentile');
     expect(inspected.code).toBe(0);
-    expect(inspected.stdout).toMatch(new RegExp(`\\nw\\s+-\\s+\\[96,40\\]\\s+uint6 per-tensor percentile\\s+${report.sqnrDb.toFixed(1)}\\s+15\\.0 KiB → 3\\.8 KiB`));
+    expect(inspected.stdout).toMatch(
+      new RegExp(`\\nw\\s+-\\s+\\[96,40\\]\\s+uint6 per-tensor percentile\\s+${report.sqnrDb.toFixed(1)}\\s+15\\.0 KiB → 3\\.8 KiB`),
+    );
 
     const out = path.join(tmp, 'npy-out');
     const r = await cli('quantize', file, '-o', out, '--bits', '6', '--scheme', 'percentile', '--json');
@@ -285,7 +325,13 @@ describe('tensor files', () => {
   it('.safetensors: --per-channel along axis 0, codes by name, non-float and --keep tensors kept', async () => {
     const file = path.join(tmp, 'm.safetensors');
     const ints = new Int16Array([1, -2, 3]);
-    fs.writeFileSync(file, writeSafetensors({ a: { data: x, shape: [96, 40] }, b: { data: small, shape: [100] }, c: { data: small, shape: [4, 25] }, i: { data: ints, shape: [3] } }, { source: 'test' }));
+    fs.writeFileSync(
+      file,
+      writeSafetensors(
+        { a: { data: x, shape: [96, 40] }, b: { data: small, shape: [100] }, c: { data: small, shape: [4, 25] }, i: { data: ints, shape: [3] } },
+        { source: 'test' },
+      ),
+    );
     const out = path.join(tmp, 'st-out');
     const args = ['--per-channel', '--scheme', 'symmetric', '--bits', '4', '--keep', 'c'];
     const r = await cli('quantize', file, '-o', out, ...args, '--encodings-version', '1.0.0');

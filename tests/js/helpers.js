@@ -66,9 +66,7 @@ export function expectClose(actual, expected, rel = 1e-6, what = '') {
 }
 
 export function expectEncodingClose(actual, expected, rel = 1e-6) {
-  expect(Object.keys(actual).sort()).toEqual(
-    ['bitwidth', 'isSymmetric', 'max', 'min', 'offset', 'scale'],
-  );
+  expect(Object.keys(actual).sort()).toEqual(['bitwidth', 'isSymmetric', 'max', 'min', 'offset', 'scale']);
   expect(actual.bitwidth).toBe(expected.bitwidth);
   expect(actual.offset).toBe(expected.offset);
   expect(actual.isSymmetric).toBe(false);

@@ -22,12 +22,7 @@ describe.each(BACKENDS)('memory, backend %s', (backend) => {
     wq = await quantizerFor(backend);
   });
 
-  const inputs = [
-    normalArray(1, 1),
-    normalArray(17, 2),
-    normalArray(1000, 3),
-    normalArray(CHUNK + 3, 4),
-  ];
+  const inputs = [normalArray(1, 1), normalArray(17, 2), normalArray(1000, 3), normalArray(CHUNK + 3, 4)];
   const withNaN = normalArray(CHUNK + 40, 5);
   withNaN[CHUNK + 1] = Number.NaN;
   const given = { bitwidth: 8, scale: 0.02, offset: -128 };
@@ -157,7 +152,7 @@ describe.each(BACKENDS)('memory, backend %s', (backend) => {
     expect(report.clipped).toBe(0);
     // half a step, plus the float32 rounding of x and x̂ (|x| <= 3: ulp 2.4e-7)
     expect(report.maxAbsError).toBeLessThanOrEqual(encoding.scale / 2 + 5e-7);
-    expect(report.maxAbsError).toBeGreaterThan(encoding.scale / 2 * 0.999);
+    expect(report.maxAbsError).toBeGreaterThan((encoding.scale / 2) * 0.999);
     // uniform data: the error of a uniform quantizer is about scale^2 / 12
     expect(report.mse / (encoding.scale ** 2 / 12)).toBeCloseTo(1, 2);
 

@@ -215,7 +215,7 @@ it('the inputs include values where x * (1 / scale) and x / scale round apart', 
     for (let i = 0; i < x.length; i += 1) {
       const div = Math.fround(x[i] / c.scale);
       const mul = Math.fround(x[i] * inv);
-      if (div !== mul && (Math.abs(div - Math.floor(div) - 0.5) < 1e-3)) apart += 1;
+      if (div !== mul && Math.abs(div - Math.floor(div) - 0.5) < 1e-3) apart += 1;
     }
   }
   expect(apart).toBeGreaterThan(1000);

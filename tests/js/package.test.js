@@ -88,10 +88,7 @@ describe('the npm package', () => {
 
     consumer = join(tmp, 'consumer');
     mkdirSync(consumer);
-    writeFileSync(
-      join(consumer, 'package.json'),
-      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2),
-    );
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
     run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], consumer);
   });
 

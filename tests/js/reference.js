@@ -116,7 +116,6 @@ export function refSymmetric(lo, hi, { bitwidth = 8, minRange = 0.01, strict = f
   return { bitwidth, min: offset * scale, max: (half(bitwidth) - 1) * scale, scale, offset, isSymmetric: true };
 }
 
-
 // The output code range of an encoding, and the code of 0.0.
 export function codeRange(enc) {
   const strict = enc.isSymmetric && enc.offset === -(half(enc.bitwidth) - 1);

@@ -63,8 +63,7 @@ function uniformArray(n, seed, a, b) {
   return x;
 }
 
-const codeTypeFor = (bitwidth, symmetric) =>
-  symmetric ? (bitwidth <= 8 ? Int8Array : Int16Array) : bitwidth <= 8 ? Uint8Array : Uint16Array;
+const codeTypeFor = (bitwidth, symmetric) => (symmetric ? (bitwidth <= 8 ? Int8Array : Int16Array) : bitwidth <= 8 ? Uint8Array : Uint16Array);
 
 function expectEncodingExact(actual, expected, what = '') {
   expect(actual.bitwidth, what).toBe(expected.bitwidth);
@@ -147,9 +146,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       const x = new Float32Array([-100, -8.4, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 6.6, 100]);
       const encoding = { bitwidth: 4, scale: 1, offset: -8, isSymmetric: true };
       expect(Array.from(wq.quantize(x, { encoding }).codes)).toEqual([-8, -8, -2, -1, 0, 1, 2, 3, 7, 7]);
-      expect(Array.from(wq.quantize(x, { encoding, rounding: 'half-even' }).codes)).toEqual([
-        -8, -8, -2, -2, 0, 0, 2, 2, 7, 7,
-      ]);
+      expect(Array.from(wq.quantize(x, { encoding, rounding: 'half-even' }).codes)).toEqual([-8, -8, -2, -2, 0, 0, 2, 2, 7, 7]);
     });
 
     it('strict: codes in [-(2^(b-1) - 1), 2^(b-1) - 1]; ties of x / scale by the mode', () => {
@@ -158,9 +155,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       expect(Array.from(wq.quantize(x, { encoding }).codes)).toEqual([-7, -7, -2, -1, 0, 1, 2, 3, 7, 7]);
       // SPEC §3.1: s = R(x / scale); half-even goes to the even s, although
       // the unsigned code s + 7 is then odd.
-      expect(Array.from(wq.quantize(x, { encoding, rounding: 'half-even' }).codes)).toEqual([
-        -7, -7, -2, -2, 0, 0, 2, 2, 7, 7,
-      ]);
+      expect(Array.from(wq.quantize(x, { encoding, rounding: 'half-even' }).codes)).toEqual([-7, -7, -2, -2, 0, 0, 2, 2, 7, 7]);
       // Calibrated, 8 bits: absmax 127 gives scale 1.
       const y = new Float32Array([-127, 127, 2.5, -1.5, 0.5, -0.5, 3.5, -200 / 2]);
       for (const s of [false, true]) {
@@ -300,9 +295,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
               // and the encoding matches the SPEC model of the slice
               if (o.scheme !== 'tf_enhanced') {
                 const { lo, hi } = o.scheme === 'percentile' ? percentileRange(slice, o.percentile) : finiteRange(slice);
-                const want = isSymmetricScheme(o)
-                  ? refSymmetric(lo, hi, { bitwidth, strict: o.strict === true })
-                  : refEncoding(lo, hi, { bitwidth });
+                const want = isSymmetricScheme(o) ? refSymmetric(lo, hi, { bitwidth, strict: o.strict === true }) : refEncoding(lo, hi, { bitwidth });
                 expectEncodingNear(encodings[c], want, `channel ${c} vs model`);
               }
             }
@@ -384,22 +377,14 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       const x = perChannelData([4, 3, 3, 3], 0, 10);
       const { encoding } = wq.quantize(x, { shape: [4, 3, 3, 3], axis: 0 });
       // wrong number of encodings
-      expectWasmquantError(
-        () => wq.quantize(x, { shape: [4, 3, 3, 3], axis: 0, encoding: encoding.slice(0, 3) }),
-        RangeError,
-        /encoding/,
-      );
+      expectWasmquantError(() => wq.quantize(x, { shape: [4, 3, 3, 3], axis: 0, encoding: encoding.slice(0, 3) }), RangeError, /encoding/);
       expectWasmquantError(
         () => wq.dequantize(new Uint8Array(x.length), encoding.slice(1), { shape: [4, 3, 3, 3], axis: 0 }),
         RangeError,
         /encoding/,
       );
       // one encoding where the layout has 4 channels, and an array without a layout
-      expectWasmquantError(
-        () => wq.quantize(x, { shape: [4, 3, 3, 3], axis: 0, encoding: encoding[0] }),
-        RangeError,
-        /encoding/,
-      );
+      expectWasmquantError(() => wq.quantize(x, { shape: [4, 3, 3, 3], axis: 0, encoding: encoding[0] }), RangeError, /encoding/);
       expectWasmquantError(() => wq.quantize(x, { encoding }), RangeError, /encoding/);
       // axis out of range
       for (const axis of [4, -5, 10]) {
@@ -432,9 +417,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       expect(Array.from(r.codes.subarray(0, 3))).toEqual([0, 1, 2]);
       expect(r.codes[30000]).toBe(3);
       const tf = wq.quantize(x, { bitwidth: 2 });
-      expect(sqnrDb(x, wq.dequantize(r.codes, r.encoding))).toBeGreaterThan(
-        sqnrDb(x, wq.dequantize(tf.codes, tf.encoding)),
-      );
+      expect(sqnrDb(x, wq.dequantize(r.codes, r.encoding))).toBeGreaterThan(sqnrDb(x, wq.dequantize(tf.codes, tf.encoding)));
     });
 
     it('hand-checked symmetric: f = 0.02 of absmax 50 (2 bits)', () => {
@@ -587,7 +570,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       });
     }
 
-    it('signed 4-bit codes are two\'s-complement nibbles and unpack back', () => {
+    it("signed 4-bit codes are two's-complement nibbles and unpack back", () => {
       const encoding = { bitwidth: 4, scale: 1, offset: -8, isSymmetric: true };
       const x = new Float32Array([-8, 7, -1, 0, 3]);
       const r = wq.quantize(x, { encoding, pack: true });
@@ -625,11 +608,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
       const x = normalArray(108, 3);
       expect(wq.quantize(x, { bitwidth: 4, shape: [4, 3, 3, 3], axis: 0, pack: true }).codes.length).toBe(56);
       // channels that are not contiguous rows cannot pack separately
-      expectWasmquantError(
-        () => wq.quantize(x, { bitwidth: 4, shape: [4, 3, 3, 3], axis: 1, pack: true }),
-        RangeError,
-        /axis 0/,
-      );
+      expectWasmquantError(() => wq.quantize(x, { bitwidth: 4, shape: [4, 3, 3, 3], axis: 1, pack: true }), RangeError, /axis 0/);
     });
 
     it('pack needs bitwidth 4', () => {
@@ -639,11 +618,7 @@ describe.each(BACKENDS)('schemes, backend %s', (backend) => {
         const r = wq.quantize(x, { bitwidth });
         expectWasmquantError(() => wq.dequantize(new Uint8Array(5), r.encoding, { pack: true }), RangeError, /pack/, /bitwidth/);
       }
-      expectWasmquantError(
-        () => wq.quantize(x, { encoding: { bitwidth: 8, scale: 0.1, offset: -10 }, pack: true }),
-        RangeError,
-        /bitwidth/,
-      );
+      expectWasmquantError(() => wq.quantize(x, { encoding: { bitwidth: 8, scale: 0.1, offset: -10 }, pack: true }), RangeError, /bitwidth/);
     });
   });
 

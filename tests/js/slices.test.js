@@ -64,7 +64,7 @@ describe('channelSlices', () => {
     });
   }
 
-  it('options.channel keeps exactly that channel\'s elements, in order', () => {
+  it("options.channel keeps exactly that channel's elements, in order", () => {
     const shape = [3, 4, 50];
     const slices = [...channelSlices(shape, 1, { maxLength: 20, channel: 2 })];
     const indices = slices.flatMap((s) => Array.from({ length: s.length }, (_, j) => s.start + j));
@@ -74,7 +74,9 @@ describe('channelSlices', () => {
   });
 
   it('rejects bad shapes, axes and options by name', () => {
-    const all = (...args) => () => [...channelSlices(...args)];
+    const all =
+      (...args) =>
+      () => [...channelSlices(...args)];
     expect(all('3', 0)).toThrow(/channelSlices: shape must be an array/);
     expect(all([3, -1], 0)).toThrow(/shape\[1\] must be a non-negative integer/);
     expect(all([3, 4], 2)).toThrow(/axis must be from -2 to 1, got 2/);

@@ -2,16 +2,7 @@
 // computeEncoding, on both backends.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  expectClose,
-  expectEncodingClose,
-  normalArray,
-  quantizerFor,
-  refDequantize,
-  refEncoding,
-  steps,
-} from './helpers.js';
+import { BACKENDS, expectClose, expectEncodingClose, normalArray, quantizerFor, refDequantize, refEncoding, steps } from './helpers.js';
 
 // The table of §2.1 (tests/vectors/tf-encoding.json, which GoogleTest reads
 // too). `codes: null` where the SPEC leaves an element open; dequantized

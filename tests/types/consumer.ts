@@ -16,7 +16,15 @@ import {
   type Quantizer,
   type Report,
 } from 'wasmquant';
-import { calibrateModel, inspectModel, quantizeModel, type CalibratedModel, type ModelOptions, type QuantizedModel, type WeightRow } from 'wasmquant/models';
+import {
+  calibrateModel,
+  inspectModel,
+  quantizeModel,
+  type CalibratedModel,
+  type ModelOptions,
+  type QuantizedModel,
+  type WeightRow,
+} from 'wasmquant/models';
 import { connectWorker, type WorkerClient } from 'wasmquant/worker';
 
 export async function everything(bytes: Uint8Array, worker: Worker): Promise<number> {
@@ -44,7 +52,10 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
     quantizer: wq,
   };
   const model: QuantizedModel = await quantizeModel({ 'model.onnx': bytes }, options);
-  const calibratedModel: CalibratedModel = await calibrateModel({ 'model.onnx': bytes }, [{ x: { data: x, dims: [4] } }], { ort: {}, scheme: 'percentile' });
+  const calibratedModel: CalibratedModel = await calibrateModel({ 'model.onnx': bytes }, [{ x: { data: x, dims: [4] } }], {
+    ort: {},
+    scheme: 'percentile',
+  });
   const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
@@ -61,7 +72,14 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
     sliced.length +
     calibratedModel.activations.length +
     (Array.isArray(calibrated) ? calibrated.length : calibrated.scale) +
-    report.sqnrDb + grid.length + streamed.length + Object.keys(parsed).length + npy.shape.length + Object.keys(st.tensors).length +
-    model.totals.bytesAfter + rows.length + Object.keys(remote.files).length
+    report.sqnrDb +
+    grid.length +
+    streamed.length +
+    Object.keys(parsed).length +
+    npy.shape.length +
+    Object.keys(st.tensors).length +
+    model.totals.bytesAfter +
+    rows.length +
+    Object.keys(remote.files).length
   );
 }

@@ -44,7 +44,10 @@ function checkOffset(where, field, value, bitwidth) {
     fail(TypeError, `${at(where, field)} must be an integer from -${steps} to 0, got ${describe(value)}`);
   }
   if (!Number.isInteger(value) || value < -steps || value > 0) {
-    fail(RangeError, `${at(where, field)} must be an integer from -${steps} to 0 for bitwidth ${bitwidth} (QNN convention: x = (q + offset) * scale), got ${value}`);
+    fail(
+      RangeError,
+      `${at(where, field)} must be an integer from -${steps} to 0 for bitwidth ${bitwidth} (QNN convention: x = (q + offset) * scale), got ${value}`,
+    );
   }
   return value + 0; // no -0
 }
@@ -131,7 +134,10 @@ function legacyEntries(table) {
 function v1Entry(name, { perChannel, blockSize, table }) {
   for (let i = 1; i < table.length; i += 1) {
     if (table.bitwidth(i) !== table.bitwidth(0) || table.isSymmetric(i) !== table.isSymmetric(0)) {
-      fail(RangeError, `toAimetEncodings: tensor ${JSON.stringify(name)} channel ${i}: version 1.0.0 has one bitwidth and one isSymmetric per tensor, but channel ${i} differs from channel 0`);
+      fail(
+        RangeError,
+        `toAimetEncodings: tensor ${JSON.stringify(name)} channel ${i}: version 1.0.0 has one bitwidth and one isSymmetric per tensor, but channel ${i} differs from channel 0`,
+      );
     }
   }
   const blocked = blockSize !== undefined && blockSize !== null;
@@ -276,7 +282,10 @@ function readLegacySection(section, value, add) {
     } else if (list.length === 1) {
       add(name, readLegacyEntry(where, list[0]));
     } else {
-      add(name, list.map((e, i) => readLegacyEntry(`${where} channel ${i}`, e)));
+      add(
+        name,
+        list.map((e, i) => readLegacyEntry(`${where} channel ${i}`, e)),
+      );
     }
   }
 }
@@ -299,7 +308,10 @@ function readV1Entry(section, index, entry) {
   const isSymmetric = checkSymmetric(where, 'is_sym', entry.is_sym);
   const scales = asList(entry.scale);
   const offsets = asList(entry.offset);
-  for (const [field, list] of [['scale', scales], ['offset', offsets]]) {
+  for (const [field, list] of [
+    ['scale', scales],
+    ['offset', offsets],
+  ]) {
     if (!Array.isArray(list) || list.length === 0) {
       fail(TypeError, `${at(where, field)} must be a non-empty list of numbers, got ${describe(list)}`);
     }

@@ -209,7 +209,13 @@ export function findDuplicateKey(text) {
         const top = stack[stack.length - 1];
         const key = JSON.parse(text.slice(i, j + 1));
         if (top.keys.has(key)) {
-          return { key, path: stack.slice(0, -1).filter(Boolean).map((o) => o.current) };
+          return {
+            key,
+            path: stack
+              .slice(0, -1)
+              .filter(Boolean)
+              .map((o) => o.current),
+          };
         }
         top.keys.add(key);
         top.current = key;

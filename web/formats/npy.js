@@ -152,7 +152,10 @@ class HeaderParser {
     const c = this.peek();
     if (c === "'" || c === '"') return this.string();
     if (c === '(') return this.tuple();
-    for (const [word, value] of [['True', true], ['False', false]]) {
+    for (const [word, value] of [
+      ['True', true],
+      ['False', false],
+    ]) {
       if (this.text.startsWith(word, this.pos)) {
         this.pos += word.length;
         return value;
@@ -217,7 +220,7 @@ function fortranToC(data, fullShape) {
   const last = shape[n - 1];
   const lastStride = strides[n - 1];
   let from = 0;
-  for (let to = 0; to < out.length; ) {
+  for (let to = 0; to < out.length;) {
     for (let j = 0; j < last; j += 1) out[to++] = data[from + j * lastStride];
     let k = n - 2;
     for (; k >= 0; k -= 1) {
@@ -247,8 +250,7 @@ export function readNpy(bytes) {
   }
   const headerStart = major === 1 ? 10 : 12;
   if (bytes.length < headerStart) fail(Error, `.npy file is truncated inside its preamble (${bytes.length} bytes)`);
-  const headerLength =
-    major === 1 ? bytes[8] | (bytes[9] << 8) : (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24)) >>> 0;
+  const headerLength = major === 1 ? bytes[8] | (bytes[9] << 8) : (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24)) >>> 0;
   const dataStart = headerStart + headerLength;
   if (dataStart > bytes.length) {
     fail(Error, `.npy file is truncated: the header says it is ${headerLength} bytes long, but only ${bytes.length - headerStart} bytes follow`);

@@ -75,7 +75,10 @@ function checkTensorInfo(name, info, bufferLength) {
   if (end < begin) fail(Error, `${what}: data_offsets [${begin}, ${end}] end before they begin`);
   const bytes = count * read.Type.BYTES_PER_ELEMENT;
   if (end - begin !== bytes) {
-    fail(Error, `${what}: shape ${shapeText(info.shape)} of ${info.dtype} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    fail(
+      Error,
+      `${what}: shape ${shapeText(info.shape)} of ${info.dtype} needs ${bytes} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
   }
   if (end > bufferLength) {
     fail(Error, `${what}: data_offsets [${begin}, ${end}] go past the end of the data buffer (${bufferLength} bytes); the file may be truncated`);
@@ -103,7 +106,10 @@ function checkLayout(entries, bufferLength) {
   let previous;
   for (const e of entries) {
     if (e.begin < position) {
-      fail(Error, `safetensors header: ${tensorName(e.name)} (data_offsets [${e.begin}, ${e.end}]) overlaps ${tensorName(previous.name)} ([${previous.begin}, ${previous.end}])`);
+      fail(
+        Error,
+        `safetensors header: ${tensorName(e.name)} (data_offsets [${e.begin}, ${e.end}]) overlaps ${tensorName(previous.name)} ([${previous.begin}, ${previous.end}])`,
+      );
     }
     if (e.begin > position) {
       fail(Error, `safetensors header: bytes ${position}..${e.begin} of the data buffer belong to no tensor (a gap before ${tensorName(e.name)})`);
@@ -112,7 +118,10 @@ function checkLayout(entries, bufferLength) {
     previous = e;
   }
   if (position !== bufferLength) {
-    fail(Error, `safetensors file has ${bufferLength - position} bytes after the last tensor's data (the tensors cover ${position} of ${bufferLength} bytes)`);
+    fail(
+      Error,
+      `safetensors file has ${bufferLength - position} bytes after the last tensor's data (the tensors cover ${position} of ${bufferLength} bytes)`,
+    );
   }
 }
 
@@ -129,7 +138,10 @@ export function readSafetensors(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const [low, high] = [view.getUint32(0, true), view.getUint32(4, true)];
   if (high !== 0 || low > MAX_HEADER_BYTES) {
-    fail(RangeError, `safetensors header size ${high * 2 ** 32 + low} is over the format's limit of ${MAX_HEADER_BYTES} bytes; not a safetensors file?`);
+    fail(
+      RangeError,
+      `safetensors header size ${high * 2 ** 32 + low} is over the format's limit of ${MAX_HEADER_BYTES} bytes; not a safetensors file?`,
+    );
   }
   const dataStart = 8 + low;
   if (dataStart > bytes.length) {
@@ -180,7 +192,10 @@ function checkTensorForWrite(name, tensor) {
   // it must be what data will be written as, so that nothing changes type
   // silently (float16 data was widened to float32 when read).
   if (tensor.dtype !== undefined && lookup(DTYPE_NAMES, tensor.dtype) !== dtype) {
-    fail(TypeError, `${what}: dtype ${describe(tensor.dtype)} does not match its ${typedArrayName(data)} data (written as ${READ[dtype].dtype}); drop dtype or convert the data`);
+    fail(
+      TypeError,
+      `${what}: dtype ${describe(tensor.dtype)} does not match its ${typedArrayName(data)} data (written as ${READ[dtype].dtype}); drop dtype or convert the data`,
+    );
   }
   const shape = tensor.shape ?? [data.length];
   const count = elementCount(shape, `${what}: shape`);

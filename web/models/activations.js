@@ -31,9 +31,31 @@ function modelName(set) {
 // they read or write are the activations calibrated and given Q/DQ pairs.
 // Others (the parts of a decomposed LayerNorm, Pow, Sqrt, ...) stay float.
 const QUANTIZED_OPS = new Set([
-  'Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool',
-  'GlobalAveragePool', 'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'Softmax', 'Resize', 'Reshape',
-  'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Gather', 'Pad', 'Slice',
+  'Conv',
+  'ConvTranspose',
+  'MatMul',
+  'Gemm',
+  'Add',
+  'Mul',
+  'Concat',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Relu',
+  'Clip',
+  'LeakyRelu',
+  'Sigmoid',
+  'Softmax',
+  'Resize',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Split',
+  'Gather',
+  'Pad',
+  'Slice',
 ]);
 
 // The main graph's tensors that calibration reads: the inputs and outputs

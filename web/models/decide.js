@@ -83,7 +83,10 @@ function fail(ErrorClass, message) {
 }
 
 function globToRegExp(glob) {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -100,7 +103,10 @@ function matcher(pattern, name) {
   }
   if (pattern instanceof RegExp) return (w) => new RegExp(pattern.source, pattern.flags.replace('g', '')).test(w.name);
   if (typeof pattern === 'function') return (w) => Boolean(pattern(w));
-  return fail(TypeError, `${name} must be a name pattern (string with * and ?), a RegExp, a function (weight) => boolean or an array of them, got ${describe(pattern)}`);
+  return fail(
+    TypeError,
+    `${name} must be a name pattern (string with * and ?), a RegExp, a function (weight) => boolean or an array of them, got ${describe(pattern)}`,
+  );
 }
 
 function checkBoolean(name, value) {
@@ -207,7 +213,10 @@ export function decide(w, o, formatDefaults) {
   // few values: such a weight (a depthwise conv's single input channel) is
   // quantized per channel instead.
   const blockSize = wanted !== null && w.shape[w.blockAxis] > wanted ? wanted : null;
-  const blockNote = wanted !== null && blockSize === null ? `axis ${w.blockAxis} has ${w.shape[w.blockAxis]} values, no more than a block of ${wanted}: per channel` : undefined;
+  const blockNote =
+    wanted !== null && blockSize === null
+      ? `axis ${w.blockAxis} has ${w.shape[w.blockAxis]} values, no more than a block of ${wanted}: per channel`
+      : undefined;
   const scheme = settings.scheme ?? o.scheme ?? 'tf';
   return {
     action: 'quantize',

@@ -167,6 +167,10 @@ export interface CalibratedModel {
  */
 export function calibrateModel(
   files: ModelFiles,
-  inputs: readonly CalibrationFeed[] | (() => Iterable<CalibrationFeed> | AsyncIterable<CalibrationFeed>) | Iterable<CalibrationFeed> | AsyncIterable<CalibrationFeed>,
+  inputs:
+    | readonly CalibrationFeed[]
+    | (() => Iterable<CalibrationFeed> | AsyncIterable<CalibrationFeed>)
+    | Iterable<CalibrationFeed>
+    | AsyncIterable<CalibrationFeed>,
   options: CalibrationOptions,
 ): Promise<CalibratedModel>;

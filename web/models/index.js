@@ -100,7 +100,10 @@ function totalsOf(rows) {
 
 // The AIMET param_encodings of the quantized weights, by original name.
 function encodingsOf(results, version) {
-  const tensors = [...results].map(([name, r]) => [name, { perChannel: r.decision.axis !== null, blockSize: r.decision.blockSize, table: r.encodings }]);
+  const tensors = [...results].map(([name, r]) => [
+    name,
+    { perChannel: r.decision.axis !== null, blockSize: r.decision.blockSize, table: r.encodings },
+  ]);
   return aimetOfTables(tensors, version);
 }
 
@@ -108,7 +111,9 @@ function encodingsOf(results, version) {
 function encodingsNotes(results, version) {
   const blocked = [...results.values()].filter((r) => r.decision.blockSize !== null).length;
   if (version !== '0.6.1' || blocked === 0) return [];
-  return [`${blocked} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`];
+  return [
+    `${blocked} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`,
+  ];
 }
 
 async function run(files, options, write, extra = {}) {

@@ -41,9 +41,7 @@ describe('toAimetEncodings 0.6.1', () => {
           { bitwidth: 4, dtype: 'int', is_symmetric: 'True', max: 1.05, min: -1.2, offset: -8, scale: 0.15 },
           { bitwidth: 4, dtype: 'int', is_symmetric: 'True', max: 2.1, min: -2.4, offset: -8, scale: 0.3 },
         ],
-        'fc.bias': [
-          { bitwidth: 8, dtype: 'int', is_symmetric: 'False', max: ASYM.max, min: ASYM.min, offset: -200, scale: ASYM.scale },
-        ],
+        'fc.bias': [{ bitwidth: 8, dtype: 'int', is_symmetric: 'False', max: ASYM.max, min: ASYM.min, offset: -200, scale: ASYM.scale }],
       },
       excluded_layers: [],
       quantizer_args: {
@@ -75,10 +73,7 @@ describe('toAimetEncodings 0.6.1', () => {
 
 describe('toAimetEncodings 1.0.0', () => {
   it('per-tensor and per-channel entries', () => {
-    const file = toAimetEncodings(
-      { 'conv1.weight': [SYM, { ...SYM, scale: 0.02 }], act: ASYM },
-      { version: '1.0.0' },
-    );
+    const file = toAimetEncodings({ 'conv1.weight': [SYM, { ...SYM, scale: 0.02 }], act: ASYM }, { version: '1.0.0' });
     expect(file).toStrictEqual({
       version: '1.0.0',
       activation_encodings: [],
@@ -104,11 +99,7 @@ describe('toAimetEncodings 1.0.0', () => {
       RangeError,
       /tensor "w" channel 1: version 1\.0\.0 has one bitwidth and one isSymmetric per tensor/,
     );
-    expectWasmquantError(
-      () => toAimetEncodings({ w: [ASYM, { ...ASYM, bitwidth: 16 }] }, { version: '1.0.0' }),
-      RangeError,
-      /channel 1/,
-    );
+    expectWasmquantError(() => toAimetEncodings({ w: [ASYM, { ...ASYM, bitwidth: 16 }] }, { version: '1.0.0' }), RangeError, /channel 1/);
   });
 });
 
@@ -117,8 +108,15 @@ describe('round trips', () => {
     'per-tensor asymmetric': { w: ASYM },
     'per-tensor symmetric': { w: SYM },
     'strict symmetric': { w: { bitwidth: 8, min: -1.27, max: 1.27, scale: 0.01, offset: -127, isSymmetric: true } },
-    'per-channel symmetric': { w: [SYM, { ...SYM, scale: 0.5, min: -64, max: 63.5 }, { ...SYM, scale: 2 ** -20, min: -128 * 2 ** -20, max: 127 * 2 ** -20 }] },
-    'per-channel asymmetric, 16 bits': { w: [{ ...ASYM, bitwidth: 16, offset: -51288, scale: 3.50957503e-5 }, { ...ASYM, bitwidth: 16, offset: 0, scale: 1e-3 }] },
+    'per-channel symmetric': {
+      w: [SYM, { ...SYM, scale: 0.5, min: -64, max: 63.5 }, { ...SYM, scale: 2 ** -20, min: -128 * 2 ** -20, max: 127 * 2 ** -20 }],
+    },
+    'per-channel asymmetric, 16 bits': {
+      w: [
+        { ...ASYM, bitwidth: 16, offset: -51288, scale: 3.50957503e-5 },
+        { ...ASYM, bitwidth: 16, offset: 0, scale: 1e-3 },
+      ],
+    },
     '2 bits and several tensors': { a: { bitwidth: 2, min: 0, max: 3, scale: 1, offset: 0, isSymmetric: false }, 'b/c:0': ASYM },
     'all zeros (§2.1 last row)': { z: { bitwidth: 8, min: 0, max: 0.01, scale: 0.01 / 255, offset: 0, isSymmetric: false } },
   };
@@ -130,9 +128,7 @@ describe('round trips', () => {
     });
     it(`1.0.0, ${name}: scale/offset exact, min/max derived from them`, () => {
       const file = toAimetEncodings(encodings, { version: '1.0.0' });
-      const expected = Object.fromEntries(
-        Object.entries(encodings).map(([k, v]) => [k, Array.isArray(v) ? v.map(derived) : derived(v)]),
-      );
+      const expected = Object.fromEntries(Object.entries(encodings).map(([k, v]) => [k, Array.isArray(v) ? v.map(derived) : derived(v)]));
       expectExactly(fromAimetEncodings(JSON.stringify(file)), expected);
     });
   }
@@ -203,7 +199,14 @@ describe('fromAimetEncodings: files as AIMET and people write them', () => {
     "version": "0.6.1"
 }`;
     expectExactly(fromAimetEncodings(text), {
-      'conv2d/BiasAdd:0': { bitwidth: 8, min: -0.5019607843137255, max: 0.49411764705882355, scale: 0.00392156862745098, offset: -128, isSymmetric: false },
+      'conv2d/BiasAdd:0': {
+        bitwidth: 8,
+        min: -0.5019607843137255,
+        max: 0.49411764705882355,
+        scale: 0.00392156862745098,
+        offset: -128,
+        isSymmetric: false,
+      },
       'conv2d/Conv2D/ReadVariableOp:0': [
         { bitwidth: 4, min: -1.2, max: 1.05, scale: 0.15, offset: -8, isSymmetric: true },
         { bitwidth: 4, min: -0.8, max: 0.7, scale: 0.1, offset: -8, isSymmetric: true },
@@ -237,11 +240,25 @@ describe('fromAimetEncodings: files as AIMET and people write them', () => {
     expectExactly(fromAimetEncodings(legacy), { w: derived({ bitwidth: 8, scale: 0.5, offset: -128, isSymmetric: true }) });
     const bare = { activation_encodings: { a: { bitwidth: 8, scale: 0.5, offset: 0 } } };
     expectExactly(fromAimetEncodings(bare), { a: derived({ bitwidth: 8, scale: 0.5, offset: 0, isSymmetric: false }) });
-    for (const [value, expected] of [['True', true], ['False', false], ['true', true], ['FALSE', false], [true, true], [false, false]]) {
-      expect(fromAimetEncodings({ param_encodings: { w: [{ bitwidth: 8, is_symmetric: value, scale: 1, offset: -128 }] } }).w.isSymmetric).toBe(expected);
+    for (const [value, expected] of [
+      ['True', true],
+      ['False', false],
+      ['true', true],
+      ['FALSE', false],
+      [true, true],
+      [false, false],
+    ]) {
+      expect(fromAimetEncodings({ param_encodings: { w: [{ bitwidth: 8, is_symmetric: value, scale: 1, offset: -128 }] } }).w.isSymmetric).toBe(
+        expected,
+      );
     }
     // 1.0.0 layout without a version; scale/offset as bare numbers; no enc_type.
-    const v1 = { param_encodings: [{ name: 'w', bw: 8, scale: 0.5, offset: -3 }, { name: 'c', bw: 8, scale: [1, 2], offset: [0, -1] }] };
+    const v1 = {
+      param_encodings: [
+        { name: 'w', bw: 8, scale: 0.5, offset: -3 },
+        { name: 'c', bw: 8, scale: [1, 2], offset: [0, -1] },
+      ],
+    };
     expectExactly(fromAimetEncodings(v1), {
       w: derived({ bitwidth: 8, scale: 0.5, offset: -3, isSymmetric: false }),
       c: [derived({ bitwidth: 8, scale: 1, offset: 0, isSymmetric: false }), derived({ bitwidth: 8, scale: 2, offset: -1, isSymmetric: false })],
@@ -255,12 +272,19 @@ describe('fromAimetEncodings: files as AIMET and people write them', () => {
 describe('fromAimetEncodings: errors name the tensor and the field', () => {
   const legacy = (entry, name = 'conv1.weight') => ({ version: '0.6.1', param_encodings: { [name]: [entry] } });
   const good = { bitwidth: 8, dtype: 'int', is_symmetric: 'False', min: -1, max: 1, scale: 0.01, offset: -100 };
-  const v1 = (entry) => ({ version: '1.0.0', param_encodings: [{ name: 'conv1.weight', dtype: 'INT', enc_type: 'PER_TENSOR', bw: 8, is_sym: false, scale: [0.1], offset: [-3], ...entry }] });
+  const v1 = (entry) => ({
+    version: '1.0.0',
+    param_encodings: [{ name: 'conv1.weight', dtype: 'INT', enc_type: 'PER_TENSOR', bw: 8, is_sym: false, scale: [0.1], offset: [-3], ...entry }],
+  });
   const without = (o, key) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 
   const cases = [
     // 0.6.1 entries
-    [legacy({ ...good, scale: -1 }), RangeError, /^wasmquant: encodings file: tensor "conv1\.weight": field "scale" must be a positive number, got -1$/],
+    [
+      legacy({ ...good, scale: -1 }),
+      RangeError,
+      /^wasmquant: encodings file: tensor "conv1\.weight": field "scale" must be a positive number, got -1$/,
+    ],
     [legacy({ ...good, scale: 0 }), RangeError, /field "scale" must be a positive number, got 0/],
     [legacy({ ...good, scale: '0.01' }), TypeError, /tensor "conv1\.weight": field "scale" must be a positive number, got "0\.01"/],
     [legacy({ ...good, scale: null }), TypeError, /field "scale" must be a positive number, got null/],
@@ -305,12 +329,24 @@ describe('fromAimetEncodings: errors name the tensor and the field', () => {
     [v1({ name: '' }), TypeError, /field "name"/],
     [{ version: '1.0.0', param_encodings: [5] }, TypeError, /param_encodings\[0\] must be an object/],
     // the file as a whole
-    [{ version: '1.0.0', param_encodings: [{ name: 'a', bw: 8, scale: [1], offset: [0] }], activation_encodings: [{ name: 'a', bw: 8, scale: [1], offset: [0] }] }, Error, /tensor "a" has encodings twice/],
+    [
+      {
+        version: '1.0.0',
+        param_encodings: [{ name: 'a', bw: 8, scale: [1], offset: [0] }],
+        activation_encodings: [{ name: 'a', bw: 8, scale: [1], offset: [0] }],
+      },
+      Error,
+      /tensor "a" has encodings twice/,
+    ],
     [{ param_encodings: { a: [good] }, activation_encodings: { a: [good] } }, Error, /tensor "a" has encodings twice/],
     [{ version: '0.5.0', param_encodings: {} }, Error, /version "0\.5\.0" is not supported; supported: 0\.6\.1, 1\.0\.0/],
     [{ version: 1, param_encodings: {} }, Error, /version 1 is not supported/],
     [{ version: '1.0.0', param_encodings: {} }, Error, /"param_encodings" must be a list of encodings in version 1\.0\.0, got an Object/],
-    [{ version: '0.6.1', param_encodings: [] }, Error, /"param_encodings" must be an object \{ tensor: \[encoding, \.\.\.\] \} in version 0\.6\.1, got an Array/],
+    [
+      { version: '0.6.1', param_encodings: [] },
+      Error,
+      /"param_encodings" must be an object \{ tensor: \[encoding, \.\.\.\] \} in version 0\.6\.1, got an Array/,
+    ],
     [{ version: '0.6.1', activation_encodings: null }, Error, /"activation_encodings" must be an object/],
     [{ version: '0.6.1' }, Error, /has neither "param_encodings" nor "activation_encodings"/],
     [{}, Error, /has neither/],
@@ -328,7 +364,8 @@ describe('fromAimetEncodings: errors name the tensor and the field', () => {
     expectWasmquantError(() => fromAimetEncodings(''), Error, /not valid JSON/);
     expectWasmquantError(() => fromAimetEncodings(`${'['.repeat(1e6)}${']'.repeat(1e6)}`), Error, /nests deeper than 64 levels/);
     expectWasmquantError(
-      () => fromAimetEncodings('{"param_encodings": {"w": [{"bitwidth": 8, "scale": 1, "offset": 0}], "w": [{"bitwidth": 8, "scale": 2, "offset": 0}]}}'),
+      () =>
+        fromAimetEncodings('{"param_encodings": {"w": [{"bitwidth": 8, "scale": 1, "offset": 0}], "w": [{"bitwidth": 8, "scale": 2, "offset": 0}]}}'),
       Error,
       /encodings file has the key "w" twice in "param_encodings"/,
     );
@@ -362,15 +399,27 @@ describe('fromAimetEncodings: errors name the tensor and the field', () => {
     const file = fc.record(
       {
         version: fc.constantFrom('0.6.1', '1.0.0', '2', 3),
-        param_encodings: fc.oneof(fc.dictionary(fc.string(), fc.oneof(entry, fc.array(entry, { maxLength: 3 }))), fc.array(entry, { maxLength: 3 }), fc.anything()),
+        param_encodings: fc.oneof(
+          fc.dictionary(fc.string(), fc.oneof(entry, fc.array(entry, { maxLength: 3 }))),
+          fc.array(entry, { maxLength: 3 }),
+          fc.anything(),
+        ),
         activation_encodings: fc.oneof(fc.dictionary(fc.string(), fc.array(entry, { maxLength: 2 })), fc.array(entry, { maxLength: 2 })),
       },
       { requiredKeys: [] },
     );
     const isEncoding = (e) =>
-      Number.isInteger(e.bitwidth) && e.bitwidth >= 2 && e.bitwidth <= 16 && e.scale > 0 && Number.isFinite(e.scale)
-      && Number.isInteger(e.offset) && e.offset <= 0 && e.offset >= -(2 ** e.bitwidth - 1) && typeof e.isSymmetric === 'boolean'
-      && Number.isFinite(e.min) && Number.isFinite(e.max);
+      Number.isInteger(e.bitwidth) &&
+      e.bitwidth >= 2 &&
+      e.bitwidth <= 16 &&
+      e.scale > 0 &&
+      Number.isFinite(e.scale) &&
+      Number.isInteger(e.offset) &&
+      e.offset <= 0 &&
+      e.offset >= -(2 ** e.bitwidth - 1) &&
+      typeof e.isSymmetric === 'boolean' &&
+      Number.isFinite(e.min) &&
+      Number.isFinite(e.max);
     fc.assert(
       fc.property(fc.oneof(file, fc.anything(), fc.json()), (f) => {
         const got = resultOrWasmquantError(() => fromAimetEncodings(f));
@@ -393,7 +442,11 @@ describe('toAimetEncodings: bad arguments name the tensor and the field', () => 
     [() => toAimetEncodings({ w: ASYM }, '1.0.0'), TypeError, /options must be an object/],
     [() => toAimetEncodings({ w: null }), TypeError, /tensor "w" must be an encoding object/],
     [() => toAimetEncodings({ w: [] }), RangeError, /tensor "w": the per-channel list of encodings is empty/],
-    [() => toAimetEncodings({ w: { ...ASYM, scale: -1 } }), RangeError, /^wasmquant: toAimetEncodings: tensor "w": field "scale" must be a positive number, got -1$/],
+    [
+      () => toAimetEncodings({ w: { ...ASYM, scale: -1 } }),
+      RangeError,
+      /^wasmquant: toAimetEncodings: tensor "w": field "scale" must be a positive number, got -1$/,
+    ],
     [() => toAimetEncodings({ w: { ...ASYM, scale: Infinity } }), RangeError, /field "scale"/],
     [() => toAimetEncodings({ w: { ...ASYM, scale: undefined } }), TypeError, /field "scale" must be a positive number, got undefined/],
     [() => toAimetEncodings({ w: { ...ASYM, offset: 1 } }), RangeError, /field "offset" must be an integer from -255 to 0/],

@@ -26,17 +26,25 @@ import {
 // Written by numpy 1.24 (np.save, or np.lib.format.write_array for the
 // explicit versions), base64.
 const NUMPY_FILES = {
-  f4_2x3: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAADAPwAAAMAAAFBAAAAAgG8Sgzo=',
-  f4_scalar: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAGBA',
+  f4_2x3:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAADAPwAAAMAAAFBAAAAAgG8Sgzo=',
+  f4_scalar:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAGBA',
   i2_7: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGkyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDcsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIApI9DD4GPwAAOgD0Ae4Cw==',
-  u1_0x3: 'k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDAsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo=',
+  u1_0x3:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDAsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo=',
   f8_3: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAqamZmZmZm5P5x1AIg85Df+K+Zwi2gSAAA=',
   f2_5: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDUsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIApVNf/7AQAAfAA4',
-  u2_2x2: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPHUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAP//AQAAAQ==',
-  i1_1x2x3x2: 'k05VTVBZAQB2AHsnZGVzY3InOiAnfGkxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsIDIsIDMsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAr6+/z9/v8AAQIDBAU=',
-  f4_fortran_2x3x4: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMywgNCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAABAQQAAgEAAAIBBAAAAQQAAoEEAAIA/AABQQQAAoEAAAIhBAAAQQQAAqEEAAABAAABgQQAAwEAAAJBBAAAgQQAAsEEAAEBAAABwQQAA4EAAAJhBAAAwQQAAuEE=',
-  f4_v2_3: 'k05VTVBZAgB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAIA/AAAAQAAAQEA=',
-  f4_v3_3: 'k05VTVBZAwB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAIA/AAAAQAAAQEA=',
+  u2_2x2:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnPHUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAP//AQAAAQ==',
+  i1_1x2x3x2:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnfGkxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsIDIsIDMsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAr6+/z9/v8AAQIDBAU=',
+  f4_fortran_2x3x4:
+    'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMywgNCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAABAQQAAgEAAAIBBAAAAQQAAoEEAAIA/AABQQQAAoEAAAIhBAAAQQQAAqEEAAABAAABgQQAAwEAAAJBBAAAgQQAAsEEAAEBAAABwQQAA4EAAAJhBAAAwQQAAuEE=',
+  f4_v2_3:
+    'k05VTVBZAgB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAIA/AAAAQAAAQEA=',
+  f4_v3_3:
+    'k05VTVBZAwB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAIA/AAAAQAAAQEA=',
 };
 
 // What numpy holds in each of them.
@@ -102,11 +110,7 @@ describe('writeNpy: byte for byte what numpy writes', () => {
     const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
     const header = `${dict}${' '.repeat(128 - 10 - dict.length - 1)}\n`;
     const data = Float32Array.of(1, 2, 3, 4, 5, 6);
-    const expected = concat(
-      Uint8Array.of(0x93, ...ascii('NUMPY'), 1, 0, 118, 0),
-      ascii(header),
-      leBytes(Float32Array, [...data]),
-    );
+    const expected = concat(Uint8Array.of(0x93, ...ascii('NUMPY'), 1, 0, 118, 0), ascii(header), leBytes(Float32Array, [...data]));
     expect(Array.from(writeNpy(data, [2, 3]))).toEqual(Array.from(expected));
   });
 
@@ -275,7 +279,12 @@ describe('readNpy: malformed and hostile files', () => {
     bad[0] = 0x92;
     expectWasmquantError(() => readNpy(bad), Error, /not a \.npy file/);
     expectWasmquantError(() => readNpy(ascii('PK\x03\x04 a zip, maybe an .npz file')), Error, /not a \.npy file/);
-    for (const [major, minor] of [[0, 0], [1, 1], [4, 0], [255, 255]]) {
+    for (const [major, minor] of [
+      [0, 0],
+      [1, 1],
+      [4, 0],
+      [255, 255],
+    ]) {
       const v = valid.slice();
       v[6] = major;
       v[7] = minor;
@@ -348,7 +357,7 @@ describe('readNpy: malformed and hostile files', () => {
       '(03,)': /leading zeros/,
       '(3,,)': /non-negative integer/,
       '(3': /expected ','|non-negative integer/,
-      '3': /unsupported value/,
+      3: /unsupported value/,
       "'3'": /'shape' must be a tuple/,
       True: /'shape' must be a tuple/,
     };
@@ -418,7 +427,17 @@ describe('readNpy: malformed and hostile files', () => {
 
 describe('writeNpy: bad arguments', () => {
   it('unsupported data types', () => {
-    for (const bad of [new Int32Array(2), new Uint32Array(2), new BigInt64Array(2), new Uint8ClampedArray(2), [1, 2], 'ab', null, undefined, new DataView(new ArrayBuffer(2))]) {
+    for (const bad of [
+      new Int32Array(2),
+      new Uint32Array(2),
+      new BigInt64Array(2),
+      new Uint8ClampedArray(2),
+      [1, 2],
+      'ab',
+      null,
+      undefined,
+      new DataView(new ArrayBuffer(2)),
+    ]) {
       expectWasmquantError(() => writeNpy(bad, [2]), TypeError, /data must be a Float32Array/);
     }
   });
@@ -465,11 +484,14 @@ describe('fuzz (fast-check, fixed seed)', () => {
   });
 
   it('mutations of the header text (characters from its grammar)', () => {
-    const alphabet = "{}()[],:'\" 0123456789TrueFalsL<>|=fiucbOU-\n\t";
+    const alphabet = '{}()[],:\'" 0123456789TrueFalsL<>|=fiucbOU-\n\t';
     const base = npyHeader(dictFor('<f4', [2, 3]));
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(), fc.nat({ max: alphabet.length - 1 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: alphabet.length - 1 }), fc.constantFrom('set', 'insert', 'delete')), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         (edits) => {
           let text = base;
           for (const [at, c, op] of edits) {

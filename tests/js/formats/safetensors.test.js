@@ -69,11 +69,16 @@ describe('byte-exact files, as the Rust reference writes them', () => {
     });
     const n = Number(new DataView(written.buffer).getBigUint64(0, true));
     const header = JSON.parse(new TextDecoder().decode(written.subarray(8, 8 + n)));
-    const order = Object.entries(header).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]).map(([k]) => k);
+    const order = Object.entries(header)
+      .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])
+      .map(([k]) => k);
     expect(order).toEqual(['z_f64', 'f32', 'u16', 'i16', 'i8', 'a_u8', 'b_u8']);
     // The header keys appear in the same order as the data.
     expect(Object.keys(header)).toEqual(order);
-    for (const { dtype, data_offsets: [begin] } of Object.values(header)) {
+    for (const {
+      dtype,
+      data_offsets: [begin],
+    } of Object.values(header)) {
       expect((8 + n + begin) % { F64: 8, F32: 4, U16: 2, I16: 2, I8: 1, U8: 1 }[dtype]).toBe(0);
     }
     expect(header.f32).toEqual(info('F32', [2, 1], 8, 16));
@@ -121,7 +126,11 @@ describe('round trips', () => {
   it('float64 (and float16/bfloat16) tensors read as Float32Array are not silently written back as F32', () => {
     const { tensors } = readSafetensors(writeSafetensors({ d: { data: Float64Array.of(0.5) } }));
     expect(tensors.d).toEqual({ data: Float32Array.of(0.5), dtype: 'float64', shape: [1] });
-    expectWasmquantError(() => writeSafetensors(tensors), TypeError, /tensor "d": dtype "float64" does not match its Float32Array data \(written as float32\)/);
+    expectWasmquantError(
+      () => writeSafetensors(tensors),
+      TypeError,
+      /tensor "d": dtype "float64" does not match its Float32Array data \(written as float32\)/,
+    );
     const { dtype, ...asFloat32 } = tensors.d;
     expect(readSafetensors(writeSafetensors({ d: asFloat32 })).tensors.d.dtype).toBe('float32');
   });
@@ -178,8 +187,9 @@ describe('reading F16, BF16, F64 (widened to float32) and files from other write
   });
 
   it('headers in any key order, with whitespace, extra fields, trailing padding, and names in any order', () => {
-    const text = ' {\n "b": {"data_offsets": [2, 4], "shape": [1], "dtype": "I16", "extra": true},\n'
-      + ' "__metadata__": {"k": "v"}, "a": {"dtype":"U8","shape":[2],"data_offsets":[0,2]} }\n\t   ';
+    const text =
+      ' {\n "b": {"data_offsets": [2, 4], "shape": [1], "dtype": "I16", "extra": true},\n' +
+      ' "__metadata__": {"k": "v"}, "a": {"dtype":"U8","shape":[2],"data_offsets":[0,2]} }\n\t   ';
     expect(() => readSafetensors(safetensorsFile(text, Uint8Array.of(1, 2, 0xff, 0x7f)))).toThrow(/starting with "\{"/);
     const got = readSafetensors(safetensorsFile(text.trimStart(), Uint8Array.of(1, 2, 0xff, 0x7f)));
     expect(Array.from(got.tensors.a.data)).toEqual([1, 2]);
@@ -196,10 +206,7 @@ describe('reading F16, BF16, F64 (widened to float32) and files from other write
 });
 
 describe('readSafetensors: malformed and hostile files', () => {
-  const valid = writeSafetensors(
-    { a: { data: Float32Array.of(1, 2), shape: [2] }, b: { data: Uint8Array.of(3, 4, 5) } },
-    { m: 'x' },
-  );
+  const valid = writeSafetensors({ a: { data: Float32Array.of(1, 2), shape: [2] }, b: { data: Uint8Array.of(3, 4, 5) } }, { m: 'x' });
 
   it('truncated at every byte offset', () => {
     for (let n = 0; n < valid.length; n += 1) {
@@ -385,7 +392,11 @@ describe('writeSafetensors: bad arguments', () => {
     [() => writeSafetensors({ w: { data: Float32Array.of(1), shape: [2] } }), RangeError, /tensor "w": shape \[2\] has 2 elements but data has 1/],
     [() => writeSafetensors({ w: { data: Float32Array.of(1), shape: [-1] } }), RangeError, /tensor "w": shape\[0\]/],
     [() => writeSafetensors({ w: { data: Float32Array.of(1), shpae: [1] } }), TypeError, /unknown field "shpae"/],
-    [() => writeSafetensors({ w: { data: Float32Array.of(1), dtype: 'float16' } }), TypeError, /dtype "float16" does not match its Float32Array data/],
+    [
+      () => writeSafetensors({ w: { data: Float32Array.of(1), dtype: 'float16' } }),
+      TypeError,
+      /dtype "float16" does not match its Float32Array data/,
+    ],
     [() => writeSafetensors({ w: { data: Float32Array.of(1), dtype: 'constructor' } }), TypeError, /does not match/],
     [() => writeSafetensors({ w: ok }, { n: 1 }), TypeError, /metadata value for "n" must be a string, got 1/],
     [() => writeSafetensors({ w: ok }, { n: undefined }), TypeError, /metadata value for "n" must be a string/],
@@ -423,7 +434,10 @@ describe('fuzz (fast-check, fixed seed)', () => {
   }
 
   const seeds = [
-    writeSafetensors({ a: { data: Float32Array.of(1, 2), shape: [2, 1] }, b: { data: Uint8Array.of(3) }, c: { data: Int16Array.of(-1, 1) } }, { m: 'x' }),
+    writeSafetensors(
+      { a: { data: Float32Array.of(1, 2), shape: [2, 1] }, b: { data: Uint8Array.of(3) }, c: { data: Int16Array.of(-1, 1) } },
+      { m: 'x' },
+    ),
     writeSafetensors({ x: { data: new Float64Array(2) }, y: { data: new Uint16Array(0), shape: [0, 2] } }),
     writeSafetensors({}),
     writeSafetensors({ big: { data: randomTyped(Float32Array, 200, 1), shape: [10, 20] }, small: { data: Int8Array.of(1, 2, 3) } }),
@@ -477,7 +491,12 @@ describe('fuzz (fast-check, fixed seed)', () => {
           header[name] = info(type, shape, offset, offset + n);
           offset += n;
         }
-        const got = readSafetensors(fileFrom(header, new Uint8Array(offset).map((_, i) => i)));
+        const got = readSafetensors(
+          fileFrom(
+            header,
+            new Uint8Array(offset).map((_, i) => i),
+          ),
+        );
         expect(Object.keys(got.tensors).sort()).toEqual(Object.keys(header).sort());
         for (const [name, h] of Object.entries(header)) expect(got.tensors[name].shape).toEqual(h.shape);
       }),

@@ -19,11 +19,12 @@ export function resultOrWasmquantError(fn) {
   }
 }
 
-export const ascii = (s) => Uint8Array.from(s, (c) => {
-  const code = c.charCodeAt(0);
-  if (code > 0xff) throw new Error('ascii(): not a latin1 string');
-  return code;
-});
+export const ascii = (s) =>
+  Uint8Array.from(s, (c) => {
+    const code = c.charCodeAt(0);
+    if (code > 0xff) throw new Error('ascii(): not a latin1 string');
+    return code;
+  });
 
 export function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -16,8 +16,7 @@ beforeAll(async () => {
   wq = await createQuantizer();
 });
 
-const expectError = (files, options, ...patterns) =>
-  expectWasmquantRejection(quantizeModel(files, { quantizer: wq, ...options }), ...patterns);
+const expectError = (files, options, ...patterns) => expectWasmquantRejection(quantizeModel(files, { quantizer: wq, ...options }), ...patterns);
 
 // mlp() with one change to its first weight W1.
 function withW1(change) {

@@ -76,7 +76,7 @@ function float32ToFloat16Bits(x) {
   if (e <= 0) return sign; // tests use no subnormal halves
   if (e >= 31) return sign | 0x7c00;
   const half = sign | (e << 10) | (m >> 13);
-  return (m & 0x1fff) > 0x1000 || ((m & 0x1fff) === 0x1000 && (half & 1)) ? half + 1 : half;
+  return (m & 0x1fff) > 0x1000 || ((m & 0x1fff) === 0x1000 && half & 1) ? half + 1 : half;
 }
 
 // A float tensor, float32 or float16, in raw_data (default), float_data,
@@ -87,13 +87,22 @@ export function floatTensor(name, dims, values, { dtype = 'float32', field = 'ra
     const halves = Uint16Array.from(values, float32ToFloat16Bits);
     Object.assign(t, { dataType: T.FLOAT16 }, field === 'raw' ? { rawData: new Uint8Array(halves.buffer) } : { int32Data: Array.from(halves) });
   } else {
-    Object.assign(t, { dataType: T.FLOAT }, field === 'raw' ? { rawData: new Uint8Array(Float32Array.from(values).buffer) } : { floatData: Array.from(values) });
+    Object.assign(
+      t,
+      { dataType: T.FLOAT },
+      field === 'raw' ? { rawData: new Uint8Array(Float32Array.from(values).buffer) } : { floatData: Array.from(values) },
+    );
   }
   return create(TensorProtoSchema, t);
 }
 
 export function int64Tensor(name, dims, values) {
-  return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: T.INT64, rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) });
+  return create(TensorProtoSchema, {
+    name,
+    dims: dims.map(BigInt),
+    dataType: T.INT64,
+    rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer),
+  });
 }
 
 // Moves every tensor of at least minBytes raw bytes to one external file.

@@ -52,10 +52,7 @@ function ifModel() {
   });
   const elseBranch = graph({
     name: 'else',
-    nodes: [
-      node('Constant', [], ['Welse'], { value: floatTensor('', [K, N], randomWeights(K * N, 22)) }),
-      node('MatMul', ['x', 'Welse'], ['yelse']),
-    ],
+    nodes: [node('Constant', [], ['Welse'], { value: floatTensor('', [K, N], randomWeights(K * N, 22)) }), node('MatMul', ['x', 'Welse'], ['yelse'])],
     inputs: [],
     outputs: [valueInfo('yelse', [1, N])],
   });
@@ -96,7 +93,13 @@ describe('Loop bodies', () => {
       nodes: [node('Identity', ['cond_in'], ['cond_out']), node('MatMul', ['v', 'Wloop'], ['mv']), node('Tanh', ['mv'], ['v_out'])],
       inputs: [valueInfo('iter', [], T.INT64), valueInfo('cond_in', [], T.BOOL), valueInfo('v', [1, D])],
       outputs: [valueInfo('cond_out', [], T.BOOL), valueInfo('v_out', [1, D])],
-      initializers: [floatTensor('Wloop', [D, D], randomWeights(D * D, 51).map((v) => v * 0.4))],
+      initializers: [
+        floatTensor(
+          'Wloop',
+          [D, D],
+          randomWeights(D * D, 51).map((v) => v * 0.4),
+        ),
+      ],
     });
     const bytes = encode(
       model(
@@ -144,7 +147,7 @@ describe('external data', () => {
     expect(closeness(floatOut.y, q.y).cosine).toBeGreaterThan(0.999);
   });
 
-  it('externalData: false inlines everything; true moves an inline model\'s tensors out', async () => {
+  it("externalData: false inlines everything; true moves an inline model's tensors out", async () => {
     const { bytes, data } = externalMlp();
     const inlined = await quantizeModel({ 'mlp.onnx': bytes, 'mlp.onnx.data': data }, { quantizer: wq, externalData: false });
     expect(Object.keys(inlined.files)).toEqual(['mlp.onnx']);
@@ -212,8 +215,16 @@ describe('op families', () => {
           inputs: [valueInfo('x', [5, 1, I])],
           outputs: [valueInfo('y', [5, 1, 1, H])],
           initializers: [
-            floatTensor('W', [1, 4 * H, I], randomWeights(4 * H * I, 31).map((v) => v * 0.3)),
-            floatTensor('R', [1, 4 * H, H], randomWeights(4 * H * H, 32).map((v) => v * 0.3)),
+            floatTensor(
+              'W',
+              [1, 4 * H, I],
+              randomWeights(4 * H * I, 31).map((v) => v * 0.3),
+            ),
+            floatTensor(
+              'R',
+              [1, 4 * H, H],
+              randomWeights(4 * H * H, 32).map((v) => v * 0.3),
+            ),
             floatTensor('B', [1, 8 * H], randomWeights(8 * H, 33)),
           ],
         }),
@@ -228,7 +239,7 @@ describe('op families', () => {
     await expectCloseOutputs(bytes, result.files['lstm.onnx'], { x: { dims: [5, 1, I], data: input(5 * I) } });
   });
 
-  it('an RNN\'s W and R are quantized too', async () => {
+  it("an RNN's W and R are quantized too", async () => {
     const [I, H] = [40, 32];
     const bytes = encode(
       model(
@@ -237,8 +248,16 @@ describe('op families', () => {
           inputs: [valueInfo('x', [5, 1, I])],
           outputs: [valueInfo('y', [5, 1, 1, H])],
           initializers: [
-            floatTensor('W', [1, H, I], randomWeights(H * I, 34).map((v) => v * 0.3)),
-            floatTensor('R', [1, H, H], randomWeights(H * H, 35).map((v) => v * 0.3)),
+            floatTensor(
+              'W',
+              [1, H, I],
+              randomWeights(H * I, 34).map((v) => v * 0.3),
+            ),
+            floatTensor(
+              'R',
+              [1, H, H],
+              randomWeights(H * H, 35).map((v) => v * 0.3),
+            ),
           ],
         }),
       ),
@@ -310,13 +329,24 @@ describe('options', () => {
       ['W2', 'quantize', 8, 1],
       ['b2', 'keep', undefined, undefined],
     ]);
-    expect(await rows({ keep: 'W*1' })).toEqual([['W1', 'keep', undefined, undefined], ['W2', 'quantize', 8, 1], ['b2', 'keep', undefined, undefined]]);
+    expect(await rows({ keep: 'W*1' })).toEqual([
+      ['W1', 'keep', undefined, undefined],
+      ['W2', 'quantize', 8, 1],
+      ['b2', 'keep', undefined, undefined],
+    ]);
     expect(await rows({ keep: [/^W2$/, (w) => w.op === 'MatMul'] })).toEqual([
       ['W1', 'keep', undefined, undefined],
       ['W2', 'keep', undefined, undefined],
       ['b2', 'keep', undefined, undefined],
     ]);
-    expect(await rows({ rules: [{ match: 'W2', bitwidth: 16, perChannel: false }, { match: 'b2', keep: false }] })).toEqual([
+    expect(
+      await rows({
+        rules: [
+          { match: 'W2', bitwidth: 16, perChannel: false },
+          { match: 'b2', keep: false },
+        ],
+      }),
+    ).toEqual([
       ['W1', 'quantize', 8, 1],
       ['W2', 'quantize', 16, null],
       ['b2', 'quantize', 8, null],

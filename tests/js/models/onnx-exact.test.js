@@ -74,7 +74,11 @@ function groups(K, N, { axis, blockSize }) {
 function expectReferenceWeights(y, W, K, N, { bitwidth, symmetric, ...layout }, what) {
   let checked = 0;
   for (const indices of groups(K, N, layout)) {
-    const enc = refEncoding(indices.map((i) => W[i]), bitwidth, symmetric);
+    const enc = refEncoding(
+      indices.map((i) => W[i]),
+      bitwidth,
+      symmetric,
+    );
     for (const i of indices) {
       const allowed = allowedValues(W[i], enc);
       // float32 copies of scale in the runtime: a few ulps of the value.
@@ -151,5 +155,3 @@ describe('Gather (embeddings)', () => {
     }
   });
 });
-
-

@@ -104,8 +104,16 @@ async function quantizeAll(wq, model, { bitwidth = 8, scheme = 'tf', pick = elig
   for (const w of model.weights) {
     if (!pick(w)) continue;
     const decision = model.constrain(w, {
-      action: 'quantize', bitwidth, scheme, symmetric: scheme === 'symmetric', strict: false,
-      percentile: undefined, rounding: 'half-up', minRange: 0.01, axis: 0, blockSize: null,
+      action: 'quantize',
+      bitwidth,
+      scheme,
+      symmetric: scheme === 'symmetric',
+      strict: false,
+      percentile: undefined,
+      rounding: 'half-up',
+      minRange: 0.01,
+      axis: 0,
+      blockSize: null,
     });
     expect(decision.axis).toBeNull(); // per-channel is brought to per-tensor
     const x = await w.read();
@@ -177,7 +185,9 @@ describe('opening the nsfwjs models', () => {
       expect(w.byteLength).toBe(w.count); // one uint8 code per element
     }
     expect(model.weights.reduce((n, w) => n + w.byteLength, 0)).toBe(totalBytes(source.shards));
-    expect(model.notes).toEqual([`${count} of ${count} weights are already stored uint8/uint16-quantized in the manifest (re-quantizing them rounds a second time)`]);
+    expect(model.notes).toEqual([
+      `${count} of ${count} weights are already stored uint8/uint16-quantized in the manifest (re-quantizing them rounds a second time)`,
+    ]);
     // A few weights, bit for bit against tfjs's own decoding.
     const decoded = tfjsWeights(source);
     for (const w of [model.weights[0], model.weights[count >> 1], model.weights[count - 1]]) {
@@ -188,7 +198,10 @@ describe('opening the nsfwjs models', () => {
   it('names the ops and roles of a layers model from its Keras config', async () => {
     const model = await open(nsfwModel('mobilenet_v2'));
     const byName = new Map(model.weights.map((w) => [w.name, w]));
-    const pick = (name) => { const w = byName.get(name); return [w.op, w.role, w.shape]; };
+    const pick = (name) => {
+      const w = byName.get(name);
+      return [w.op, w.role, w.shape];
+    };
     expect(pick('Conv1/kernel')).toEqual(['Conv2D', 'weight', [3, 3, 3, 32]]);
     expect(pick('Conv_1_bn/gamma')).toEqual(['BatchNormalization', 'other', [1280]]);
     expect(pick('expanded_conv_depthwise/depthwise_kernel')).toEqual(['DepthwiseConv2D', 'weight', [3, 3, 32, 1]]);
@@ -213,7 +226,12 @@ describe('opening the nsfwjs models', () => {
     expect(dense.map((w) => w.role).sort()).toEqual(['bias', 'weight']);
     expect(dense.find((w) => w.role === 'weight').shape.length).toBe(2);
     // Input normalisation constants (Mul, Sub) are 'other'.
-    expect(model.weights.filter((w) => w.role === 'other').map((w) => w.op).sort()).toEqual(['Mul', 'Sub']);
+    expect(
+      model.weights
+        .filter((w) => w.role === 'other')
+        .map((w) => w.op)
+        .sort(),
+    ).toEqual(['Mul', 'Sub']);
   });
 });
 
@@ -223,10 +241,11 @@ describe('quantizing and loading the result in tfjs', () => {
   // features are compared: they show quantization noise far more plainly.
   const FEATURES = {
     mobilenet_v2: (model, x) => tf.model({ inputs: model.inputs, outputs: [model.getLayer('flatten_1').output, model.outputs[0]] }).predict(x),
-    mobilenet_v2_mid: (model, x) => model.execute(x, [
-      'StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze',
-      'Identity',
-    ]),
+    mobilenet_v2_mid: (model, x) =>
+      model.execute(x, [
+        'StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze',
+        'Identity',
+      ]),
   };
   const input = () => tf.tensor4d(Float32Array.from({ length: 224 * 224 * 3 }, mulberry32(7)), [1, 224, 224, 3]);
 
@@ -281,7 +300,11 @@ describe('quantizing and loading the result in tfjs', () => {
       const original = float.json.weightsManifest[0].weights[i];
       if (results.has(entry.name)) {
         const { encoding } = results.get(entry.name);
-        expect(entry).toEqual({ ...original, dtype: 'float32', quantization: { dtype: 'uint8', scale: encoding.scale, min: encoding.offset * encoding.scale } });
+        expect(entry).toEqual({
+          ...original,
+          dtype: 'float32',
+          quantization: { dtype: 'uint8', scale: encoding.scale, min: encoding.offset * encoding.scale },
+        });
       } else {
         expect(entry).toEqual(original);
       }
@@ -350,7 +373,14 @@ describe('quantizing and loading the result in tfjs', () => {
     const mixed = parseWritten((await model.write(results)).files);
     expect(mixed.json.weightsManifest[0].weights.filter((e) => e.quantization?.dtype === 'uint16').length).toBeGreaterThan(10);
     const oursMixed = closeness(reference, await run(name, mixed));
-    console.log(`${name} off-grid 8-bit`, JSON.stringify(round(ours8)), 'depthwise 16-bit', JSON.stringify(round(oursMixed)), 'shipped', JSON.stringify(round(theirs)));
+    console.log(
+      `${name} off-grid 8-bit`,
+      JSON.stringify(round(ours8)),
+      'depthwise 16-bit',
+      JSON.stringify(round(oursMixed)),
+      'shipped',
+      JSON.stringify(round(theirs)),
+    );
     // Measured: 8-bit features 0.950 vs the shipped model's 0.903, outputs
     // 0.966 vs 0.978; with 16-bit depthwise, outputs cosine 0.997, max 0.05.
     expect(ours8.featureCosine).toBeGreaterThan(theirs.featureCosine - 0.03);
@@ -365,7 +395,10 @@ describe('quantizing and loading the result in tfjs', () => {
     const model = await open(float);
     const names = ['Conv_1/kernel', 'dense_1/kernel'];
     const results = new Map();
-    const setups = [{ scheme: 'symmetric', bitwidth: 8 }, { scheme: 'tf', bitwidth: 12 }];
+    const setups = [
+      { scheme: 'symmetric', bitwidth: 8 },
+      { scheme: 'tf', bitwidth: 12 },
+    ];
     for (const [i, name] of names.entries()) {
       const w = model.weights.find((x) => x.name === name);
       const x = await w.read();
@@ -387,7 +420,17 @@ describe('quantizing and loading the result in tfjs', () => {
 
 describe('constrain', () => {
   const weight = { name: 'k', role: 'weight', dtype: 'float32', count: 4096 };
-  const base = { action: 'quantize', bitwidth: 8, scheme: 'tf', symmetric: false, strict: false, rounding: 'half-up', minRange: 0.01, axis: null, blockSize: null };
+  const base = {
+    action: 'quantize',
+    bitwidth: 8,
+    scheme: 'tf',
+    symmetric: false,
+    strict: false,
+    rounding: 'half-up',
+    minRange: 0.01,
+    axis: null,
+    blockSize: null,
+  };
 
   it('brings per-channel and block decisions to one scale per tensor, with a note', () => {
     const d = constrain(weight, { ...base, axis: 3, blockSize: 32 });
@@ -398,7 +441,11 @@ describe('constrain', () => {
 
   it('notes bitwidths that do not fill their uint8/uint16 container', () => {
     expect(constrain(weight, { ...base, bitwidth: 4 }).note).toMatch(/4-bit codes stored in uint8/);
-    expect(constrain(weight, { ...base, bitwidth: 12 })).toMatchObject({ storage: 'uint16', bytesAfter: 8192, note: expect.stringMatching(/12-bit codes stored in uint16/) });
+    expect(constrain(weight, { ...base, bitwidth: 12 })).toMatchObject({
+      storage: 'uint16',
+      bytesAfter: 8192,
+      note: expect.stringMatching(/12-bit codes stored in uint16/),
+    });
     expect(constrain(weight, { ...base, bitwidth: 16 }).note).toBeUndefined();
   });
 
@@ -418,12 +465,14 @@ const f32Bytes = (values) => new Uint8Array(Float32Array.from(values).buffer);
 
 // tfjs's string encoding: per element a uint32 LE byte length, then the bytes.
 function stringBytes(strings) {
-  return concat(...strings.flatMap((s) => {
-    const bytes = encodeText(s);
-    const length = new Uint8Array(4);
-    new DataView(length.buffer).setUint32(0, bytes.length, true);
-    return [length, bytes];
-  }));
+  return concat(
+    ...strings.flatMap((s) => {
+      const bytes = encodeText(s);
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, bytes.length, true);
+      return [length, bytes];
+    }),
+  );
 }
 
 // float16 bits of 0, 1, -2, 0.5, 65504 (the largest half), -0, 2^-24 (the
@@ -466,21 +515,25 @@ function smallGraphModel() {
       ],
       versions: {},
     },
-    weightsManifest: [{
-      paths: ['group1-shard1of2', 'group1-shard2of2'],
-      weights: [
-        { name: 'w', shape: [64, 32], dtype: 'float32' },
-        { name: 'b', shape: [2], dtype: 'float32' },
-        { name: 'table', shape: [2, 2], dtype: 'string' },
-        { name: 'idx', shape: [4], dtype: 'int32' },
-        { name: 'h', shape: [halves.length], dtype: 'float32', quantization: { dtype: 'float16' } },
-      ],
-    }],
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of2', 'group1-shard2of2'],
+        weights: [
+          { name: 'w', shape: [64, 32], dtype: 'float32' },
+          { name: 'b', shape: [2], dtype: 'float32' },
+          { name: 'table', shape: [2, 2], dtype: 'string' },
+          { name: 'idx', shape: [4], dtype: 'int32' },
+          { name: 'h', shape: [halves.length], dtype: 'float32', quantization: { dtype: 'float16' } },
+        ],
+      },
+    ],
   };
   return {
     json,
     shards: { 'group1-shard1of2': data.slice(0, cut), 'group1-shard2of2': data.slice(cut) },
-    kernel, strings, ints,
+    kernel,
+    strings,
+    ints,
   };
 }
 
@@ -501,15 +554,17 @@ function smallLayersModel() {
           ],
         },
       },
-      weightsManifest: [{
-        paths: ['weights.bin'],
-        weights: [
-          { name: 'inner/fc/kernel', shape: [16, 8], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.001, min: -3 } },
-          { name: 'fc/bias', shape: [8], dtype: 'float32' },
-          { name: 'emb/embeddings', shape: [3, 2], dtype: 'float32' },
-          { name: 'mystery/thing', shape: [], dtype: 'bool' },
-        ],
-      }],
+      weightsManifest: [
+        {
+          paths: ['weights.bin'],
+          weights: [
+            { name: 'inner/fc/kernel', shape: [16, 8], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.001, min: -3 } },
+            { name: 'fc/bias', shape: [8], dtype: 'float32' },
+            { name: 'emb/embeddings', shape: [3, 2], dtype: 'float32' },
+            { name: 'mystery/thing', shape: [], dtype: 'bool' },
+          ],
+        },
+      ],
     },
     shards: { 'weights.bin': concat(new Uint8Array(codes.buffer), f32Bytes(new Array(8).fill(1)), f32Bytes([1, 2, 3, 4, 5, 6]), Uint8Array.of(1)) },
   };
@@ -603,7 +658,11 @@ describe('generated models', () => {
     const n = (SHARD_BYTES + 1000) / 4; // float32 weight of 4 MB + 1000 bytes, kept
     const big = Float32Array.from({ length: n }, (_, i) => i % 97);
     const source = {
-      json: { format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [{ paths: ['a'], weights: [{ name: 'x/bias', shape: [n], dtype: 'float32' }] }] },
+      json: {
+        format: 'layers-model',
+        modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+        weightsManifest: [{ paths: ['a'], weights: [{ name: 'x/bias', shape: [n], dtype: 'float32' }] }],
+      },
       shards: { a: new Uint8Array(big.buffer) },
     };
     const model = await open(source);
@@ -632,21 +691,51 @@ describe('bad input', () => {
 
   it('shards shorter than the manifest needs', async () => {
     // The kernel (8192 bytes from byte 0, across the cut at 5000) is short
-    const kernel = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3000); });
+    const kernel = edit((s) => {
+      s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3000);
+    });
     await expectWasmquantRejection(open(kernel), /model\.json: weight "w"/, /group1-shard2of2/, /192 bytes short/);
     // the string table, from byte 8200, is
-    const table = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3300); });
+    const table = edit((s) => {
+      s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, 3300);
+    });
     await expectWasmquantRejection(open(table), /model\.json: weight "table"/, /group1-shard2of2/);
     // cut inside the string table's length prefixes
     const cut = 64 * 32 * 4 + 8 + 10 - 5000; // after the second length prefix
-    const strings = edit((s) => { s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, cut); });
+    const strings = edit((s) => {
+      s.shards['group1-shard2of2'] = s.shards['group1-shard2of2'].subarray(0, cut);
+    });
     await expectWasmquantRejection(open(strings), /weight "table"/, /group1-shard2of2/);
   });
 
   it('an unknown dtype or quantization', async () => {
-    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].dtype = 'float64'; })), /model\.json: weight "b"/, /dtype "float64"/);
-    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'int4' }; })), /weight "b"/, /int4/);
-    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].quantization = { dtype: 'uint8', scale: 'x', min: 0 }; })), /weight "b"/, /scale/);
+    await expectWasmquantRejection(
+      open(
+        edit((s) => {
+          s.json.weightsManifest[0].weights[1].dtype = 'float64';
+        }),
+      ),
+      /model\.json: weight "b"/,
+      /dtype "float64"/,
+    );
+    await expectWasmquantRejection(
+      open(
+        edit((s) => {
+          s.json.weightsManifest[0].weights[1].quantization = { dtype: 'int4' };
+        }),
+      ),
+      /weight "b"/,
+      /int4/,
+    );
+    await expectWasmquantRejection(
+      open(
+        edit((s) => {
+          s.json.weightsManifest[0].weights[1].quantization = { dtype: 'uint8', scale: 'x', min: 0 };
+        }),
+      ),
+      /weight "b"/,
+      /scale/,
+    );
   });
 
   it.each([
@@ -656,7 +745,15 @@ describe('bad input', () => {
     [[1.5], /non-negative integer/],
     ['7', /array/],
   ])('the shape %j', async (shape, pattern) => {
-    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[2].shape = shape; })), /model\.json: weight "table"/, pattern);
+    await expectWasmquantRejection(
+      open(
+        edit((s) => {
+          s.json.weightsManifest[0].weights[2].shape = shape;
+        }),
+      ),
+      /model\.json: weight "table"/,
+      pattern,
+    );
   });
 
   it.each([
@@ -678,7 +775,14 @@ describe('bad input', () => {
     files['model.json'] = Uint8Array.of(0x7b, 0xff, 0x7d);
     await expectWasmquantRejection(openTfjs(toFileSet(files), 'model.json'), /model\.json is not valid UTF-8/);
     await expectWasmquantRejection(openTfjs(toFileSet(filesOf(smallGraphModel())), 'other.json'), /other\.json/);
-    await expectWasmquantRejection(open(edit((s) => { s.json.weightsManifest[0].weights[1].name = 'w'; })), /weight "w" appears twice/);
+    await expectWasmquantRejection(
+      open(
+        edit((s) => {
+          s.json.weightsManifest[0].weights[1].name = 'w';
+        }),
+      ),
+      /weight "w" appears twice/,
+    );
   });
 
   it('write() refuses results it cannot store', async () => {
@@ -690,7 +794,10 @@ describe('bad input', () => {
       [new Map([['w', { ...good, codes: good.codes.subarray(1) }]]), /weight "w".*2048 codes/],
       [new Map([['w', { ...good, encoding: [good.encoding] }]]), /weight "w".*one encoding/],
       [new Map([['w', { codes: good.codes, encodings: [good.encoding, good.encoding] }]]), /weight "w".*one encoding/],
-      [new Map([['w', { codes: Uint8Array.of(...good.codes.subarray(0, 2047), 255), encoding: { ...good.encoding, bitwidth: 4 } }]]), /outside the 4-bit/],
+      [
+        new Map([['w', { codes: Uint8Array.of(...good.codes.subarray(0, 2047), 255), encoding: { ...good.encoding, bitwidth: 4 } }]]),
+        /outside the 4-bit/,
+      ],
       [new Map([['idx', { codes: new Uint8Array(4), encoding: good.encoding }]]), /weight "idx" is int32/],
     ];
     for (const [results, pattern] of bad) await expectWasmquantRejection(model.write(results), /model\.json/, pattern);
@@ -723,7 +830,30 @@ describe('bad input', () => {
     const texts = sources.map((s) => JSON.stringify(s.json));
     const outcomes = { ok: 0, error: 0 };
     const LITERAL = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/g;
-    const TOKENS = ['', '"', ',', '{', '}', '[', ']', ':', '0', '-1', '1e400', '2.5', 'null', 'true', '"string"', '"float16"', '"uint16"', '{}', '[]', '"__proto__"', '"quantization"', '"^w"'];
+    const TOKENS = [
+      '',
+      '"',
+      ',',
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      '0',
+      '-1',
+      '1e400',
+      '2.5',
+      'null',
+      'true',
+      '"string"',
+      '"float16"',
+      '"uint16"',
+      '{}',
+      '[]',
+      '"__proto__"',
+      '"quantization"',
+      '"^w"',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: sources.length - 1 }),
@@ -768,14 +898,21 @@ describe('bad input', () => {
     const outcomes = { ok: 0, error: 0 };
     const slots = (value, path = [], out = []) => {
       out.push(path);
-      if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) slots(v, [...path, Array.isArray(value) ? Number(k) : k], out);
+      if (value && typeof value === 'object')
+        for (const [k, v] of Object.entries(value)) slots(v, [...path, Array.isArray(value) ? Number(k) : k], out);
       return out;
     };
     const allSlots = sources.map((src) => slots(src.json).filter((p) => p.length > 0));
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: sources.length - 1 }),
-        fc.array(fc.tuple(fc.nat(), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, -1, 0, 2 ** 53, 1e300, 'float16', 'uint8', 'string', [], {}))), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, -1, 0, 2 ** 53, 1e300, 'float16', 'uint8', 'string', [], {})),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
         async (which, edits) => {
           const json = structuredClone(sources[which].json);
           for (const [at, value] of edits) {

@@ -45,7 +45,10 @@ function expectReference(x, shape, axis, size, { codes, encodings, sqnrDb }) {
   let signal = 0;
   let error = 0;
   blocks.forEach((block, b) => {
-    const ref = refEncodingOf(block.map((i) => x[i]), { bitwidth: 4 });
+    const ref = refEncodingOf(
+      block.map((i) => x[i]),
+      { bitwidth: 4 },
+    );
     const got = encodings.at(b);
     expect(got.offset, `block ${b}`).toBe(ref.offset);
     expect(Math.abs(got.scale - ref.scale) / ref.scale, `block ${b}`).toBeLessThan(1e-12);

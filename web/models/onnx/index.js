@@ -61,8 +61,7 @@ export async function openOnnx(set, modelName, o) {
   const locations = externalLocations(sites.map((s) => s.tensor));
   const format = o.format ?? 'qdq';
   const opset = defaultOpset(model);
-  const nbitsEligible = (w) =>
-    format === 'matmulnbits' && opFamily(w.op) === 'MatMul' && w.shape.length === 2 && w.dtype === 'float32';
+  const nbitsEligible = (w) => format === 'matmulnbits' && opFamily(w.op) === 'MatMul' && w.shape.length === 2 && w.dtype === 'float32';
 
   function constrain(w, d) {
     if (d.action !== 'quantize') return d;
@@ -109,7 +108,10 @@ export async function openOnnx(set, modelName, o) {
       try {
         written.push(...upgradeOpset(model, needed));
       } catch (e) {
-        fail(Error, `${modelName}: ${String(e.message).replace(/^wasmquant: /, '')}; quantize per tensor at 8 bits (opset ${Math.max(opset, 10)}) or convert the model to opset ${needed} first`);
+        fail(
+          Error,
+          `${modelName}: ${String(e.message).replace(/^wasmquant: /, '')}; quantize per tensor at 8 bits (opset ${Math.max(opset, 10)}) or convert the model to opset ${needed} first`,
+        );
       }
     }
     if ([...results.values()].some((r) => r.decision.storage?.endsWith('4')) && model.irVersion < 10n) model.irVersion = 10n;

@@ -57,7 +57,19 @@ const OLDEST = 7;
 const NEWEST = 21;
 
 // The lowest IR version each opset needs (docs/Versioning.md, released versions).
-const IR_FOR_OPSET = [[25, 13], [24, 12], [23, 11], [21, 10], [19, 9], [15, 8], [12, 7], [11, 6], [10, 5], [9, 4], [1, 3]];
+const IR_FOR_OPSET = [
+  [25, 13],
+  [24, 12],
+  [23, 11],
+  [21, 10],
+  [19, 9],
+  [15, 8],
+  [12, 7],
+  [11, 6],
+  [10, 5],
+  [9, 4],
+  [1, 3],
+];
 const irFor = (opset) => IR_FOR_OPSET.find(([o]) => opset >= o)[1];
 
 export function defaultOpset(model) {
@@ -77,9 +89,7 @@ function takeAttr(node, name) {
 
 function setAttr(node, name, value) {
   takeAttr(node, name);
-  const a = typeof value === 'string'
-    ? { name, type: AT.STRING, s: new TextEncoder().encode(value) }
-    : { name, type: AT.INT, i: BigInt(value) };
+  const a = typeof value === 'string' ? { name, type: AT.STRING, s: new TextEncoder().encode(value) } : { name, type: AT.INT, i: BigInt(value) };
   node.attribute.push(create(AttributeProtoSchema, a));
 }
 
@@ -96,18 +106,23 @@ function float16Bits(x) {
   if (e <= 0) return sign | Math.round(Math.abs(x) / 2 ** -24);
   let h = (e << 10) | ((b >>> 13) & 0x3ff);
   const rest = b & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h += 1;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h += 1;
   return sign | h;
 }
 
 // Little-endian raw bytes of values stored as dataType.
 function rawOf(dataType, values) {
   switch (dataType) {
-    case DT.INT64: return new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer);
-    case DT.FLOAT: return new Uint8Array(Float32Array.from(values).buffer);
-    case DT.DOUBLE: return new Uint8Array(Float64Array.from(values).buffer);
-    case DT.FLOAT16: return new Uint8Array(Uint16Array.from(values, float16Bits).buffer);
-    default: throw new Error(`wasmquant: cannot write a constant of ONNX data type ${dataType}`);
+    case DT.INT64:
+      return new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer);
+    case DT.FLOAT:
+      return new Uint8Array(Float32Array.from(values).buffer);
+    case DT.DOUBLE:
+      return new Uint8Array(Float64Array.from(values).buffer);
+    case DT.FLOAT16:
+      return new Uint8Array(Uint16Array.from(values, float16Bits).buffer);
+    default:
+      throw new Error(`wasmquant: cannot write a constant of ONNX data type ${dataType}`);
   }
 }
 
@@ -162,115 +177,181 @@ function coercedSoftmax(n, ctx) {
   const axis = Number(attrOf(n, 'axis')?.i ?? 1n);
   if (axis === -1) return false;
   const rank = ctx.info.get(n.input[0])?.rank ?? ctx.info.get(n.output[0])?.rank;
-  if (rank === undefined) fail(n, `(axis ${axis}) changed meaning at opset 13 and the rank of '${n.input[0]}' is not known, so the old 2-D coercion cannot be proven equal`);
+  if (rank === undefined)
+    fail(
+      n,
+      `(axis ${axis}) changed meaning at opset 13 and the rank of '${n.input[0]}' is not known, so the old 2-D coercion cannot be proven equal`,
+    );
   if (axis !== rank - 1) fail(n, `(axis ${axis} of a rank-${rank} input) changed meaning at opset 13: it normalised over all axes from ${axis} on`);
   setAttr(n, 'axis', axis);
   return 'keep the axis explicit';
 }
 
-const REDUCE_18 = ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare'];
+const REDUCE_18 = [
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceMax',
+  'ReduceMean',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceSumSquare',
+];
 const cannot = (since, why) => ({ since, convert: (n) => fail(n, why) });
 
 const CONVERSIONS = {
   BatchNormalization: [
-    { since: 9, convert: (n) => {
-      const spatial = takeAttr(n, 'spatial');
-      if (spatial && spatial.i !== 1n) fail(n, 'uses spatial=0, which opset 9 removed');
-      return spatial ? 'drop spatial=1' : false;
-    } },
-    { since: 14, convert: (n, ctx) => {
-      if (n.output.slice(1).some((o) => isUsed(ctx, o))) fail(n, 'uses the training outputs (mean, var, saved_mean, saved_var) that changed at opset 14');
-      if (n.output.length > 1) n.output.splice(1);
-      return false;
-    } },
+    {
+      since: 9,
+      convert: (n) => {
+        const spatial = takeAttr(n, 'spatial');
+        if (spatial && spatial.i !== 1n) fail(n, 'uses spatial=0, which opset 9 removed');
+        return spatial ? 'drop spatial=1' : false;
+      },
+    },
+    {
+      since: 14,
+      convert: (n, ctx) => {
+        if (n.output.slice(1).some((o) => isUsed(ctx, o)))
+          fail(n, 'uses the training outputs (mean, var, saved_mean, saved_var) that changed at opset 14');
+        if (n.output.length > 1) n.output.splice(1);
+        return false;
+      },
+    },
   ],
   Scan: [cannot(9, 'changed signature at opset 9 (no batch axis, no sequence_lens) and is not converted')],
   MeanVarianceNormalization: [cannot(9, 'changed attributes at opset 9 (across_channels → axes) and is not converted')],
   Upsample: [
-    { since: 9, convert: (n, ctx) => {
-      const scales = takeAttr(n, 'scales');
-      if (!scales) fail(n, 'has no scales');
-      n.input[1] = addConstant(ctx, n, 'scales', DT.FLOAT, [scales.floats.length], scales.floats);
-      return 'take scales as an input';
-    } },
+    {
+      since: 9,
+      convert: (n, ctx) => {
+        const scales = takeAttr(n, 'scales');
+        if (!scales) fail(n, 'has no scales');
+        n.input[1] = addConstant(ctx, n, 'scales', DT.FLOAT, [scales.floats.length], scales.floats);
+        return 'take scales as an input';
+      },
+    },
     // Resize-10 has Upsample-9's inputs, attribute and output shape rule.
-    { since: 10, convert: (n) => {
-      n.opType = 'Resize';
-      return 'become Resize (Upsample is deprecated)';
-    } },
+    {
+      since: 10,
+      convert: (n) => {
+        n.opType = 'Resize';
+        return 'become Resize (Upsample is deprecated)';
+      },
+    },
   ],
-  Slice: [{ since: 10, convert: (n, ctx) => {
-    const starts = takeAttr(n, 'starts');
-    const ends = takeAttr(n, 'ends');
-    const axes = takeAttr(n, 'axes');
-    n.input.splice(1, n.input.length - 1, int64s(ctx, n, 'starts', starts?.ints ?? []), int64s(ctx, n, 'ends', ends?.ints ?? []));
-    if (axes) n.input.push(int64s(ctx, n, 'axes', axes.ints));
-    return 'take starts/ends/axes as inputs';
-  } }],
-  TopK: [{ since: 10, convert: (n, ctx) => {
-    const k = takeAttr(n, 'k');
-    if (!k) fail(n, 'has no k');
-    n.input[1] = int64s(ctx, n, 'k', [k.i]);
-    return 'take k as an input';
-  } }],
+  Slice: [
+    {
+      since: 10,
+      convert: (n, ctx) => {
+        const starts = takeAttr(n, 'starts');
+        const ends = takeAttr(n, 'ends');
+        const axes = takeAttr(n, 'axes');
+        n.input.splice(1, n.input.length - 1, int64s(ctx, n, 'starts', starts?.ints ?? []), int64s(ctx, n, 'ends', ends?.ints ?? []));
+        if (axes) n.input.push(int64s(ctx, n, 'axes', axes.ints));
+        return 'take starts/ends/axes as inputs';
+      },
+    },
+  ],
+  TopK: [
+    {
+      since: 10,
+      convert: (n, ctx) => {
+        const k = takeAttr(n, 'k');
+        if (!k) fail(n, 'has no k');
+        n.input[1] = int64s(ctx, n, 'k', [k.i]);
+        return 'take k as an input';
+      },
+    },
+  ],
   Dropout: [
-    { since: 10, convert: (n, ctx) => {
-      if (isUsed(ctx, n.output[1])) fail(n, 'uses its mask output, whose type became bool at opset 10');
-      return false;
-    } },
+    {
+      since: 10,
+      convert: (n, ctx) => {
+        if (isUsed(ctx, n.output[1])) fail(n, 'uses its mask output, whose type became bool at opset 10');
+        return false;
+      },
+    },
     // Ratio only matters in training mode, which defaults to off; kept anyway.
-    { since: 12, convert: (n, ctx) => {
-      const ratio = takeAttr(n, 'ratio');
-      if (!ratio) return false;
-      n.input[1] = addConstant(ctx, n, 'ratio', DT.FLOAT, [], [ratio.f]);
-      return 'take ratio as an input';
-    } },
+    {
+      since: 12,
+      convert: (n, ctx) => {
+        const ratio = takeAttr(n, 'ratio');
+        if (!ratio) return false;
+        n.input[1] = addConstant(ctx, n, 'ratio', DT.FLOAT, [], [ratio.f]);
+        return 'take ratio as an input';
+      },
+    },
   ],
   Resize: [
-    { since: 11, convert: (n, ctx) => {
-      // Resize-10 left the coordinate mapping and the rounding unsaid; the
-      // ONNX backend tests and onnxruntime map x_out to x_out / scale and, in
-      // nearest mode, floor when enlarging but ceil when shrinking. One
-      // nearest_mode cannot express both, so shrinking is refused.
-      const mode = attrOf(n, 'mode') ? text(attrOf(n, 'mode').s) : 'nearest';
-      if (mode === 'nearest') {
-        const scales = ctx.info.get(n.input[1])?.value;
-        if (!scales || scales.some((s) => s < 1)) fail(n, 'in nearest mode may shrink (scales not constant or < 1); its opset-10 rounding is not defined by the spec');
-        setAttr(n, 'nearest_mode', 'floor');
-      }
-      setAttr(n, 'coordinate_transformation_mode', 'asymmetric');
-      const roi = ctx.target >= 13 ? '' : addConstant(ctx, n, 'roi', DT.FLOAT, [0], []);
-      n.input.splice(1, 0, roi);
-      return 'take (X, roi, scales) with asymmetric coordinates';
-    } },
-    { since: 18, convert: (n) => {
-      const ct = attrOf(n, 'coordinate_transformation_mode');
-      if (ct && text(ct.s) === 'tf_half_pixel_for_nn') fail(n, "uses coordinate_transformation_mode 'tf_half_pixel_for_nn', which opset 18 removed");
-      return false;
-    } },
+    {
+      since: 11,
+      convert: (n, ctx) => {
+        // Resize-10 left the coordinate mapping and the rounding unsaid; the
+        // ONNX backend tests and onnxruntime map x_out to x_out / scale and, in
+        // nearest mode, floor when enlarging but ceil when shrinking. One
+        // nearest_mode cannot express both, so shrinking is refused.
+        const mode = attrOf(n, 'mode') ? text(attrOf(n, 'mode').s) : 'nearest';
+        if (mode === 'nearest') {
+          const scales = ctx.info.get(n.input[1])?.value;
+          if (!scales || scales.some((s) => s < 1))
+            fail(n, 'in nearest mode may shrink (scales not constant or < 1); its opset-10 rounding is not defined by the spec');
+          setAttr(n, 'nearest_mode', 'floor');
+        }
+        setAttr(n, 'coordinate_transformation_mode', 'asymmetric');
+        const roi = ctx.target >= 13 ? '' : addConstant(ctx, n, 'roi', DT.FLOAT, [0], []);
+        n.input.splice(1, 0, roi);
+        return 'take (X, roi, scales) with asymmetric coordinates';
+      },
+    },
+    {
+      since: 18,
+      convert: (n) => {
+        const ct = attrOf(n, 'coordinate_transformation_mode');
+        if (ct && text(ct.s) === 'tf_half_pixel_for_nn')
+          fail(n, "uses coordinate_transformation_mode 'tf_half_pixel_for_nn', which opset 18 removed");
+        return false;
+      },
+    },
   ],
-  Clip: [{ since: 11, convert: (n, ctx) => {
-    // Clip-6's absent min/max meant ∓FLT_MAX; Clip-11's absent ones mean no
-    // bound. Those differ only for infinities, so absent stays absent.
-    const min = takeAttr(n, 'min');
-    const max = takeAttr(n, 'max');
-    if (!min && !max) return false;
-    n.input.splice(1, n.input.length - 1, min ? scalarLike(ctx, n, 'min', min.f) : '');
-    if (max) n.input.push(scalarLike(ctx, n, 'max', max.f));
-    return 'take min/max as inputs';
-  } }],
-  Pad: [{ since: 11, convert: (n, ctx) => {
-    const pads = takeAttr(n, 'pads');
-    const value = takeAttr(n, 'value');
-    if (!pads) fail(n, 'has no pads');
-    n.input.splice(1, n.input.length - 1, int64s(ctx, n, 'pads', pads.ints));
-    if (value && value.f !== 0) n.input.push(scalarLike(ctx, n, 'value', value.f));
-    return 'take pads/value as inputs';
-  } }],
-  Scatter: [{ since: 11, convert: (n) => {
-    n.opType = 'ScatterElements';
-    return 'become ScatterElements (Scatter is deprecated)';
-  } }],
+  Clip: [
+    {
+      since: 11,
+      convert: (n, ctx) => {
+        // Clip-6's absent min/max meant ∓FLT_MAX; Clip-11's absent ones mean no
+        // bound. Those differ only for infinities, so absent stays absent.
+        const min = takeAttr(n, 'min');
+        const max = takeAttr(n, 'max');
+        if (!min && !max) return false;
+        n.input.splice(1, n.input.length - 1, min ? scalarLike(ctx, n, 'min', min.f) : '');
+        if (max) n.input.push(scalarLike(ctx, n, 'max', max.f));
+        return 'take min/max as inputs';
+      },
+    },
+  ],
+  Pad: [
+    {
+      since: 11,
+      convert: (n, ctx) => {
+        const pads = takeAttr(n, 'pads');
+        const value = takeAttr(n, 'value');
+        if (!pads) fail(n, 'has no pads');
+        n.input.splice(1, n.input.length - 1, int64s(ctx, n, 'pads', pads.ints));
+        if (value && value.f !== 0) n.input.push(scalarLike(ctx, n, 'value', value.f));
+        return 'take pads/value as inputs';
+      },
+    },
+  ],
+  Scatter: [
+    {
+      since: 11,
+      convert: (n) => {
+        n.opType = 'ScatterElements';
+        return 'become ScatterElements (Scatter is deprecated)';
+      },
+    },
+  ],
   Squeeze: [axesToInput(13)],
   Unsqueeze: [axesToInput(13)],
   ReduceSum: [axesToInput(13)],
@@ -278,42 +359,71 @@ const CONVERSIONS = {
   Split: [
     { since: 13, convert: (n, ctx) => attrToInput(ctx, n, 'split', 1) && 'take split as an input' },
     // Without `split`, opset 18 wants the number of (equal) parts spelled out.
-    { since: 18, convert: (n) => {
-      if ((n.input[1] ?? '') !== '' || attrOf(n, 'num_outputs')) return false;
-      setAttr(n, 'num_outputs', n.output.length);
-      return 'state num_outputs';
-    } },
+    {
+      since: 18,
+      convert: (n) => {
+        if ((n.input[1] ?? '') !== '' || attrOf(n, 'num_outputs')) return false;
+        setAttr(n, 'num_outputs', n.output.length);
+        return 'state num_outputs';
+      },
+    },
   ],
   Softmax: [{ since: 13, convert: coercedSoftmax }],
   LogSoftmax: [{ since: 13, convert: coercedSoftmax }],
   Hardmax: [{ since: 13, convert: coercedSoftmax }],
-  RoiAlign: [{ since: 16, convert: (n) => {
-    if (attrOf(n, 'coordinate_transformation_mode')) return false;
-    setAttr(n, 'coordinate_transformation_mode', 'output_half_pixel');
-    return 'keep output_half_pixel coordinates';
-  } }],
-  GridSample: [{ since: 20, convert: (n) => {
-    const mode = attrOf(n, 'mode');
-    const old = mode ? text(mode.s) : 'bilinear';
-    setAttr(n, 'mode', { bilinear: 'linear', bicubic: 'cubic' }[old] ?? old);
-    return 'rename the mode';
-  } }],
+  RoiAlign: [
+    {
+      since: 16,
+      convert: (n) => {
+        if (attrOf(n, 'coordinate_transformation_mode')) return false;
+        setAttr(n, 'coordinate_transformation_mode', 'output_half_pixel');
+        return 'keep output_half_pixel coordinates';
+      },
+    },
+  ],
+  GridSample: [
+    {
+      since: 20,
+      convert: (n) => {
+        const mode = attrOf(n, 'mode');
+        const old = mode ? text(mode.s) : 'bilinear';
+        setAttr(n, 'mode', { bilinear: 'linear', bicubic: 'cubic' }[old] ?? old);
+        return 'rename the mode';
+      },
+    },
+  ],
   DFT: [cannot(20, 'takes axis as an input from opset 20 with a different default and is not converted')],
   GroupNormalization: [cannot(21, 'takes per-channel instead of per-group scale and bias from opset 21 and is not converted')],
 };
 
 // Experimental ops dropped from the standard in opset 10 (ONNX 1.5).
-const REMOVED = new Set(['ATen', 'Affine', 'ConstantFill', 'Crop', 'DynamicSlice', 'GRUUnit', 'GivenTensorFill', 'ImageScaler', 'ParametricSoftplus', 'Scale', 'ScaledTanh']);
+const REMOVED = new Set([
+  'ATen',
+  'Affine',
+  'ConstantFill',
+  'Crop',
+  'DynamicSlice',
+  'GRUUnit',
+  'GivenTensorFill',
+  'ImageScaler',
+  'ParametricSoftplus',
+  'Scale',
+  'ScaledTanh',
+]);
 
 // ---- what is known about values: element type, rank, small int values ----
 // Just enough static inference to prove a Softmax axis is the last one and
 // to give Clip/Pad constants their data's type.
 
-const SAME = new Set(('Abs Acos Acosh Asin Asinh Atan Atanh AveragePool BatchNormalization Celu Ceil Clip Conv ConvTranspose Cos Cosh '
-  + 'CumSum DepthToSpace Dropout Elu Erf Exp Floor Gelu GlobalAveragePool GlobalLpPool GlobalMaxPool HardSigmoid HardSwish Hardmax '
-  + 'Identity InstanceNormalization LRN LayerNormalization LeakyRelu Log LogSoftmax LpNormalization LpPool MaxPool '
-  + 'MeanVarianceNormalization Mish Neg Reciprocal Relu Resize Round Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign '
-  + 'SpaceToDepth Sqrt Tan Tanh ThresholdedRelu Tile Transpose Upsample Pad ReverseSequence').split(' '));
+const SAME = new Set(
+  (
+    'Abs Acos Acosh Asin Asinh Atan Atanh AveragePool BatchNormalization Celu Ceil Clip Conv ConvTranspose Cos Cosh ' +
+    'CumSum DepthToSpace Dropout Elu Erf Exp Floor Gelu GlobalAveragePool GlobalLpPool GlobalMaxPool HardSigmoid HardSwish Hardmax ' +
+    'Identity InstanceNormalization LRN LayerNormalization LeakyRelu Log LogSoftmax LpNormalization LpPool MaxPool ' +
+    'MeanVarianceNormalization Mish Neg Reciprocal Relu Resize Round Selu Shrink Sigmoid Sign Sin Sinh Softmax Softplus Softsign ' +
+    'SpaceToDepth Sqrt Tan Tanh ThresholdedRelu Tile Transpose Upsample Pad ReverseSequence'
+  ).split(' '),
+);
 const BROADCAST = new Set('Add Sub Mul Div Pow Mod Max Min Sum Mean PRelu BitShift'.split(' '));
 const COMPARE = new Set('Equal Less Greater LessOrEqual GreaterOrEqual And Or Xor Not IsNaN IsInf'.split(' '));
 const REDUCE = new Set(['ReduceSum', 'ArgMax', 'ArgMin', ...REDUCE_18]);
@@ -380,7 +490,8 @@ function inferGraph(graph, outer) {
       if (a.rank !== undefined && !attrOf(n, 'start') && !attrOf(n, 'end')) out.length = a.rank;
     } else if (op === 'Size') out = { type: DT.INT64, rank: 0 };
     else if (op === 'MatMul') {
-      if (a.rank !== undefined && b.rank !== undefined) out = { type: a.type, rank: a.rank === 1 ? b.rank - 1 : b.rank === 1 ? a.rank - 1 : Math.max(a.rank, b.rank) };
+      if (a.rank !== undefined && b.rank !== undefined)
+        out = { type: a.type, rank: a.rank === 1 ? b.rank - 1 : b.rank === 1 ? a.rank - 1 : Math.max(a.rank, b.rank) };
     } else if (op === 'Gemm' || op === 'Flatten') out = { type: a.type, rank: 2 };
     else if (op === 'Reshape') out = { type: a.type, rank: b.length ?? b.value?.length };
     else if (op === 'Squeeze' || op === 'Unsqueeze') {
@@ -433,7 +544,10 @@ function collectNames(graph, names, used) {
   for (const t of graph.initializer) names.add(t.name);
   for (const t of graph.sparseInitializer) if (t.values) names.add(t.values.name);
   for (const n of graph.node) {
-    for (const x of n.input) { names.add(x); used.add(x); }
+    for (const x of n.input) {
+      names.add(x);
+      used.add(x);
+    }
     for (const x of n.output) names.add(x);
     for (const g of subgraphs(n)) collectNames(g, names, used);
   }
@@ -478,14 +592,18 @@ export function upgradeOpset(model, target) {
   const from = defaultOpset(model);
   if (!(target > from)) return [];
   if (target > NEWEST) throw new Error(`wasmquant: cannot raise the opset to ${target}; the upgrader knows the changes up to opset ${NEWEST}`);
-  if (from < OLDEST) throw new Error(`wasmquant: cannot raise the opset of an opset-${from} model; models older than opset ${OLDEST} must be converted first`);
+  if (from < OLDEST)
+    throw new Error(`wasmquant: cannot raise the opset of an opset-${from} model; models older than opset ${OLDEST} must be converted first`);
 
   const names = new Set();
   const used = new Set();
   if (model.graph) collectNames(model.graph, names, used);
   for (const f of model.functions) {
     for (const n of f.node) {
-      n.input.forEach((x) => { names.add(x); used.add(x); });
+      n.input.forEach((x) => {
+        names.add(x);
+        used.add(x);
+      });
       n.output.forEach((x) => names.add(x));
       for (const g of subgraphs(n)) collectNames(g, names, used);
     }
@@ -495,7 +613,11 @@ export function upgradeOpset(model, target) {
 
   // A function body has no initializers: its new constants become Constant nodes.
   const bodies = model.functions
-    .map((f) => ({ f, own: f.opsetImport.find((o) => isDefaultDomain(o.domain)), holder: { node: f.node, initializer: [], input: [], output: [], valueInfo: [] } }))
+    .map((f) => ({
+      f,
+      own: f.opsetImport.find((o) => isDefaultDomain(o.domain)),
+      holder: { node: f.node, initializer: [], input: [], output: [], valueInfo: [] },
+    }))
     .filter(({ own }) => own && Number(own.version) < target);
   try {
     if (model.graph) convertNodes(model.graph.node, model.graph, from, new Map(), ctx);
@@ -505,10 +627,16 @@ export function upgradeOpset(model, target) {
     throw e;
   }
   for (const { f, own, holder } of bodies) {
-    f.node.unshift(...holder.initializer.map((t) => create(NodeProtoSchema, {
-      opType: 'Constant', name: t.name, output: [t.name],
-      attribute: [create(AttributeProtoSchema, { name: 'value', type: AT.TENSOR, t })],
-    })));
+    f.node.unshift(
+      ...holder.initializer.map((t) =>
+        create(NodeProtoSchema, {
+          opType: 'Constant',
+          name: t.name,
+          output: [t.name],
+          attribute: [create(AttributeProtoSchema, { name: 'value', type: AT.TENSOR, t })],
+        }),
+      ),
+    );
     own.version = BigInt(target);
   }
 

@@ -7,12 +7,12 @@ import { DATA_TYPE, bytesOf, packNibbles, rawTensor } from './tensors.js';
 import { uniqueName } from './graph.js';
 
 const CODE_TYPES = {
-  'uint4': Uint8Array,
-  'int4': Int8Array,
-  'uint8': Uint8Array,
-  'int8': Int8Array,
-  'uint16': Uint16Array,
-  'int16': Int16Array,
+  uint4: Uint8Array,
+  int4: Int8Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
 };
 
 // The ONNX type that stores codes of `bitwidth` bits, signed or not, and
@@ -27,8 +27,7 @@ export function opsetFor(storage, perChannel, blocked) {
   return perChannel ? 13 : 10;
 }
 
-export const intAttr = (name, i) =>
-  create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) });
+export const intAttr = (name, i) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) });
 
 export function node(opType, input, output, name, attribute = [], domain = '') {
   return create(NodeProtoSchema, { opType, input, output, name, attribute, domain });

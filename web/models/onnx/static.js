@@ -71,7 +71,10 @@ export function biasCodes(bias, inputEncoding, weightEncodings) {
 export function biasDequantize(name, { codes, scales, axis }, names) {
   const q = uniqueName(names, `${name}_quantized`);
   const s = uniqueName(names, `${name}_scale`);
-  const tensors = [rawTensor(q, 'int32', [codes.length], bytesOf(codes)), rawTensor(s, 'float32', axis === null ? [] : [scales.length], bytesOf(scales))];
+  const tensors = [
+    rawTensor(q, 'int32', [codes.length], bytesOf(codes)),
+    rawTensor(s, 'float32', axis === null ? [] : [scales.length], bytesOf(scales)),
+  ];
   const attrs = axis === null ? [] : [intAttr('axis', axis)];
   return { tensors, nodes: [node('DequantizeLinear', [q, s], [name], uniqueName(names, `${name}_DequantizeLinear`), attrs)] };
 }

@@ -2,15 +2,7 @@
 // are: raw_data, the typed fields, or an external file), read as float32,
 // and new tensors of our codes, scales and zero points.
 import { create } from '@bufbuild/protobuf';
-import {
-  bfloat16ToFloat32,
-  elementCount,
-  fail,
-  float16ToFloat32,
-  LITTLE_ENDIAN,
-  swapBytes,
-  viewLittleEndian,
-} from '../../formats/common.js';
+import { bfloat16ToFloat32, elementCount, fail, float16ToFloat32, LITTLE_ENDIAN, swapBytes, viewLittleEndian } from '../../formats/common.js';
 import { requireFile } from '../files.js';
 import { TensorProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
 
@@ -44,9 +36,7 @@ const DTYPES = {
   26: { dtype: 'int2', bits: 2 },
 };
 
-export const DATA_TYPE = Object.freeze(
-  Object.fromEntries(Object.entries(DTYPES).map(([code, { dtype }]) => [dtype, Number(code)])),
-);
+export const DATA_TYPE = Object.freeze(Object.fromEntries(Object.entries(DTYPES).map(([code, { dtype }]) => [dtype, Number(code)])));
 
 const externalField = (tensor, key) => tensor.externalData.find((e) => e.key === key)?.value;
 
@@ -101,7 +91,10 @@ export async function storedData(tensor, info, set, where) {
   if (tensor.rawData.length > 0) {
     const needed = Math.ceil((info.count * info.bits) / 8);
     if (tensor.rawData.length !== needed) {
-      fail(RangeError, `${where}: raw_data has ${tensor.rawData.length} bytes, but shape ${JSON.stringify(info.shape)} of ${info.dtype} needs ${needed}`);
+      fail(
+        RangeError,
+        `${where}: raw_data has ${tensor.rawData.length} bytes, but shape ${JSON.stringify(info.shape)} of ${info.dtype} needs ${needed}`,
+      );
     }
     return tensor.rawData;
   }

@@ -30,9 +30,16 @@ async function readModelJson(fileSet, mainName) {
 export async function openTfjs(fileSet, mainName) {
   const json = await readModelJson(fileSet, mainName);
   const kind = modelKind(json, mainName);
-  const useOf = kind === 'graph-model'
-    ? ((consumers) => (name) => strongest(consumers(name)))(graphConsumers(json))
-    : ((layers) => (name) => kerasUse(layers, name))(kerasLayers(json.modelTopology));
+  const useOf =
+    kind === 'graph-model'
+      ? (
+          (consumers) => (name) =>
+            strongest(consumers(name))
+        )(graphConsumers(json))
+      : (
+          (layers) => (name) =>
+            kerasUse(layers, name)
+        )(kerasLayers(json.modelTopology));
 
   const weights = [];
   const groups = [];
@@ -47,10 +54,11 @@ export async function openTfjs(fileSet, mainName) {
       const what = where(mainName, w.name);
       if (seen.has(w.name)) fail(RangeError, `${what} appears twice in the weightsManifest`);
       seen.add(w.name);
-      const shortError = (needed) => fail(
-        RangeError,
-        `${what} needs ${needed} bytes from byte ${offset} of weightsManifest[${g}]'s shards, ${offset + needed - reader.size} bytes short of what they hold (${shardList(reader)}); is a shard truncated?`,
-      );
+      const shortError = (needed) =>
+        fail(
+          RangeError,
+          `${what} needs ${needed} bytes from byte ${offset} of weightsManifest[${g}]'s shards, ${offset + needed - reader.size} bytes short of what they hold (${shardList(reader)}); is a shard truncated?`,
+        );
       const byteLength = w.stride === undefined ? await stringByteLength(reader, offset, w, shortError) : w.count * w.stride;
       if (offset + byteLength > reader.size) shortError(byteLength);
       const start = offset;
@@ -80,7 +88,9 @@ export async function openTfjs(fileSet, mainName) {
 
   const notes = [];
   if (alreadyQuantized) {
-    notes.push(`${alreadyQuantized} of ${weights.length} weights are already stored uint8/uint16-quantized in the manifest (re-quantizing them rounds a second time)`);
+    notes.push(
+      `${alreadyQuantized} of ${weights.length} weights are already stored uint8/uint16-quantized in the manifest (re-quantizing them rounds a second time)`,
+    );
   }
   for (const [g, { reader, used }] of groups.entries()) {
     if (reader.size > used) notes.push(`weightsManifest[${g}]'s shards hold ${reader.size - used} bytes past the last weight; they are dropped`);

@@ -47,7 +47,10 @@ function graphNodes(json) {
   const lists = [json.modelTopology?.node, json.modelInitializer?.node];
   const functions = json.modelTopology?.library?.function;
   if (Array.isArray(functions)) for (const f of functions) lists.push(f?.nodeDef);
-  return lists.filter(Array.isArray).flat().filter((n) => isPlainObject(n) && typeof n.name === 'string');
+  return lists
+    .filter(Array.isArray)
+    .flat()
+    .filter((n) => isPlainObject(n) && typeof n.name === 'string');
 }
 
 // name → [{ op, role }] for every node input: "x", "x:0" and "^x" (a
@@ -131,8 +134,14 @@ export function kerasUse(layers, name) {
 export function modelKind(json, file) {
   const topology = json.modelTopology;
   if (json.format === 'graph-model' || (isPlainObject(topology) && Array.isArray(topology.node))) return 'graph-model';
-  if (json.format === 'layers-model' || (isPlainObject(topology) && (isPlainObject(topology.model_config) || typeof topology.class_name === 'string'))) {
+  if (
+    json.format === 'layers-model' ||
+    (isPlainObject(topology) && (isPlainObject(topology.model_config) || typeof topology.class_name === 'string'))
+  ) {
     return 'layers-model';
   }
-  return fail(Error, `${file} is neither a TF.js graph model (modelTopology.node) nor a layers model (modelTopology.model_config); format is ${describe(json.format)}`);
+  return fail(
+    Error,
+    `${file} is neither a TF.js graph model (modelTopology.node) nor a layers model (modelTopology.model_config); format is ${describe(json.format)}`,
+  );
 }

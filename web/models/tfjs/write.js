@@ -18,7 +18,11 @@ export function constrain(weight, decision) {
     return { action: 'keep', reason: `TF.js ${weight.dtype} weights are kept as they are`, note: `${weight.dtype} weight kept` };
   }
   if (!(decision.bitwidth >= 2 && decision.bitwidth <= 16)) {
-    return { action: 'keep', reason: `TF.js stores codes of up to 16 bits, not ${decision.bitwidth}`, note: `bitwidth ${decision.bitwidth} not storable; kept` };
+    return {
+      action: 'keep',
+      reason: `TF.js stores codes of up to 16 bits, not ${decision.bitwidth}`,
+      note: `bitwidth ${decision.bitwidth} not storable; kept`,
+    };
   }
   const out = { ...decision };
   const changes = [];
@@ -34,7 +38,9 @@ export function constrain(weight, decision) {
   out.storage = container;
   out.bytesAfter = weight.count * (container === 'uint8' ? 1 : 2);
   if (out.bitwidth !== 8 && out.bitwidth !== 16) {
-    changes.push(`${out.bitwidth}-bit codes stored in ${container} (they use ${2 ** out.bitwidth} of its ${container === 'uint8' ? 256 : 65536} values; the file is no smaller than ${container === 'uint8' ? 8 : 16}-bit)`);
+    changes.push(
+      `${out.bitwidth}-bit codes stored in ${container} (they use ${2 ** out.bitwidth} of its ${container === 'uint8' ? 256 : 65536} values; the file is no smaller than ${container === 'uint8' ? 8 : 16}-bit)`,
+    );
   }
   if (changes.length) out.note = [decision.note, ...changes].filter(Boolean).join('; ');
   return out;
@@ -55,7 +61,8 @@ function storedCodes(name, result, weight, file) {
   const { codes } = result ?? {};
   const table = result?.encodings;
   const encoding = result?.encoding ?? (table instanceof EncodingTable && table.length === 1 ? table.at(0) : table);
-  if (!isPlainObject(encoding)) fail(TypeError, `${what}: the result needs one encoding object (TF.js stores one per tensor), got ${describe(encoding)}`);
+  if (!isPlainObject(encoding))
+    fail(TypeError, `${what}: the result needs one encoding object (TF.js stores one per tensor), got ${describe(encoding)}`);
   const { bitwidth, scale, offset } = encoding;
   if (!Number.isInteger(bitwidth) || bitwidth < 2 || bitwidth > 16) fail(RangeError, `${what}: encoding bitwidth ${describe(bitwidth)} is not 2..16`);
   if (!(scale > 0 && Number.isFinite(scale)) || !Number.isInteger(offset) || offset > 0) {
@@ -128,11 +135,14 @@ export async function writeModel(json, file, groups, results) {
   for (const [g, group] of groups.entries()) {
     const { shards, entries, total } = await writeGroup(group, g, results, file, used);
     for (const shard of shards) {
-      if (shard.name === baseName(file) || Object.hasOwn(files, shard.name)) fail(RangeError, `${file}: the new shard name ${describe(shard.name)} is taken`);
+      if (shard.name === baseName(file) || Object.hasOwn(files, shard.name))
+        fail(RangeError, `${file}: the new shard name ${describe(shard.name)} is taken`);
       files[shard.name] = shard.bytes;
     }
     manifest.push({ ...json.weightsManifest[g], paths: shards.map((s) => s.name), weights: entries });
-    notes.push(`weightsManifest[${g}]: ${group.reader.size} bytes in ${group.paths.length} shard(s) → ${total} bytes in ${shards.length} shard(s) of at most 4 MB`);
+    notes.push(
+      `weightsManifest[${g}]: ${group.reader.size} bytes in ${group.paths.length} shard(s) → ${total} bytes in ${shards.length} shard(s) of at most 4 MB`,
+    );
   }
   for (const name of results.keys()) {
     if (!used.has(name)) fail(RangeError, `${where(file, name)}: write() got a result for a weight the model does not have`);

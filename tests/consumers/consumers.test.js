@@ -108,21 +108,7 @@ async function inChromium(url) {
     timeout: 30_000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
-  const page = await chromiumBrowser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  try {
-    await page.goto(url, { timeout: PAGE_TIMEOUT });
-    await page
-      .waitForFunction(() => window.__wasmquant, null, { timeout: PAGE_TIMEOUT })
-      .catch((e) => {
-        throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
-      });
-    return { report: await page.evaluate(() => window.__wasmquant), errors };
-  } finally {
-    await page.close();
-  }
+  return readProbe(await chromiumBrowser.newPage(), url, (page) => page.waitForFunction(() => window.__wasmquant, null, { timeout: PAGE_TIMEOUT }));
 }
 
 let firefoxBrowser;
@@ -135,17 +121,20 @@ async function inFirefox(url) {
     protocolTimeout: 60_000,
     extraPrefsFirefox: { 'app.update.enabled': false, 'browser.shell.checkDefaultBrowser': false },
   });
-  const page = await firefoxBrowser.newPage();
+  return readProbe(await firefoxBrowser.newPage(), url, (page) => page.waitForFunction(() => window.__wasmquant, { timeout: PAGE_TIMEOUT }));
+}
+
+// The probe's report from a page of either browser (Playwright and
+// Puppeteer pages share these calls; their waitForFunction signatures differ).
+async function readProbe(page, url, waitForReport) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   try {
     await page.goto(url, { timeout: PAGE_TIMEOUT });
-    await page
-      .waitForFunction(() => window.__wasmquant, { timeout: PAGE_TIMEOUT })
-      .catch((e) => {
-        throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
-      });
+    await waitForReport(page).catch((e) => {
+      throw new Error(`${url}: no result within ${PAGE_TIMEOUT} ms (${e.message}); page errors: ${errors.join(' | ') || 'none'}`);
+    });
     return { report: await page.evaluate(() => window.__wasmquant), errors };
   } finally {
     await page.close();

@@ -255,8 +255,8 @@ TEST(PercentileTest, ScalarKernelsAgree) {
   };
   for (const char* kind : {"normal", "zeros", "nonfinite"}) {
     const std::vector<float> x = Data(kind, 210000, 3);
-    for (const Layout& l : std::vector<Layout>{
-             {1, 0}, {3, 70000}, {7, 30000}, {200, 1}}) {
+    for (const Layout& l :
+         std::vector<Layout>{{1, 0}, {3, 70000}, {7, 30000}, {200, 1}}) {
       const CalibrationOptions o = Options(99.9, l.channels, l.inner);
       const std::vector<Range> a = Select(ScalarKernels(), x, o);
       const std::vector<Range> b = Select(DefaultKernels(), x, o);

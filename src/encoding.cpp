@@ -19,9 +19,11 @@ std::string Num(double v) {
 
 }  // namespace
 
-Status ValidateBitwidth(int bitwidth) {
+Status ValidateBitwidth(int bitwidth, const std::string& name) {
   if (bitwidth < kMinBitwidth || bitwidth > kMaxBitwidth) {
-    return Status::RangeError("bitwidth must be an integer from 2 to 16, got " +
+    return Status::RangeError(name + " must be an integer from " +
+                              std::to_string(kMinBitwidth) + " to " +
+                              std::to_string(kMaxBitwidth) + ", got " +
                               std::to_string(bitwidth));
   }
   return Status::Ok();
@@ -172,7 +174,7 @@ Status ComputeEncoding(double lo, double hi, const EncodingOptions& options,
 }
 
 Status NormalizeGivenEncoding(const Encoding& given, Encoding* encoding) {
-  Status status = ValidateBitwidth(given.bitwidth);
+  Status status = ValidateBitwidth(given.bitwidth, "encoding.bitwidth");
   if (!status.ok()) return status;
   const int32_t steps = Steps(given.bitwidth);
   const int32_t half = int32_t{1} << (given.bitwidth - 1);

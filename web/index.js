@@ -409,7 +409,9 @@ class Quantizer {
     const o = parseOptions(options);
     rejectOut(o, method);
     const layout = length === undefined ? streamLayout(o) : channelLayout(o, length);
-    return { o, layout, length: length ?? layout.length, encodings: o.encoding === undefined ? [] : this.#given(o, layout) };
+    const encodings = o.encoding === undefined ? [] : this.#given(o, layout);
+    // The core's checks run here, so analyzeMany can say which options failed.
+    return { o, layout, encodings, options: this.#calibrationOptions(o, layout, length ?? layout.length) };
   }
 
   #analysisPlans(optionsList, method, length) {
@@ -434,10 +436,10 @@ class Quantizer {
       (ptr) => {
         let row = 0;
         return new this.#m.AnalysisSet(
-          plans.map(({ o, layout, length, encodings }) => {
+          plans.map(({ o, options, encodings }) => {
             const rows = ptr + row * ROW_BYTES;
             row += encodings.length;
-            return { options: this.#calibrationOptions(o, layout, length), rounding: this.#rounding(o), rows, count: encodings.length };
+            return { options, rounding: this.#rounding(o), rows, count: encodings.length };
           }),
         );
       },

@@ -1,8 +1,8 @@
 // Validation of the options object: every mistake is a TypeError or
 // RangeError that names the option and what it accepts. Types are checked
-// here; the core owns the ranges and limits (minRange, percentile, strict,
-// channel counts: bindings/embind.cpp validateCalibration), except the
-// bitwidth's, which decides the code type before the core is called.
+// here (a bitwidth is an int32, as the core's field is); the core owns the
+// ranges and limits (bitwidth, minRange, percentile, strict, offsets,
+// channel counts: bindings/embind.cpp validateCalibration).
 
 // The names are those of the core's enums (bindings/embind.cpp), except
 // 'symmetric', which is 'tf' with symmetric: true.
@@ -36,13 +36,11 @@ export function describe(value) {
   return String(value);
 }
 
+// Embind would truncate a fraction and wrap a value beyond int32 into the
+// range the core accepts, so those never reach it.
 export function checkBitwidth(value, name = 'bitwidth') {
-  if (typeof value !== 'number') {
-    fail(TypeError, `${name} must be a number (an integer from 2 to 16), got ${describe(value)}`);
-  }
-  if (!Number.isInteger(value) || value < 2 || value > 16) {
-    fail(RangeError, `${name} must be an integer from 2 to 16, got ${describe(value)}`);
-  }
+  if (typeof value !== 'number') fail(TypeError, `${name} must be an integer, got ${describe(value)}`);
+  if ((value | 0) !== value) fail(RangeError, `${name} must be an integer, got ${describe(value)}`);
   return value;
 }
 
@@ -174,10 +172,7 @@ export function encodingForCore(encoding, name = 'encoding') {
   }
   const scale = checkFiniteNumber(`${name}.scale`, encoding.scale);
   const offset = checkFiniteNumber(`${name}.offset`, encoding.offset);
-  const steps = 2 ** bitwidth - 1;
-  if (!Number.isInteger(offset) || offset < -steps || offset > 0) {
-    fail(RangeError, `${name}.offset must be an integer from -${steps} to 0 for bitwidth ${bitwidth}, got ${offset}`);
-  }
+  if ((offset | 0) !== offset) fail(RangeError, `${name}.offset must be an integer, got ${offset}`);
   if (encoding.isSymmetric !== undefined && typeof encoding.isSymmetric !== 'boolean') {
     fail(TypeError, `${name}.isSymmetric must be a boolean, got ${describe(encoding.isSymmetric)}`);
   }

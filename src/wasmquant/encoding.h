@@ -3,6 +3,7 @@
 #define WASMQUANT_ENCODING_H_
 
 #include <cstdint>
+#include <string>
 
 #include "wasmquant/status.h"
 
@@ -44,7 +45,9 @@ int32_t MaxUnsignedCode(const Encoding& encoding);
 
 inline int32_t Steps(int bitwidth) { return (int32_t{1} << bitwidth) - 1; }
 
-Status ValidateBitwidth(int bitwidth);
+// name: the option as the caller knows it ("encoding.bitwidth" for a given
+// encoding).
+Status ValidateBitwidth(int bitwidth, const std::string& name = "bitwidth");
 Status ValidateMinRange(double min_range);
 // Both of the above, and strict only with symmetric.
 Status ValidateEncodingOptions(const EncodingOptions& options);

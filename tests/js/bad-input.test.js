@@ -161,15 +161,20 @@ describe.each(BACKENDS)('SPEC §6 bad input, backend %s', (backend) => {
     };
 
     for (const [name, call] of Object.entries(calls)) {
-      it(`${name}: bitwidth outside 2..16 or not an integer → RangeError naming it and the allowed values`, () => {
-        for (const bitwidth of [1, 17, 0, -8, 8.5, Number.NaN, Infinity, 2 ** 31 + 8]) {
-          expectWasmquantError(() => call({ bitwidth }), RangeError, /bitwidth/, /\b2\b/, /\b16\b/);
+      it(`${name}: bitwidth outside 2..16 → the core's RangeError naming it and the allowed values`, () => {
+        for (const bitwidth of [1, 17, 0, -8, 2 ** 31 - 1]) {
+          expectWasmquantError(() => call({ bitwidth }), RangeError, /^wasmquant: bitwidth must be an integer from 2 to 16, got -?\d+$/);
         }
       });
 
-      it(`${name}: bitwidth of the wrong type → TypeError`, () => {
+      // Embind would truncate 8.5 to 8 and wrap 2^31 + 8 to a valid width:
+      // these must never reach the core.
+      it(`${name}: bitwidth not an int32 → RangeError; not a number → TypeError`, () => {
+        for (const bitwidth of [8.5, Number.NaN, Infinity, 2 ** 31 + 8, 2 ** 32 + 8]) {
+          expectWasmquantError(() => call({ bitwidth }), RangeError, /bitwidth must be an integer/);
+        }
         for (const bitwidth of ['8', null, true, 8n, [8], {}]) {
-          expectWasmquantError(() => call({ bitwidth }), TypeError, /bitwidth/, /\b2\b/, /\b16\b/);
+          expectWasmquantError(() => call({ bitwidth }), TypeError, /bitwidth must be an integer/);
         }
       });
 

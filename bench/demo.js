@@ -64,7 +64,7 @@ async function once(page, path, run) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(argv) {
-  const browser = await openBrowser();
+  const browser = await openBrowser('chromium');
   try {
     const path = join(browser.tmp, 'big.bin');
     writeFileSync(path, weights((MB << 20) / 4));

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every suite: the C++ format check, the JS lint (scripts/lint.sh), native
 # GoogleTest (Release, then ASan+UBSan), the same tests compiled to wasm under
-# Node (SIMD128 against scalar), Vitest, the demo in headless Chromium, and the
-# package built by Vite, esbuild and webpack in Chromium and Firefox ESR.
+# Node (SIMD128 against scalar), Vitest, the demo in headless Chromium and
+# Firefox ESR, and the package built by Vite, esbuild and webpack in both.
 # Assumes scripts/setup.sh has run (the README's test command does both).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +52,7 @@ suite "native GoogleTest, ASan+UBSan" native build/asan -DWASMQUANT_SANITIZE=ON 
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 suite "wasm GoogleTest under Node (SIMD128 vs scalar)" wasm
 suite "Vitest (JS API, bad input, backends, memory, npm pack)" npx vitest run
-suite "Chromium e2e (demo)" npx vitest run --config tests/e2e/vitest.config.js
+suite "Demo e2e (Chromium, Firefox)" npx vitest run --config tests/e2e/vitest.config.js
 suite "Consumers (Vite, esbuild, webpack; Firefox)" npx vitest run --config tests/consumers/vitest.config.js
 
 echo

@@ -16,13 +16,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
+import { CHROMIUM_LAUNCH } from '../e2e/driver-chromium.js';
+import { FIREFOX_LAUNCH } from '../e2e/driver-firefox.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from './serve.js';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const here = join(repo, 'tests', 'consumers');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
 const PAGE_TIMEOUT = 60_000;
 
 // ---- what the pages must report, computed independently of the library ----
@@ -102,25 +102,13 @@ function checkProbe(report, where) {
 
 let chromiumBrowser;
 async function inChromium(url) {
-  chromiumBrowser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  chromiumBrowser ??= await chromium.launch({ ...CHROMIUM_LAUNCH, timeout: 30_000 });
   return readProbe(await chromiumBrowser.newPage(), url, (page) => page.waitForFunction(() => window.__wasmquant, null, { timeout: PAGE_TIMEOUT }));
 }
 
 let firefoxBrowser;
 async function inFirefox(url) {
-  firefoxBrowser ??= await puppeteer.launch({
-    browser: 'firefox',
-    executablePath: FIREFOX,
-    headless: true,
-    timeout: 60_000,
-    protocolTimeout: 60_000,
-    extraPrefsFirefox: { 'app.update.enabled': false, 'browser.shell.checkDefaultBrowser': false },
-  });
+  firefoxBrowser ??= await puppeteer.launch(FIREFOX_LAUNCH);
   return readProbe(await firefoxBrowser.newPage(), url, (page) => page.waitForFunction(() => window.__wasmquant, { timeout: PAGE_TIMEOUT }));
 }
 

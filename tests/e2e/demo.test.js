@@ -1,30 +1,22 @@
-// The demo page (demo/) in real headless Chromium: what a person does with
-// it, checked against the package's JS API run here in Node on the same data.
-// Screenshots of the main states go to test-results/e2e/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+// The demo page (demo/) in real headless Chromium and Firefox ESR, the same
+// tests in each (tests/e2e/driver.js): what a person does with it, checked
+// against the package's JS API run here in Node on the same data.
+// Screenshots of the main states go to test-results/e2e/<browser>/.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../demo/serve.js';
 import { mulberry32 } from '../js/helpers.js';
 import { createQuantizer, fromAimetEncodings, readNpy, readSafetensors, writeNpy, writeSafetensors } from '../../web/index.js';
+import { BROWSERS, openBrowser, outsideRequests } from './browser.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = join(ROOT, 'test-results/e2e');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const BIG_MB = Number(process.env.E2E_BIG_MB ?? 200);
 
-let server;
-let origin;
-let context;
+let b; // openBrowser(), one per browser
 let page;
-let profile;
-let tmp;
+let shots;
 let wq;
-const requests = [];
-const pageErrors = [];
 
 // ------------------------------------------------------------------ data
 
@@ -65,16 +57,7 @@ function apiOptions({ scheme = 'tf', bitwidth = 8, rounding = 'half-up', percent
 
 // ------------------------------------------------------------- helpers
 
-// The whole page, with the window as tall as the page (so that the sticky
-// controls column, as tall as the window, is not cut off).
-async function shot(name, path = join(SHOTS, `${name}.png`), clip) {
-  const size = page.viewportSize();
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: size.width, height: Math.max(size.height, height) });
-  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
-  await page.screenshot({ path, fullPage: true, clip });
-  await page.setViewportSize(size);
-}
+const shot = (name) => page.shot(join(shots, `${name}.png`));
 
 // Waits until the page shows the results of `key` and is idle.
 async function settled(key, timeout = 30_000) {
@@ -91,7 +74,7 @@ async function settled(key, timeout = 30_000) {
       errors: ['input-error', 'results-error', 'download-error'].map((id) => document.getElementById(id).textContent).filter(Boolean),
     }));
     await shot('failure').catch(() => {});
-    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(pageErrors)}`, {
+    throw new Error(`waiting for ${key ?? 'the page'}: ${e.message}\npage: ${JSON.stringify(shown)}\npage errors: ${JSON.stringify(b.pageErrors)}`, {
       cause: e,
     });
   }
@@ -134,13 +117,7 @@ function expectReport(shown, report) {
   }
 }
 
-async function upload(name, bytes) {
-  await page.setInputFiles('#file', {
-    name,
-    mimeType: 'application/octet-stream',
-    buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-  });
-}
+const upload = (name, bytes) => page.setInputFiles('#file', [{ name, bytes }]);
 
 // Drops a file on the drop zone as a person would (a real DataTransfer).
 async function dropFile(name, bytes) {
@@ -158,10 +135,9 @@ async function dropFile(name, bytes) {
 }
 
 async function downloadBytes(selector) {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
-  const file = join(tmp, download.suggestedFilename());
-  await download.saveAs(file);
-  return { name: download.suggestedFilename(), bytes: new Uint8Array(readFileSync(file)) };
+  const [[name, bytes], ...more] = Object.entries(await page.downloads(selector));
+  expect(more).toEqual([]);
+  return { name, bytes };
 }
 
 // ---------------------------------------------------------------- setup
@@ -174,59 +150,44 @@ beforeAll(async () => {
       throw new Error(`${f} is missing: run \`npm run build\` first`);
     }
   }
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = mkdtempSync(join(os.tmpdir(), 'wasmquant-e2e-'));
-  profile = mkdtempSync(join(os.tmpdir(), 'wasmquant-e2e-chromium-'));
   wq = await createQuantizer();
-  ({ server } = await startServer({ port: 0, quiet: true }));
-  origin = `http://127.0.0.1:${server.address().port}`;
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    viewport: { width: 1440, height: 1000 },
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
-  context.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
-});
-
-afterAll(async () => {
-  await context?.close();
-  server?.close();
-  server?.closeAllConnections?.();
-  for (const dir of [profile, tmp]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------- tests
 
-describe('the demo page in Chromium', () => {
+describe.each(BROWSERS)('the demo page in %s', (browser) => {
+  beforeAll(async () => {
+    shots = join(ROOT, 'test-results/e2e', browser);
+    mkdirSync(shots, { recursive: true });
+    b = await openBrowser(browser);
+    page = b.page;
+  });
+
+  afterAll(async () => {
+    await b?.close();
+  });
+
   it('loads and shows the built-in sample at once', async () => {
-    await page.goto(`${origin}/`);
+    await page.goto(`${b.origin}/`);
     await settled(keyOf('conv1.weight'));
-    expect(page.url()).toBe(`${origin}/demo/`);
+    expect(page.url()).toBe(`${b.origin}/demo/`);
     expect(await page.textContent('#backend')).toMatch(/wasm (SIMD128|scalar)/);
     const m = await metrics();
     expect(m.sqnrDb).toBeGreaterThan(15);
     expect(m.sqnrDb).toBeLessThan(60);
     expect(Number(m.encoding.offset)).toBeLessThanOrEqual(0);
-    expect(await page.locator('#tensor-list .tensor').count()).toBe(5);
-    expect(await page.locator('#overview-table tbody tr').count()).toBe(5);
+    expect(await page.count('#tensor-list .tensor')).toBe(5);
+    expect(await page.count('#overview-table tbody tr')).toBe(5);
     // Every scheme × 4, 8, 16 bits, one ★ per bitwidth.
-    expect(await page.locator('#compare-table tbody td').count()).toBe(12);
-    expect(await page.locator('#compare-table td[data-best="true"]').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.count('#compare-table tbody td')).toBe(12);
+    expect(await page.count('#compare-table td[data-best="true"]')).toBeGreaterThanOrEqual(3);
     expect(await page.getAttribute('#hist', 'aria-label')).toMatch(/Histogram of 18,432 values/);
     await shot('01-sample');
-    // The README's screenshot: UPDATE_DEMO_SCREENSHOT=1 npm run test:e2e
-    if (process.env.UPDATE_DEMO_SCREENSHOT) {
+    // The README's screenshot, Chromium's: UPDATE_DEMO_SCREENSHOT=1 npm run test:e2e
+    if (process.env.UPDATE_DEMO_SCREENSHOT && browser === 'chromium') {
       mkdirSync(join(ROOT, 'docs'), { recursive: true });
       const bottom = await page.evaluate(() => document.getElementById('overview').getBoundingClientRect().bottom + window.scrollY + 20);
-      await shot('demo', join(ROOT, 'docs/demo.png'), { x: 0, y: 0, width: 1440, height: Math.ceil(bottom) });
+      await page.shot(join(ROOT, 'docs/demo.png'), { clip: { x: 0, y: 0, width: 1440, height: Math.ceil(bottom) } });
     }
   });
 
@@ -271,7 +232,7 @@ describe('the demo page in Chromium', () => {
     await settled(keyOf(NPY.name, { scheme: 'tf_enhanced', bitwidth: 6 }));
     expectReport(await metrics(), wq.analyze(npyData, apiOptions({ scheme: 'tf_enhanced', bitwidth: 6 })));
     // The comparison gains a column for the chosen bitwidth.
-    expect(await page.locator('#compare-table td[data-bits="6"]').count()).toBe(4);
+    expect(await page.count('#compare-table td[data-bits="6"]')).toBe(4);
 
     await page.selectOption('#scheme', 'symmetric');
     await page.selectOption('#rounding', 'half-even');
@@ -289,7 +250,7 @@ describe('the demo page in Chromium', () => {
     await page.selectOption('#rounding', 'half-up');
     await settled(null);
     await page.focus('#compare-table td[data-scheme="tf"][data-bits="8"] button');
-    await page.keyboard.press('Enter');
+    await page.press('Enter');
     await settled(keyOf(NPY.name));
     expect(await page.inputValue('#scheme')).toBe('tf');
     expect(await page.inputValue('#bitwidth')).toBe('8');
@@ -323,7 +284,7 @@ describe('the demo page in Chromium', () => {
     expect(await page.inputValue('#view')).toBe(String(worst));
     // Sorting by a column header (keyboard: the header is a button).
     await page.focus('#channel-table thead button[data-key="channel"]');
-    await page.keyboard.press('Enter');
+    await page.press('Enter');
     expect(await page.$$eval('#channel-table tbody tr', (trs) => trs.slice(0, 3).map((tr) => tr.dataset.channel))).toEqual(['0', '1', '2']);
     await shot('04-per-channel');
     await page.selectOption('#axis', '');
@@ -355,7 +316,7 @@ describe('the demo page in Chromium', () => {
     }
     expectReport(await metrics(), wq.analyze(ST['encoder.conv.weight'].data, apiOptions()));
     // Pick another tensor from the table.
-    await page.click('#overview-table button:text("head.fc.weight")');
+    await page.click('#overview-table tr[data-name="head.fc.weight"] button');
     await settled(keyOf('head.fc.weight'));
     expectReport(await metrics(), wq.analyze(asFloat32(ST['head.fc.weight']), apiOptions()));
     await shot('05-safetensors');
@@ -465,7 +426,7 @@ describe('the demo page in Chromium', () => {
     const big = new Float32Array(n);
     const rand = mulberry32(5);
     for (let i = 0; i < n; i += 1) big[i] = rand() * 2 - 0.5;
-    const path = join(tmp, 'big.bin');
+    const path = join(b.tmp, 'big.bin');
     writeFileSync(path, big);
     await page.fill('#bin-shape', '');
     await page.evaluate(() => {
@@ -489,7 +450,7 @@ describe('the demo page in Chromium', () => {
     const report = wq.analyze(big, apiOptions());
     expectReport(m, report);
     expect(await page.textContent('#tensor-list')).toContain(`[${n}]`);
-    console.log(`e2e: ${BIG_MB} MB .bin read and analyzed in ${seconds.toFixed(1)} s`);
+    console.log(`e2e ${browser}: ${BIG_MB} MB .bin read and analyzed in ${seconds.toFixed(1)} s`);
     await shot('07-large-bin');
   }, 150_000);
 
@@ -562,7 +523,7 @@ describe('the demo page in Chromium', () => {
     await page.click('#load-sample');
     await settled(keyOf('conv1.weight'));
     for (const label of ['Scheme', 'Bitwidth, 2 to 16', 'Rounding', 'Granularity', 'Shape of a raw .bin']) {
-      expect(await page.getByLabel(label, { exact: true }).count(), label).toBe(1);
+      expect(await page.countByLabel(label), label).toBe(1);
     }
     // The drop zone is reachable and opens the file picker with Enter (the
     // click on the file input is caught before a dialog opens).
@@ -578,36 +539,38 @@ describe('the demo page in Chromium', () => {
       );
     });
     await page.focus('#drop');
-    await page.keyboard.press('Enter');
+    await page.press('Enter');
     expect(await page.evaluate(() => globalThis.pickerClicks)).toBe(1);
     // Focus is visible.
     await page.focus('#scheme');
-    await page.keyboard.press('Tab');
+    await page.press('Tab');
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
     expect(outline).not.toBe('none');
     await page.selectOption('#axis', '0');
     await settled(keyOf('conv1.weight', { axis: 0 }));
     await shot('08-sample-per-channel');
 
-    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
+    // Dark mode where the engine's driver can emulate it (not Firefox over BiDi).
+    if (page.emulatesMedia) await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
     await page.selectOption('#axis', '');
     await settled(keyOf('conv1.weight'));
-    await page.waitForTimeout(100);
-    await shot('09-dark');
-    await page.emulateMedia({ colorScheme: 'light' });
+    if (page.emulatesMedia) {
+      await page.sleep(100);
+      await shot('09-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
 
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(200);
+    await page.setViewport({ width: 390, height: 844 });
+    await page.sleep(200);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('10-phone');
-    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.setViewport({ width: 1440, height: 1000 });
   });
 
   it('fetched nothing from the network and logged no errors', () => {
-    const outside = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
-    expect(outside).toEqual([]);
-    expect(requests.some((u) => u.endsWith('.wasm'))).toBe(true);
-    expect(pageErrors).toEqual([]);
+    expect(outsideRequests(b.requests, b.origin)).toEqual([]);
+    expect(b.requests.some((u) => u.endsWith('.wasm'))).toBe(true);
+    expect(b.pageErrors).toEqual([]);
   });
 });

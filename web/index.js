@@ -76,6 +76,30 @@ function checkRereadable(source) {
   }
 }
 
+// In-memory data is a source too: re-readable, one chunk.
+const memorySource = (x) => ({ rereadable: true, chunk: x });
+
+// fn(value) now, or once value resolves: one code path serves the
+// synchronous in-memory calls and the streamed ones.
+const after = (value, fn) => (value instanceof Promise ? value.then(fn) : fn(value));
+
+// use(resource), the core object deleted when it is done: now, or once the
+// promise use returned settles.
+function using(resource, use) {
+  let result;
+  try {
+    result = use(resource);
+  } catch (e) {
+    resource.delete();
+    throw e;
+  }
+  if (!(result instanceof Promise)) {
+    resource.delete();
+    return result;
+  }
+  return result.finally(() => resource.delete());
+}
+
 function rejectOut(o, method) {
   if (o.out !== undefined) throw new TypeError(`wasmquant: ${method} takes no options.out`);
 }
@@ -122,15 +146,12 @@ class Quantizer {
     }
   }
 
-  // Runs every calibration pass over x; the encodings, one per channel.
-  #calibrate(x, o, layout) {
-    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, x.length));
-    try {
-      this.#runPasses(calibrator, x);
-      return this.#finish(calibrator, layout);
-    } finally {
-      calibrator.delete();
-    }
+  // Runs every calibration pass over the source (read once per pass); the
+  // encodings, one per channel.
+  #calibrate(source, o, layout) {
+    checkRereadable(source);
+    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, source.chunk?.length ?? layout.length));
+    return using(calibrator, (c) => after(this.#runPasses(c, source, [layout]), () => this.#finish(c, layout)));
   }
 
   #finish(calibrator, layout) {
@@ -139,33 +160,25 @@ class Quantizer {
     return { encodings, finite: calibrator.nonfinite() === 0 };
   }
 
-  // The same over a stream source, read once per pass.
-  async #calibrateStream(source, o, layout) {
-    checkRereadable(source);
-    const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, layout.length));
-    try {
-      await this.#runStreamPasses(calibrator, source, [layout]);
-      return this.#finish(calibrator, layout);
-    } finally {
-      calibrator.delete();
-    }
+  // Every pass of `passes` (a Calibrator or an AnalysisSet) over the source;
+  // synchronous for memory, a promise for a stream.
+  #runPasses(passes, source, layouts) {
+    const from = (pass) =>
+      pass === passes.passes()
+        ? undefined
+        : after(this.#readPass(passes, source, layouts, pass), () => {
+            throwIfError(passes.endPass());
+            return from(pass + 1);
+          });
+    return from(0);
   }
 
-  // Every pass of `passes` (a Calibrator or an AnalysisSet) over x in
-  // memory: one chunk, still in the scratch area after pass 0 if it fits.
-  #runPasses(passes, x) {
-    for (let pass = 0; pass < passes.passes(); pass += 1) {
-      this.#feed(passes, x, 0, pass > 0 && this.#fitsScratch(x));
-      throwIfError(passes.endPass());
-    }
-  }
-
-  // The same over a stream source, read once per pass.
-  async #runStreamPasses(passes, source, layouts) {
-    for (let pass = 0; pass < passes.passes(); pass += 1) {
-      await this.#eachStreamChunk(source, layouts, (x, base) => this.#feed(passes, x, base, false));
-      throwIfError(passes.endPass());
-    }
+  // One read of the source into `passes`. A tensor in memory goes in one
+  // chunk, still in the scratch area after pass 0 if it fits.
+  #readPass(passes, source, layouts, pass) {
+    const x = source.chunk;
+    if (x) return this.#feed(passes, x, 0, pass > 0 && this.#fitsScratch(x));
+    return this.#eachStreamChunk(source, layouts, (chunk, base) => this.#feed(passes, chunk, base, false));
   }
 
   #feed(passes, x, base, inScratch) {
@@ -253,12 +266,12 @@ class Quantizer {
 
   // The encodings to use, and whether x is known to be all finite.
   #encodingsFor(x, o, layout) {
-    if (o.encoding === undefined) return this.#calibrate(x, o, layout);
+    if (o.encoding === undefined) return this.#calibrate(memorySource(x), o, layout);
     const encodings = this.#given(o, layout);
     // With the caller's own output, an error must leave it untouched, so the
     // data is checked before anything is written.
     const check = o.out !== undefined && o.nonFinite === 'error';
-    if (check) this.#calibrate(x, parseOptions(), PER_TENSOR);
+    if (check) this.#calibrate(memorySource(x), parseOptions(), PER_TENSOR);
     return { encodings, finite: check };
   }
 
@@ -355,24 +368,29 @@ class Quantizer {
 
   analyze(x, options) {
     checkTensor(x, 'float32', 'x');
-    return this.#analyzeAll(x, [this.#analysisPlan(options, 'analyze', x.length)])[0];
+    return this.#analyzeAll(memorySource(x), [this.#analysisPlan(options, 'analyze', x.length)])[0];
   }
 
   // One report per options object, as analyze gives each, from shared passes
   // over the data.
   analyzeMany(x, optionsList) {
     checkTensor(x, 'float32', 'x');
-    return this.#analyzeAll(x, this.#analysisPlans(optionsList, 'analyzeMany', x.length));
+    return this.#analyzeAll(memorySource(x), this.#analysisPlans(optionsList, 'analyzeMany', x.length));
   }
 
-  #analyzeAll(x, plans) {
-    const set = this.#analysisSet(plans);
-    try {
-      this.#runPasses(set, x);
-      return this.#reportsOf(set, plans);
-    } finally {
-      set.delete();
-    }
+  // The reports of the plans from shared passes over the source.
+  #analyzeAll(source, plans) {
+    return using(this.#analysisSet(plans), (set) => {
+      if (set.passes() > 1) checkRereadable(source);
+      return after(
+        this.#runPasses(
+          set,
+          source,
+          plans.map((p) => p.layout),
+        ),
+        () => this.#reportsOf(set, plans),
+      );
+    });
   }
 
   // Calibrates x (options without encoding, out or pack), reports on its
@@ -385,7 +403,7 @@ class Quantizer {
     if (plan.encodings.length > 0 || o.pack) throw new TypeError('wasmquant: a measured quantize calibrates: no encoding or pack');
     const set = this.#analysisSet([plan]);
     try {
-      this.#runPasses(set, x);
+      this.#runPasses(set, memorySource(x), [layout]);
       const rows = set.encodingRows(0);
       const encodings = EncodingTable.read(this.#m, rows, layout.channels);
       const report = set.total(0);
@@ -464,7 +482,7 @@ class Quantizer {
     const input = streamSource(source);
     const layout = streamLayout(o);
     const { encodings, finite } =
-      o.encoding === undefined ? await this.#calibrateStream(input, o, layout) : { encodings: this.#given(o, layout), finite: false };
+      o.encoding === undefined ? await this.#calibrate(input, o, layout) : { encodings: this.#given(o, layout), finite: false };
     const Codes = DTYPES[codeDtype(encodings[0])];
     const nonFinite = this.#nonFinite(o);
     const self = this;
@@ -494,27 +512,12 @@ class Quantizer {
   // The report of SPEC §4 over a stream source.
   async analyzeStream(source, options) {
     const plans = [this.#analysisPlan(options, 'analyzeStream')];
-    return (await this.#analyzeAllStream(streamSource(source), plans))[0];
+    return (await this.#analyzeAll(streamSource(source), plans))[0];
   }
 
   async analyzeManyStream(source, optionsList) {
     const plans = this.#analysisPlans(optionsList, 'analyzeManyStream');
-    return this.#analyzeAllStream(streamSource(source), plans);
-  }
-
-  async #analyzeAllStream(input, plans) {
-    const set = this.#analysisSet(plans);
-    try {
-      if (set.passes() > 1) checkRereadable(input);
-      await this.#runStreamPasses(
-        set,
-        input,
-        plans.map((p) => p.layout),
-      );
-      return this.#reportsOf(set, plans);
-    } finally {
-      set.delete();
-    }
+    return this.#analyzeAll(streamSource(source), plans);
   }
 
   // A calibration fed batch by batch: options as quantize's, shape and axis

@@ -98,21 +98,33 @@ function totalsOf(rows) {
   };
 }
 
-// The AIMET param_encodings of the quantized weights, by original name.
+// Whether AIMET can hold a weight's blocks. Its PER_BLOCK scales have the
+// weight's shape with the channel axis whole, the blocked axis in blocks
+// and every other axis 1 (aimet_onnx's encoding shape), so one block spans
+// those other axes; ONNX's blocks run along the blocked axis only. The two
+// agree when at most one axis besides the blocked one is longer than 1 (a
+// MatMul or Gemm weight, a 1×1 Conv), and then both order the scales row-major.
+const aimetHoldsBlocks = (r) => r.decision.blockSize === null || r.shape.filter((n, i) => i !== r.decision.axis && n > 1).length <= 1;
+
+// The AIMET param_encodings of the quantized weights, by original name
+// (aimetOfTables leaves every block-wise one out of 0.6.1).
 function encodingsOf(results, version) {
-  const tensors = [...results].map(([name, r]) => [
-    name,
-    { perChannel: r.decision.axis !== null, blockSize: r.decision.blockSize, table: r.encodings },
-  ]);
+  const tensors = [...results]
+    .filter(([, r]) => aimetHoldsBlocks(r))
+    .map(([name, r]) => [name, { perChannel: r.decision.axis !== null, blockSize: r.decision.blockSize, table: r.encodings }]);
   return aimetOfTables(tensors, version);
 }
 
-// Why block-wise weights are missing from 0.6.1 encodings, if they are.
+// Why block-wise weights are missing from the encodings, if they are.
 function encodingsNotes(results, version) {
-  const blocked = [...results.values()].filter((r) => r.decision.blockSize !== null).length;
-  if (version !== '0.6.1' || blocked === 0) return [];
+  const all = [...results.values()];
+  const legacy = version === '0.6.1';
+  const missing = all.filter((r) => (legacy ? r.decision.blockSize !== null : !aimetHoldsBlocks(r))).length;
+  if (missing === 0) return [];
   return [
-    `${blocked} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`,
+    legacy
+      ? `${missing} block-wise weights are not in the AIMET 0.6.1 encodings, which have no block form: use encodingsVersion '1.0.0' for PER_BLOCK entries`
+      : `${missing} block-wise weights are not in the AIMET encodings: their blocks run along one axis of a tensor with other axes longer than 1 (a k×k Conv, a batched MatMul), where an AIMET PER_BLOCK scale covers all of those axes`,
   ];
 }
 
@@ -145,7 +157,7 @@ async function run(files, options, write, extra = {}) {
     if (decision.action === 'quantize') {
       const x = await readWeight(wq, w);
       try {
-        result = { decision, ...quantizeWeight(wq, x, w.shape, decision) };
+        result = { decision, shape: w.shape, ...quantizeWeight(wq, x, w.shape, decision) };
         results.set(w.name, result);
       } catch (e) {
         // A tensor holding NaN or ±Inf (a broken export, or a buffer no

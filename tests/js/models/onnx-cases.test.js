@@ -393,6 +393,28 @@ describe('options', () => {
     }
   });
 
+  it("block-wise Conv weights are in the 1.0.0 encodings only where AIMET's blocks are ONNX's (1×1, not k×k)", async () => {
+    const m = model(
+      graph({
+        nodes: [node('Conv', ['x', 'K1'], ['y']), node('Conv', ['y', 'K3'], ['z'], { pads: [1, 1, 1, 1] })],
+        inputs: [valueInfo('x', [1, 32, 6, 6])],
+        outputs: [valueInfo('z', [1, 8, 6, 6])],
+        initializers: [floatTensor('K1', [32, 32, 1, 1], randomWeights(32 * 32, 2)), floatTensor('K3', [8, 32, 3, 3], randomWeights(8 * 32 * 9, 3))],
+      }),
+    );
+    const result = await quantizeModel({ 'c.onnx': encode(m) }, { quantizer: wq, bitwidth: 4, blockSize: 16, encodingsVersion: '1.0.0' });
+    expect(result.tensors.map((t) => [t.name, t.blockSize])).toEqual([
+      ['K1', 16],
+      ['K3', 16],
+    ]);
+    const entries = result.encodings.param_encodings;
+    expect(entries.map((e) => e.name)).toEqual(['K1']);
+    // AIMET's encoding shape of K1 [32, 32, 1, 1] in blocks of 16 along axis 1: [32, 2, 1, 1].
+    expect(entries[0]).toMatchObject({ enc_type: 'PER_BLOCK', block_size: 16 });
+    expect(entries[0].scale).toHaveLength(64);
+    expect(result.notes.join('\n')).toMatch(/1 block-wise weights are not in the AIMET encodings: .*k×k Conv/);
+  });
+
   it('reports progress and stops on an AbortSignal', async () => {
     const seen = [];
     await quantizeModel({ 'm.onnx': bytes }, { quantizer: wq, onProgress: (p) => seen.push(p.phase) });

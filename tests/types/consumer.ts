@@ -58,7 +58,7 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
     report: false,
   });
   const [firstActivation] = calibratedModel.activations;
-  const activationRange: number = firstActivation.max - firstActivation.min;
+  const activationRange: number = (firstActivation.max ?? 0) - (firstActivation.min ?? 0);
   const activationSqnr: number | undefined = firstActivation.sqnrDb;
   const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
   const client: WorkerClient = connectWorker(worker);

@@ -62,7 +62,7 @@ const QUANTIZED_OPS = new Set([
 // The main graph's tensors that calibration reads: the inputs and outputs
 // of its quantized ops but Constants' outputs (parameters), as graph
 // outputs (onnxruntime infers their types).
-function exposedModel(model) {
+export function exposedModel(model) {
   const g = model.graph;
   const initializers = new Set(g.initializer.map((t) => t.name));
   const outputs = new Set(g.output.map((o) => o.name));
@@ -155,8 +155,8 @@ function widenRange(r, x) {
   r.max = max;
 }
 
-// One calibration per float32 activation, made when first seen, with the
-// activation's finite range; runs every pass of the scheme.
+// One calibration per float32 activation, made when first seen; runs every
+// pass of the scheme.
 async function runPasses(session, source, ort, calibrations, make, keep) {
   let passes = 1;
   for (let pass = 0; pass < passes; pass += 1) {
@@ -165,14 +165,13 @@ async function runPasses(session, source, ort, calibrations, make, keep) {
         if (tensor.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
         if (!calibrations.has(name)) {
           if (pass > 0) fail(RangeError, `activation "${name}" appeared only in pass ${pass}: give the same inputs in every pass`);
-          calibrations.set(name, { calibration: make(), range: { min: Infinity, max: -Infinity } });
+          calibrations.set(name, make());
         }
-        const { calibration, range } = calibrations.get(name);
-        if (pass === 0) widenRange(range, tensor.data);
+        const calibration = calibrations.get(name);
         if (calibration.pass === pass) calibration.add(tensor.data);
       }
     });
-    const all = [...calibrations.values()].map((c) => c.calibration);
+    const all = [...calibrations.values()];
     if (pass === 0) {
       passes = Math.max(1, ...all.map((c) => c.passes));
       if (passes > 1 && !source.rereadable) {
@@ -183,8 +182,11 @@ async function runPasses(session, source, ort, calibrations, make, keep) {
   }
 }
 
-// One more read of the inputs: each activation's round trip under its final
-// encoding, reported by the core over all the runs (rows get sqnrDb).
+// One more read of the inputs: each activation's finite range, and its round
+// trip under its final encoding reported by the core over all the runs (rows
+// get min, max and sqnrDb). The range is a JS loop over every value (the core
+// reports only nudged ends), as costly as the calibration itself, so it is
+// part of the report rather than of the calibration runs.
 async function addRoundTrips(session, source, ort, rows, wq) {
   const analyses = new Map();
   try {
@@ -192,17 +194,19 @@ async function addRoundTrips(session, source, ort, rows, wq) {
       // QuantizeLinear rounds half to even: the report is that of the model written.
       analyses.set(row.name, wq[ANALYZE_BATCHES]({ encoding: row.encoding, rounding: 'half-even' }));
     }
+    const ranges = new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
     await eachRun(session, source, ort, (results, index) => {
       for (const [name, analysis] of analyses) {
         if (results[name]?.type !== 'float32')
           fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
         analysis.add(results[name].data);
+        widenRange(ranges.get(name), results[name].data);
       }
     });
     for (const row of rows) {
       const analysis = analyses.get(row.name);
       analysis.endPass();
-      row.sqnrDb = analysis.finish().sqnrDb;
+      Object.assign(row, ranges.get(row.name), { sqnrDb: analysis.finish().sqnrDb });
     }
   } finally {
     for (const a of analyses.values()) a.free();
@@ -213,8 +217,8 @@ async function addRoundTrips(session, source, ort, rows, wq) {
  * A fully quantized ONNX model, its activations calibrated by running it in
  * options.ort over `inputs`. Resolves to { files, activations: [{ name,
  * encoding, min, max, sqnrDb }], encodings (AIMET: activation_encodings and
- * param_encodings), tensors (the weights' rows), totals, notes }. sqnrDb
- * takes one more read of the inputs (options.report, default true).
+ * param_encodings), tensors (the weights' rows), totals, notes }. min, max
+ * and sqnrDb take one more read of the inputs (options.report, default true).
  */
 export async function calibrateModel(files, inputs, options) {
   const o = checkOptions(options);
@@ -230,19 +234,16 @@ export async function calibrateModel(files, inputs, options) {
   let activations;
   try {
     await runPasses(session, source, o.ort, calibrations, () => wq.createCalibrator(o.activation), o.keep);
-    activations = names
-      .filter((n) => calibrations.has(n))
-      .map((n) => {
-        const { calibration, range } = calibrations.get(n);
-        return { name: n, encoding: calibration.finish(), min: range.min, max: range.max };
-      });
+    activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
     if (o.report && source.rereadable) {
       await addRoundTrips(session, source, o.ort, activations, wq);
     } else if (o.report) {
-      notes.push('activations: no sqnrDb: the inputs are a one-shot iterable, read once (give an array or a function returning a fresh iterable)');
+      notes.push(
+        'activations: no report (min, max, sqnrDb): the inputs are a one-shot iterable, read once (give an array or a function returning a fresh iterable)',
+      );
     }
   } finally {
-    for (const c of calibrations.values()) c.calibration.free();
+    for (const c of calibrations.values()) c.free();
     await session.release?.();
   }
   const quantized = await quantizeModelWith(files, { ...o.weights, quantizer: wq }, { activations });

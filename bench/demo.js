@@ -7,12 +7,11 @@
 //   node bench/demo.js              rewrites the "Demo" section of bench/RESULTS.md
 //   node bench/demo.js --no-write   prints only
 
-import { linkSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openBrowser } from '../tests/e2e/browser.js';
+import { writeSection } from './sections.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const MB = 200;
 const REPEATS = 3;
 
@@ -88,11 +87,7 @@ async function main(argv) {
     if (argv.includes('--no-write')) {
       console.log(text);
     } else {
-      const file = join(HERE, 'RESULTS.md');
-      const old = readFileSync(file, 'utf8');
-      const start = old.indexOf('## Demo');
-      const rest = start < 0 ? '' : old.slice(start).replace(/^## Demo[\s\S]*?(?=\n## |$)/, '');
-      writeFileSync(file, `${(start < 0 ? old : old.slice(0, start)).trimEnd()}\n\n${text}${rest}`);
+      writeSection('Demo', text);
       console.log(text);
     }
   } finally {

@@ -17,6 +17,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { describePageFaults, pageFaultProbe } from './probe.js';
+import { writeSection } from './sections.js';
 import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, TensorProtoSchema } from '../web/models/onnx/onnx_pb.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -214,14 +215,6 @@ function section({ size, node, chromium, command, pageFaults }) {
   ].join('\n');
 }
 
-function writeSection(text) {
-  const path = join(HERE, 'RESULTS.md');
-  const old = readFileSync(path, 'utf8');
-  const start = old.indexOf('## Models');
-  const rest = start < 0 ? '' : old.slice(start).replace(/^## Models[\s\S]*?(?=\n## |$)/, '');
-  writeFileSync(path, `${(start < 0 ? old : old.slice(0, start)).trimEnd()}\n\n${text}${rest}`);
-}
-
 async function main(argv) {
   if (argv[0] === '--child') return child(argv[1], argv[2]);
   const dir = mkdtempSync(join(os.tmpdir(), 'wasmquant-bench-model-'));
@@ -235,7 +228,7 @@ async function main(argv) {
     const chromium = argv.includes('--no-browser') ? null : await benchChromium(bytes);
     const text = section({ size: bytes.length, node, chromium, pageFaults, command: 'node --expose-gc bench/models.js' });
     if (argv.includes('--no-write') || argv.includes('--no-browser')) console.log(text);
-    else writeSection(text);
+    else writeSection('Models', text);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

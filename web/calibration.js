@@ -1,10 +1,12 @@
 // A calibration fed batch by batch (a model's activations over a dataset,
 // a tensor arriving in pieces the caller keeps): the core's Calibrator
-// behind quantizer.createCalibrator, every batch added once per pass.
+// behind quantizer.createCalibrator, every batch added once per pass. The
+// core's AnalysisSet takes batches the same way (an activation's report
+// over a model's runs), so it can stand in for the Calibrator.
 import { throwIfError, withReadableErrors } from './errors.js';
 
 export class Calibration {
-  #core; // { calibrator, feed(x, base), finish() }
+  #core; // { state (a Calibrator or an AnalysisSet), feed(x, base), finish() }
   #batch; // values per batch (options.shape), or undefined
   #pass = 0;
   #added = 0; // values added in this pass
@@ -14,7 +16,7 @@ export class Calibration {
   constructor(core, batch) {
     this.#core = core;
     this.#batch = batch;
-    this.passes = core.calibrator.passes();
+    this.passes = core.state.passes();
   }
 
   /** The pass that add() feeds (0-based); passes when all are done. */
@@ -51,7 +53,7 @@ export class Calibration {
         `wasmquant: pass ${this.#pass} saw ${this.#added} values, pass 0 saw ${this.#firstPass}: add the same batches in every pass`,
       );
     }
-    throwIfError(this.#core.calibrator.endPass());
+    throwIfError(this.#core.state.endPass());
     this.#pass += 1;
     this.#added = 0;
   }
@@ -74,7 +76,7 @@ export class Calibration {
   /** Releases the core's state without finishing; finish() does it too. */
   free() {
     if (this.#core === null) return;
-    this.#core.calibrator.delete();
+    this.#core.state.delete();
     this.#core = null;
   }
 

@@ -6,7 +6,7 @@ import { readableError, throwIfError, throwIfFailed, withReadableErrors } from '
 import { BACKENDS, loadModule, simd128Supported } from './loader.js';
 import { channelLayout, checkChoice, checkFiniteNumber, checkOptionsObject, describe, encodingForCore, parseOptions } from './options.js';
 import { Calibration } from './calibration.js';
-import { QUANTIZE_MEASURED } from './internal.js';
+import { ANALYZE_BATCHES, QUANTIZE_MEASURED } from './internal.js';
 import { EncodingTable, readChannelReports, readEncodingRows, ROW_BYTES, withEncodingRows } from './rows.js';
 import { checkPackable, packNibbles, unpackNibbles } from './pack.js';
 import { streamSource } from './stream.js';
@@ -422,6 +422,19 @@ class Quantizer {
     }
   }
 
+  // analyze's report fed batch by batch, as createCalibrator is: finish()
+  // gives the report of the batches as one tensor.
+  [ANALYZE_BATCHES](options) {
+    const plan = this.#analysisPlan(options, 'analyze');
+    const set = this.#analysisSet([plan]);
+    const core = {
+      state: set,
+      feed: (x, base) => this.#feed(set, x, base, false),
+      finish: () => this.#reportsOf(set, [plan])[0],
+    };
+    return new Calibration(core, undefined);
+  }
+
   // What one options object asks of an analysis; length undefined: a stream.
   #analysisPlan(options, method, length) {
     const o = parseOptions(options);
@@ -533,7 +546,7 @@ class Quantizer {
     const layout = channelLayout(o, batch);
     const calibrator = new this.#m.Calibrator(this.#calibrationOptions(o, layout, 0));
     const core = {
-      calibrator,
+      state: calibrator,
       feed: (x, base) => this.#feed(calibrator, x, base, false),
       finish: () => {
         const { encodings } = this.#finish(calibrator, layout);

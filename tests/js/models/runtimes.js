@@ -54,6 +54,60 @@ export function textImage(height, width) {
   return { x: { dims: [1, 3, height, width], data } };
 }
 
+// Feeds of PaddleOCR's text-direction classifier: [1, 3, 48, 192] crops of
+// smooth strokes in [-1, 1].
+export function lineCrops(count, seed) {
+  const random = mulberry32(seed);
+  return Array.from({ length: count }, () => {
+    const phase = random() * 10;
+    const data = Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.tanh(3 * Math.sin(i * 0.013 + phase) * Math.cos(i * 0.0007)));
+    return { x: { data, dims: [1, 3, 48, 192] } };
+  });
+}
+
+const DET_MEAN = [0.485, 0.456, 0.406];
+const DET_STD = [0.229, 0.224, 0.225];
+
+// A feed of PaddleOCR's text detector: a light page (noisy paper of a random
+// shade) with lines of dark glyphs of a few strokes each, of random height,
+// spacing and ink, normalised as PaddleOCR does ((v / 255 - mean) / std).
+export function textPage(seed, height, width) {
+  const random = mulberry32(seed);
+  const paper = 200 + 50 * random();
+  const gray = Float32Array.from({ length: height * width }, () => paper + 8 * (random() - 0.5));
+  const ink = 20 + 60 * random();
+  const stroke = (x0, y0, length, vertical) => {
+    for (let k = 0; k < length; k += 1) {
+      for (let t = 0; t < 2; t += 1) {
+        const x = vertical ? x0 + t : x0 + k;
+        const y = vertical ? y0 + k : y0 + t;
+        if (x < width && y < height) gray[y * width + x] = ink;
+      }
+    }
+  };
+  for (let y = 4 + Math.floor(random() * 8); y < height - 16;) {
+    const size = 10 + Math.floor(random() * 8);
+    const end = width - 4 - Math.floor(random() * 40);
+    for (let x = 4 + Math.floor(random() * 20); x < end;) {
+      const glyph = Math.floor(size * (0.5 + 0.5 * random()));
+      for (let s = 0; s < 3; s += 1) {
+        const vertical = random() < 0.5;
+        const dx = Math.floor(random() * glyph);
+        const dy = Math.floor(random() * size);
+        if (vertical) stroke(x + dx, y, size, true);
+        else stroke(x, y + dy, glyph, false);
+      }
+      x += glyph + 2 + (random() < 0.15 ? 8 : 0); // now and then a word gap
+    }
+    y += size + 6 + Math.floor(random() * 10);
+  }
+  const data = new Float32Array(3 * height * width);
+  for (let c = 0; c < 3; c += 1) {
+    for (let i = 0; i < height * width; i += 1) data[c * height * width + i] = (gray[i] / 255 - DET_MEAN[c]) / DET_STD[c];
+  }
+  return { x: { data, dims: [1, 3, height, width] } };
+}
+
 // 20 frames of 512 samples at 16 kHz: a gliding tone that comes and goes,
 // over faint noise — what a voice-activity detector is for.
 export function audioFrames(count = 20, seed = 3) {

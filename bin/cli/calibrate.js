@@ -51,7 +51,9 @@ async function calibrate(file, opts, cmd) {
   const inputs = modelInputs(new Uint8Array(fs.readFileSync(file)), file);
   const feeds = listFeeds(opts.inputs, inputs, name);
   const runtime = await loadOnnxruntime();
-  const sessionOptions = {};
+  // onnxruntime would also log a failing run on stderr; the error line
+  // below says it once.
+  const sessionOptions = { logSeverityLevel: 4 };
   if (opts.threads !== undefined) {
     // onnxruntime-web takes its thread count from env, -node per session.
     if (runtime.name === 'onnxruntime-web') runtime.ort.env.wasm.numThreads = opts.threads;

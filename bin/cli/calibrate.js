@@ -112,17 +112,28 @@ export function addCalibrateCommand(program, onFile) {
       '--scheme': 'calibration scheme of weights and activations (default tf)',
       '--per-channel': 'one encoding per output channel (weights)',
       '--per-tensor': 'one encoding per tensor (weights)',
+      '--rounding': 'rounding of the weights (default half-up; activations are rounded by the runtime)',
       '--min-elements': 'weights with fewer values stay float (default 0: a quantized op needs all its weights quantized)',
     },
   })
     .option('--symmetric', 'symmetric encodings (weights and activations)')
     .addOption(
-      new Option('--percentile <p>', 'the upper percentile of --scheme percentile, 50..100 (default 99.99)')
+      new Option('--percentile <p>', 'the upper percentile, 50..100 (default 99.99); implies --scheme percentile')
         .argParser(number('percentile'))
         .implies({ scheme: 'percentile' }),
     )
     .option('--threads <n>', "onnxruntime's thread count (default: the runtime's)", integer(1, 1024, 'threads'))
     .addOption(encodingsVersionOption())
+    .addHelpText(
+      'after',
+      `
+Feeds, one per entry of --inputs, in natural order (2 before 10), hidden files skipped:
+  <name>.npy            the data of the model's only input
+  <name>.safetensors    one tensor per model input, named by it
+  <name>/<input>.npy    a directory per feed, one .npy per model input
+
+The model runs in onnxruntime-node, else onnxruntime-web: ${INSTALL}.`,
+    )
     .action(async (file, opts) => {
       onFile(file);
       await calibrate(file, opts, cmd);

@@ -19,7 +19,8 @@ async function loadOnnxruntime() {
   const broken = [];
   for (const name of ['onnxruntime-node', 'onnxruntime-web']) {
     try {
-      return { name, ort: await import(name) };
+      // A runtime that failed before the one that loaded is worth a note.
+      return { name, ort: await import(name), notes: broken.map((b) => `${b}: ran in ${name}`) };
     } catch (e) {
       // Not installed, or installed but failing to load (a native binary
       // missing for this platform, say): only the latter is worth its message.
@@ -87,7 +88,7 @@ async function calibrate(file, opts, cmd) {
     activations: result.activations,
     tensors: result.tensors,
     totals: result.totals,
-    notes: result.notes,
+    notes: [...runtime.notes, ...result.notes],
   };
   const written = writeOutputs(outDir, name, result.files, result.encodings);
   if (opts.json) {

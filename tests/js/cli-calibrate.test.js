@@ -323,7 +323,7 @@ describe('calibrate: usage errors, exit 2', () => {
 // runtimes only those given: --preserve-symlinks resolves imports from the
 // links' paths, not from this checkout (which has both runtimes).
 const RUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-web'];
-function installed(runtimes) {
+function installed(runtimes, { broken } = {}) {
   const dir = fs.mkdtempSync(path.join(tmp, 'pkg-'));
   for (const entry of ['bin', 'web', 'dist', 'package.json']) fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
   const modules = path.join(ROOT, 'node_modules');
@@ -331,6 +331,13 @@ function installed(runtimes) {
   for (const name of fs.readdirSync(modules)) {
     if (name.startsWith('.') || (RUNTIME_PACKAGES.includes(name) && !runtimes.includes(name))) continue;
     fs.symlinkSync(path.join(modules, name), path.join(dir, 'node_modules', name));
+  }
+  if (broken) {
+    // Installed but failing to load, as a native binding for another platform would.
+    const fake = path.join(dir, 'node_modules', broken);
+    fs.mkdirSync(fake);
+    fs.writeFileSync(path.join(fake, 'package.json'), JSON.stringify({ name: broken, type: 'module', main: 'index.js' }));
+    fs.writeFileSync(path.join(fake, 'index.js'), "throw new Error('no binding for this platform');\n");
   }
   return { script: path.join(dir, 'bin/wasmquant.js'), nodeArgs: ['--preserve-symlinks', '--preserve-symlinks-main'] };
 }
@@ -347,14 +354,25 @@ describe('calibrate: onnxruntime as an optional peer', () => {
     });
   });
 
-  it('onnxruntime-web alone: calibrates in it', async () => {
+  it('onnxruntime-web, onnxruntime-node failing to load: calibrates in onnxruntime-web, and says why', async () => {
     const dir = makeDir('peer-web', { '1.npy': writeNpy(image(1), SHAPE) });
     const out = path.join(tmp, 'peer-web-out');
-    const r = await cliWith(installed(['onnxruntime-web']), 'calibrate', MODEL, '--inputs', dir, '-o', out, '--json', ...THREADS);
+    const r = await cliWith(
+      installed(['onnxruntime-web'], { broken: 'onnxruntime-node' }),
+      'calibrate',
+      MODEL,
+      '--inputs',
+      dir,
+      '-o',
+      out,
+      '--json',
+      ...THREADS,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.runtime).toBe('onnxruntime-web');
+    expect(json.notes[0]).toBe('onnxruntime-node did not load (no binding for this platform): ran in onnxruntime-web');
     const api = await calibrateModel({ [FILE]: bytes }, [feed(image(1))], SESSION);
     // The same activations; their values may differ in the last bits
     // between the two runtimes' kernels.

@@ -73,7 +73,8 @@ const visible = (dir) =>
     .filter((e) => !e.name.startsWith('.')) // .DS_Store and the like
     .sort((a, b) => natural(a.name, b.name));
 
-const isDirectory = (dir, entry) => entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(path.join(dir, entry.name)).isDirectory());
+const isDirectory = (dir, entry) =>
+  entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(path.join(dir, entry.name), { throwIfNoEntry: false })?.isDirectory());
 
 // A directory feed: exactly one <input>.npy per model input.
 function directoryFeed(where, inputs, model) {

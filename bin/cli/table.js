@@ -74,3 +74,34 @@ export function formatReport(result) {
   for (const note of result.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
 }
+
+// Scales run from 1e-9 to 1e3: six significant digits, exponents outside.
+function formatNumber(x) {
+  if (x === 0 || (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e6)) return String(Number(x.toPrecision(6)));
+  return x.toExponential(5).replace(/\.?0+e/, 'e');
+}
+
+// calibrate's activations: each one's encoding, and the data's own range
+// and the SQNR of its round trip when calibrateModel reports them.
+export function formatActivations(result) {
+  const rows = result.activations;
+  const over = `over ${result.feeds} feed${result.feeds === 1 ? '' : 's'} in ${result.runtime}`;
+  // calibrateModel reads the main graph only (not If/Loop bodies).
+  if (rows.length === 0) return `activations: none calibrated ${over} (no float32 activation of an integer-capable op in the main graph)\n`;
+  const observed = rows.some((r) => r.min !== undefined);
+  const sqnr = rows.some((r) => r.sqnrDb !== undefined);
+  const header = ['name', ...(observed ? ['data min', 'data max'] : []), 'encoding min', 'encoding max', 'scale', 'offset', 'type'];
+  if (sqnr) header.push('SQNR dB');
+  const cells = rows.map((r) => {
+    const e = r.encoding;
+    const line = [r.name];
+    if (observed) line.push(r.min === undefined ? '-' : formatNumber(r.min), r.max === undefined ? '-' : formatNumber(r.max));
+    line.push(formatNumber(e.min), formatNumber(e.max), formatNumber(e.scale), String(e.offset), `${e.isSymmetric ? 'int' : 'uint'}${e.bitwidth}`);
+    if (sqnr) line.push(formatSqnr(r.sqnrDb));
+    return line;
+  });
+  const numeric = new Set(header.map((h, i) => i).filter((i) => i > 0 && header[i] !== 'type'));
+  const lines = ['activations', '', ...renderColumns(header, cells, numeric), ''];
+  lines.push(`total: ${rows.length} activations calibrated ${over}`);
+  return `${lines.join('\n')}\n`;
+}

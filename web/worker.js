@@ -15,6 +15,10 @@
 //   readNpy, writeNpy, readSafetensors, writeSafetensors, toAimetEncodings, fromAimetEncodings
 //   quantizeModel, inspectModel (wasmquant/models, loaded on first use; onProgress becomes
 //                              progress messages, and rules match by glob or RegExp, not functions)
+//   calibrateModel(files, feeds, options)  as wasmquant/models', with options.ort the URL of an
+//                              onnxruntime-web ES module (a module cannot be posted) and
+//                              options.ortEnv merged into its env (e.g. { wasm: { wasmPaths } });
+//                              feeds an array of { input: { data, dims, type } }
 //   extend(moduleUrl)          adds every exported function of that module as a method,
 //                              called as fn(context, ...args) with context
 //                              { quantizer, api, progress(fraction, label) }; → the names added.
@@ -25,13 +29,60 @@ import * as api from './index.js';
 
 const FILE_FUNCTIONS = ['readNpy', 'writeNpy', 'readSafetensors', 'writeSafetensors', 'toAimetEncodings', 'fromAimetEncodings'];
 const QUANTIZER_METHODS = ['computeEncoding', 'quantize', 'dequantize', 'analyze', 'analyzeMany'];
-const MODEL_FUNCTIONS = ['quantizeModel', 'inspectModel'];
+const MODEL_FUNCTIONS = ['quantizeModel', 'inspectModel', 'calibrateModel'];
 
-// The model phases as one fraction: reading, then each weight, then writing.
-function modelProgress({ phase, done, total, name }) {
-  const within = total > 0 ? done / total : 1;
+// The model phases as one fraction: reading, then each weight, then writing;
+// calibrateModel's runs count each pass over the inputs from 0 to 1 first.
+function modelProgress({ phase, pass, done, total, name }) {
+  const within = total > 0 ? done / total : 0;
+  if (phase === 'calibrate' || phase === 'report') {
+    const of = total > 0 ? `${done}/${total}` : `${done}`;
+    return { fraction: within, label: `${phase === 'report' ? 'report' : `calibrate pass ${pass}`}: run ${of} of ${name}` };
+  }
   const fraction = phase === 'read' ? 0 : phase === 'quantize' ? 0.05 + 0.85 * within : 0.9 + 0.1 * within;
   return { fraction, label: `${phase} ${name}` };
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+}
+
+function mergeInto(target, source) {
+  for (const [key, value] of Object.entries(source)) {
+    if (isPlainObject(value) && isPlainObject(target[key])) mergeInto(target[key], value);
+    else target[key] = value;
+  }
+}
+
+// calibrateModel's options.ort, a module URL, as the module (one import per URL).
+const runtimes = new Map();
+async function importOrt(options) {
+  const { ort: url, ortEnv, ...rest } = options;
+  if (typeof url !== 'string' && !(url instanceof URL)) {
+    throw new TypeError(
+      'wasmquant worker: calibrateModel: options.ort must be the URL of an onnxruntime-web ES module (e.g. ort.wasm.bundle.min.mjs)',
+    );
+  }
+  const key = String(url);
+  if (!runtimes.has(key)) {
+    const loading = import(/* webpackIgnore: true */ /* @vite-ignore */ key).then((m) => (m.InferenceSession ? m : m.default));
+    runtimes.set(key, loading);
+    loading.catch(() => runtimes.delete(key));
+  }
+  let ort;
+  try {
+    ort = await runtimes.get(key);
+  } catch (e) {
+    throw new Error(`wasmquant worker: calibrateModel: could not import options.ort (${key}): ${e.message}`, { cause: e });
+  }
+  if (typeof ort?.InferenceSession?.create !== 'function') {
+    throw new TypeError(`wasmquant worker: calibrateModel: ${key} is not onnxruntime-web (no InferenceSession)`);
+  }
+  if (ortEnv !== undefined) {
+    if (!isPlainObject(ortEnv)) throw new TypeError('wasmquant worker: calibrateModel: options.ortEnv must be a plain object');
+    mergeInto(ort.env, ortEnv);
+  }
+  return { ...rest, ort };
 }
 
 // Every distinct transferable ArrayBuffer reachable through arrays and plain objects.
@@ -87,9 +138,16 @@ function serve(scope) {
     }
     if (MODEL_FUNCTIONS.includes(method)) {
       const models = await import('./models/index.js');
-      const [files, options = {}] = args;
       const onProgress = (p) => scope.postMessage({ id, progress: modelProgress(p) });
-      return models[method](files, { ...options, quantizer: await ensureQuantizer(), onProgress });
+      const quantizer = await ensureQuantizer();
+      if (method === 'calibrateModel') {
+        const [files, feeds, options] = args;
+        if (!isPlainObject(options))
+          throw new TypeError('wasmquant worker: calibrateModel: options must be an object with at least ort (a module URL)');
+        return models.calibrateModel(files, feeds, { ...(await importOrt(options)), quantizer, onProgress });
+      }
+      const [files, options = {}] = args;
+      return models[method](files, { ...options, quantizer, onProgress });
     }
     if (extensions.has(method)) {
       const context = {

@@ -68,7 +68,10 @@ async function calibrate(file, opts, cmd) {
   const bar = progressBar(process.stderr.isTTY && !opts.json);
   const onFeed = ({ pass, done, total, name: feedName }) =>
     bar.update({ phase: pass > 1 ? `pass ${pass}` : 'calibrate', done, total, name: feedName });
-  const options = { ...libraryOptions(opts), ort: runtime.ort, sessionOptions, model: name, onProgress: bar.update };
+  // The runs are shown per feed file by onFeed; the library's own run
+  // phases (calibrate, report) would repeat them without the file names.
+  const onProgress = (p) => p.phase !== 'calibrate' && p.phase !== 'report' && bar.update(p);
+  const options = { ...libraryOptions(opts), ort: runtime.ort, sessionOptions, model: name, onProgress };
   if (opts.symmetric) options.symmetric = true;
   if (opts.percentile !== undefined) options.percentile = opts.percentile;
   if (!opts.report) options.report = false;

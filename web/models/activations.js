@@ -11,7 +11,7 @@ import { checkChoice, describe, SCHEMES } from '../options.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx/onnx_pb.js';
-import { quantizeModelWith } from './index.js';
+import { checkAborted, quantizeModelWith } from './index.js';
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
@@ -85,7 +85,7 @@ export function exposedModel(model) {
 // A re-readable list of feeds: an array, or a function returning a fresh
 // (async) iterable; a one-shot iterable serves single-pass schemes only.
 function feedSource(inputs) {
-  if (Array.isArray(inputs)) return { rereadable: true, open: () => inputs };
+  if (Array.isArray(inputs)) return { rereadable: true, open: () => inputs, count: inputs.length };
   if (typeof inputs === 'function') return { rereadable: true, open: inputs };
   if (inputs && (typeof inputs[Symbol.iterator] === 'function' || typeof inputs[Symbol.asyncIterator] === 'function')) {
     return { rereadable: false, open: () => inputs };
@@ -124,11 +124,14 @@ function checkOptions(options) {
   return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {}, report: o.report ?? true };
 }
 
-// One read of the inputs: fn(outputs, index) for each feed's run; the
-// number of feeds.
-async function eachRun(session, source, ort, fn) {
+// One read of the inputs (`phase` 'calibrate' or 'report', `pass` from 1):
+// fn(outputs, index) for each feed's run, progress after each, the signal
+// checked before each.
+async function eachRun(runner, phase, pass, fn) {
+  const { session, source, ort, signal, progress, name } = runner;
   let index = 0;
   for await (const feed of source.open()) {
+    checkAborted(signal);
     let results;
     try {
       results = await session.run(feedOf(ort, feed, index));
@@ -137,9 +140,11 @@ async function eachRun(session, source, ort, fn) {
     }
     fn(results, index);
     index += 1;
+    progress({ phase, pass, done: index, total: source.count ?? 0, name });
   }
   if (index === 0) fail(RangeError, 'inputs held no feeds');
-  return index;
+  // A re-readable source gives the same feeds again: later passes know how many.
+  if (source.rereadable) source.count = index;
 }
 
 // The finite range of x folded into r ({ min, max }).
@@ -157,10 +162,11 @@ function widenRange(r, x) {
 
 // One calibration per float32 activation, made when first seen; runs every
 // pass of the scheme.
-async function runPasses(session, source, ort, calibrations, make, keep) {
+async function runPasses(runner, calibrations, make, keep) {
+  const { source } = runner;
   let passes = 1;
   for (let pass = 0; pass < passes; pass += 1) {
-    await eachRun(session, source, ort, (results) => {
+    await eachRun(runner, 'calibrate', pass + 1, (results) => {
       for (const [name, tensor] of Object.entries(results)) {
         if (tensor.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
         if (!calibrations.has(name)) {
@@ -187,7 +193,7 @@ async function runPasses(session, source, ort, calibrations, make, keep) {
 // get min, max and sqnrDb). The range is a JS loop over every value (the core
 // reports only nudged ends), as costly as the calibration itself, so it is
 // part of the report rather than of the calibration runs.
-async function addRoundTrips(session, source, ort, rows, wq) {
+async function addRoundTrips(runner, rows, wq) {
   const analyses = new Map();
   try {
     for (const row of rows) {
@@ -195,7 +201,7 @@ async function addRoundTrips(session, source, ort, rows, wq) {
       analyses.set(row.name, wq[ANALYZE_BATCHES]({ encoding: row.encoding, rounding: 'half-even' }));
     }
     const ranges = new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
-    await eachRun(session, source, ort, (results, index) => {
+    await eachRun(runner, 'report', 1, (results, index) => {
       for (const [name, analysis] of analyses) {
         if (results[name]?.type !== 'float32')
           fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
@@ -229,14 +235,15 @@ export async function calibrateModel(files, inputs, options) {
   const model = fromBinary(ModelProtoSchema, await set.get(name).bytes());
   const { bytes, names } = exposedModel(model);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
+  const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name };
   const calibrations = new Map();
   const notes = [];
   let activations;
   try {
-    await runPasses(session, source, o.ort, calibrations, () => wq.createCalibrator(o.activation), o.keep);
+    await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
     if (o.report && source.rereadable) {
-      await addRoundTrips(session, source, o.ort, activations, wq);
+      await addRoundTrips(runner, activations, wq);
     } else if (o.report) {
       notes.push(
         'activations: no report (min, max, sqnrDb): the inputs are a one-shot iterable, read once (give an array or a function returning a fresh iterable)',

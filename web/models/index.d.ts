@@ -36,8 +36,12 @@ export interface ModelRule {
 }
 
 export interface ModelProgress {
-  phase: 'read' | 'quantize' | 'write';
+  /** calibrateModel also reports its runs: 'calibrate' (each pass), then 'report'. */
+  phase: 'read' | 'quantize' | 'write' | 'calibrate' | 'report';
+  /** The pass over the inputs, from 1 (calibrateModel's runs only). */
+  pass?: number;
   done: number;
+  /** 0 while the number of calibration inputs is not known yet (an iterable's first pass). */
   total: number;
   /** The model or the weight being worked on. */
   name: string;

@@ -34,7 +34,7 @@ async function findModel(set, o) {
   return { name, format: /\.onnx$/i.test(name) ? 'onnx' : 'tfjs' };
 }
 
-function checkAborted(signal) {
+export function checkAborted(signal) {
   if (signal?.aborted) {
     throw signal.reason instanceof Error ? signal.reason : new DOMException('wasmquant: the model was not finished: aborted', 'AbortError');
   }

@@ -157,6 +157,30 @@ describe(`calibrateModel: ${FILE}`, () => {
     expect(skipped.notes.join('\n')).not.toMatch(/no report/);
   });
 
+  it('progress after each run of each pass, then the weights; an AbortSignal stops it between runs', async () => {
+    const ort = RUNTIMES['onnxruntime-node'];
+    const list = lineCrops(3, 11);
+    const seen = [];
+    const options = { ort, quantizer: wq, scheme: 'tf_enhanced', onProgress: (p) => seen.push(p) };
+    // A function: the first pass cannot know the count; the later ones can.
+    await calibrateModel({ [FILE]: bytes }, () => list.values(), options);
+    const runs = seen.filter((p) => p.phase === 'calibrate' || p.phase === 'report');
+    const expected = [
+      ...[1, 2, 3].map((done) => ({ phase: 'calibrate', pass: 1, done, total: 0, name: FILE })),
+      ...[1, 2, 3].map((done) => ({ phase: 'calibrate', pass: 2, done, total: 3, name: FILE })),
+      ...[1, 2, 3].map((done) => ({ phase: 'report', pass: 1, done, total: 3, name: FILE })),
+    ];
+    expect(runs).toEqual(expected);
+    // The weights' phases follow the runs.
+    expect(seen.slice(runs.length).map((p) => p.phase)).toContain('quantize');
+    expect(seen.slice(0, runs.length)).toEqual(runs);
+
+    const controller = new AbortController();
+    const stopAfterFirst = (p) => p.phase === 'calibrate' && controller.abort();
+    const aborted = calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, signal: controller.signal, onProgress: stopAfterFirst });
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('bad calls are clear errors', async () => {
     const ort = RUNTIMES['onnxruntime-node'];
     await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), {})).rejects.toThrow(/options\.ort must be the onnxruntime module/);

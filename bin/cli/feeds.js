@@ -8,25 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { readNpy, readSafetensors } from '../../web/index.js';
-import { ModelProtoSchema, TensorProto_DataType } from '../../web/models/onnx/onnx_pb.js';
+import { graphInputs } from '../../web/models/onnx/inputs.js';
+import { ModelProtoSchema } from '../../web/models/onnx/onnx_pb.js';
 import { InputError } from './io.js';
 
-// ONNX element types by onnxruntime's names for them.
-const ORT_TYPES = {
-  FLOAT: 'float32',
-  DOUBLE: 'float64',
-  FLOAT16: 'float16',
-  UINT8: 'uint8',
-  INT8: 'int8',
-  UINT16: 'uint16',
-  INT16: 'int16',
-  UINT32: 'uint32',
-  INT32: 'int32',
-  UINT64: 'uint64',
-  INT64: 'int64',
-  BOOL: 'bool',
-  STRING: 'string',
-};
 const FLOATS = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 // The integer inputs a feed's integers are widened (or checked) into.
 const INTEGERS = {
@@ -41,12 +26,13 @@ const INTEGERS = {
 };
 
 const natural = new Intl.Collator('en', { numeric: true }).compare;
-const dimsText = (dims) => `[${dims.map((d) => d ?? '?').join(',')}]`;
+const dimsText = (dims) => `[${dims.map((d) => (typeof d === 'number' ? d : '?')).join(',')}]`;
 const listText = (inputs) => inputs.map((i) => i.name).join(', ');
 const libraryMessage = (e) => String(e?.message ?? e).replace(/^wasmquant: /, '');
 
 // The graph inputs a feed must give (those without an initializer): name,
-// onnxruntime type, dims (null for a symbolic dim; null if unknown).
+// onnxruntime type, dims (a number, a symbolic dimension's name or null;
+// null if unknown).
 export function modelInputs(bytes, file) {
   let model;
   try {
@@ -54,15 +40,7 @@ export function modelInputs(bytes, file) {
   } catch (e) {
     throw new InputError(`${file} is not a valid ONNX model (${e.message})`);
   }
-  const graph = model.graph;
-  const initializers = new Set(graph?.initializer.map((t) => t.name));
-  const inputs = (graph?.input ?? [])
-    .filter((vi) => !initializers.has(vi.name))
-    .map((vi) => {
-      const tt = vi.type?.value?.case === 'tensorType' ? vi.type.value.value : undefined;
-      const dims = tt?.shape ? tt.shape.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : null)) : null;
-      return { name: vi.name, type: tt ? ORT_TYPES[TensorProto_DataType[tt.elemType]] : undefined, dims };
-    });
+  const inputs = graphInputs(model.graph);
   if (inputs.length === 0) throw new InputError(`${file}: the model has no inputs to feed`);
   return inputs;
 }
@@ -134,7 +112,7 @@ function tensorFor(t, input, file, where, model) {
     throw new InputError(`${where}: ${message}`, file);
   };
   const { dims, type } = input;
-  if (dims && (dims.length !== t.shape.length || dims.some((d, k) => d !== null && d !== t.shape[k]))) {
+  if (dims && (dims.length !== t.shape.length || dims.some((d, k) => typeof d === 'number' && d !== t.shape[k]))) {
     fail(`shape [${t.shape.join(',')}] does not fit input "${input.name}" of ${model}, ${dimsText(dims)}`);
   }
   const float = FLOATS.has(t.dtype);

@@ -60,7 +60,9 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const [firstActivation] = calibratedModel.activations;
   const activationRange: number = (firstActivation.max ?? 0) - (firstActivation.min ?? 0);
   const activationSqnr: number | undefined = firstActivation.sqnrDb;
-  const rows: WeightRow[] = (await inspectModel(new Map([['model.onnx', bytes]]))).tensors;
+  const inspection = await inspectModel(new Map([['model.onnx', bytes]]));
+  const rows: WeightRow[] = inspection.tensors;
+  const firstDim: number | string | null | undefined = inspection.inputs?.[0]?.dims?.[0];
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
   client.terminate();

@@ -116,10 +116,21 @@ export interface ModelTotals {
   bytesAfter: number;
 }
 
+/** An input a caller feeds the model (an ONNX graph input without an initializer). */
+export interface ModelInput {
+  name: string;
+  /** onnxruntime's name for its element type ('float32', 'int64', ...); undefined for a non-tensor input. */
+  type: string | undefined;
+  /** Each dimension: a number, a symbolic dimension's name, or null; null when the model gives no shape. */
+  dims: (number | string | null)[] | null;
+}
+
 export interface ModelInspection {
   format: 'onnx-qdq' | 'onnx-matmulnbits' | 'tfjs';
   /** The main file's name. */
   model: string;
+  /** The model's inputs (ONNX models; what calibrateModel's feeds give). */
+  inputs?: ModelInput[];
   tensors: WeightRow[];
   totals: ModelTotals;
   notes: string[];

@@ -177,6 +177,7 @@ async function run(files, options, write, extra = {}) {
   }
   progress({ phase: 'quantize', done: total, total, name });
   const out = { format: model.format, model: name, tensors: rows, notes: [...model.notes] };
+  if (model.inputs) out.inputs = model.inputs;
   if (!write) return { ...out, totals: totalsOf(rows) };
   checkAborted(o.signal);
   progress({ phase: 'write', done: 0, total: 1, name });

@@ -157,5 +157,9 @@ describe('Silero VAD (LSTM in If branches)', () => {
     const lstm = report.tensors.filter((t) => t.op === 'LSTM' && t.action === 'quantize');
     expect(lstm.length).toBe(16);
     expect(lstm.every((t) => t.axis === null && t.storage === 'uint8')).toBe(true);
+    // Its inputs as onnxruntime describes them.
+    const session = await RUNTIMES['onnxruntime-node'].InferenceSession.create(bytes);
+    expect(report.inputs).toEqual(session.inputMetadata.map(({ name, type, shape }) => ({ name, type, dims: shape })));
+    await session.release();
   });
 });

@@ -7,6 +7,7 @@ import { fail } from '../../formats/common.js';
 import { opFamily } from '../decide.js';
 import { requireFile } from '../files.js';
 import { allGraphs, allNames, heldTensors, readersByName, usageOf } from './graph.js';
+import { graphInputs } from './inputs.js';
 import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
 import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
@@ -136,6 +137,7 @@ export async function openOnnx(set, modelName, o) {
   return {
     format: format === 'matmulnbits' ? 'onnx-matmulnbits' : 'onnx-qdq',
     name: modelName,
+    inputs: graphInputs(model.graph),
     weights: sites.map((s) => s.weight),
     notes: [],
     constrain,

@@ -8,25 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { readNpy, readSafetensors } from '../../web/index.js';
+import { calibrationFeed, feedTensor } from '../../web/models/feeds.js';
 import { graphInputs } from '../../web/models/onnx/inputs.js';
 import { ModelProtoSchema } from '../../web/models/onnx/onnx_pb.js';
 import { InputError } from './io.js';
 
-const FLOATS = new Set(['float32', 'float16', 'bfloat16', 'float64']);
-// The integer inputs a feed's integers are widened (or checked) into.
-const INTEGERS = {
-  uint8: [Uint8Array, 0, 255],
-  int8: [Int8Array, -128, 127],
-  uint16: [Uint16Array, 0, 65535],
-  int16: [Int16Array, -32768, 32767],
-  uint32: [Uint32Array, 0, 2 ** 32 - 1],
-  int32: [Int32Array, -(2 ** 31), 2 ** 31 - 1],
-  uint64: [BigUint64Array, 0, Infinity],
-  int64: [BigInt64Array, -Infinity, Infinity],
-};
-
 const natural = new Intl.Collator('en', { numeric: true }).compare;
-const dimsText = (dims) => `[${dims.map((d) => (typeof d === 'number' ? d : '?')).join(',')}]`;
 const listText = (inputs) => inputs.map((i) => i.name).join(', ');
 const libraryMessage = (e) => String(e?.message ?? e).replace(/^wasmquant: /, '');
 
@@ -103,36 +90,6 @@ export function listFeeds(dir, inputs, model) {
   return feeds;
 }
 
-// One tensor as onnxruntime takes it for `input`: float feeds (float16 and
-// float64 files arrive as float32, as the readers widen them) for float32
-// inputs, integers for integer inputs (widened, e.g. int16 to int64, and
-// checked to fit).
-function tensorFor(t, input, file, where, model) {
-  const fail = (message) => {
-    throw new InputError(`${where}: ${message}`, file);
-  };
-  const { dims, type } = input;
-  if (dims && (dims.length !== t.shape.length || dims.some((d, k) => typeof d === 'number' && d !== t.shape[k]))) {
-    fail(`shape [${t.shape.join(',')}] does not fit input "${input.name}" of ${model}, ${dimsText(dims)}`);
-  }
-  const float = FLOATS.has(t.dtype);
-  if (type === 'float32' || (type === undefined && float)) {
-    if (!float) fail(`${t.dtype} data for float32 input "${input.name}": give float32 data, preprocessed as the model expects`);
-    return { type: 'float32', data: t.data, dims: t.shape };
-  }
-  if (type === 'float64' && float) return { type, data: Float64Array.from(t.data), dims: t.shape };
-  const integer = INTEGERS[type ?? t.dtype];
-  if (!integer) fail(`input "${input.name}" of ${model} is ${type}, which calibrate cannot feed`);
-  if (float) fail(`${t.dtype} data for ${type} input "${input.name}": give integer data`);
-  const [Type, min, max] = integer;
-  for (let i = 0; i < t.data.length; i += 1) {
-    const v = t.data[i];
-    if (v < min || v > max) fail(`element ${i} is ${v}, outside ${type} input "${input.name}"`);
-  }
-  const data = Type === BigInt64Array || Type === BigUint64Array ? Type.from(t.data, BigInt) : Type.from(t.data);
-  return { type: type ?? t.dtype, data, dims: t.shape };
-}
-
 async function read(file, reader) {
   try {
     return reader(new Uint8Array(await fs.promises.readFile(file)));
@@ -141,25 +98,28 @@ async function read(file, reader) {
   }
 }
 
+// The library's feed checks, their message under the file's name.
+function checked(make, where, file) {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof RangeError) throw new InputError(`${where}: ${e.message}`, file);
+    throw e;
+  }
+}
+
 async function readFeed(feed, inputs, model) {
-  const out = {};
   if (feed.parts) {
-    for (const input of inputs)
-      out[input.name] = tensorFor(await read(feed.parts[input.name], readNpy), input, feed.parts[input.name], feed.parts[input.name], model);
+    const out = {};
+    for (const input of inputs) {
+      const file = feed.parts[input.name];
+      const t = await read(file, readNpy);
+      out[input.name] = checked(() => feedTensor(t, input, model), file, file);
+    }
     return out;
   }
   const { tensors } = await read(feed.path, readSafetensors);
-  for (const name of Object.keys(tensors)) {
-    if (!inputs.some((i) => i.name === name)) {
-      throw new InputError(`${feed.path}: tensor "${name}" is not an input of ${model} (its inputs: ${listText(inputs)})`, feed.path);
-    }
-  }
-  for (const input of inputs) {
-    if (!tensors[input.name])
-      throw new InputError(`${feed.path}: no tensor "${input.name}" (the inputs of ${model}: ${listText(inputs)})`, feed.path);
-    out[input.name] = tensorFor(tensors[input.name], input, feed.path, `${feed.path}: tensor "${input.name}"`, model);
-  }
-  return out;
+  return checked(() => calibrationFeed(tensors, inputs, model), feed.path, feed.path);
 }
 
 // calibrateModel's inputs: a function returning a fresh async iterable, so

@@ -18,6 +18,8 @@ import {
 } from 'wasmquant';
 import {
   calibrateModel,
+  calibrationFeed,
+  feedTensor,
   inspectModel,
   quantizeModel,
   type CalibratedModel,
@@ -63,6 +65,11 @@ export async function everything(bytes: Uint8Array, worker: Worker): Promise<num
   const inspection = await inspectModel(new Map([['model.onnx', bytes]]));
   const rows: WeightRow[] = inspection.tensors;
   const firstDim: number | string | null | undefined = inspection.inputs?.[0]?.dims?.[0];
+  const inputs = inspection.inputs ?? [];
+  const feedFile = readNpy(bytes);
+  const feed = calibrationFeed({ [inputs[0].name]: feedFile }, inputs, 'model.onnx');
+  const one = feedTensor(feedFile, inputs[0]);
+  const feedDims: number[] = [...(feed[inputs[0].name]?.dims ?? []), ...one.dims];
   const client: WorkerClient = connectWorker(worker);
   const remote = await client.call<QuantizedModel>('quantizeModel', [{ 'm.onnx': bytes }, { bitwidth: 8 }]);
   client.terminate();

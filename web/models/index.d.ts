@@ -206,3 +206,31 @@ export function calibrateModel(
     | AsyncIterable<CalibrationFeed>,
   options: CalibrationOptions,
 ): Promise<CalibratedModel>;
+
+/** A tensor read from a file, as readNpy gives it (or one of readSafetensors' tensors). */
+export interface FileTensor {
+  dtype: string;
+  shape: number[];
+  data: ArrayLike<number | bigint>;
+}
+
+/** A feed's tensor as onnxruntime takes it. */
+export interface FeedTensor {
+  type: string;
+  data: ArrayLike<number | bigint>;
+  dims: number[];
+}
+
+/**
+ * One tensor for `input` (one of inspectModel's `inputs`): float data for
+ * float inputs, integers widened for integer ones. Throws a RangeError
+ * naming the input when the shape or the data does not fit.
+ */
+export function feedTensor(tensor: FileTensor, input: ModelInput, model?: string): FeedTensor;
+
+/**
+ * A calibration feed from tensors by input name (readSafetensors' tensors,
+ * or { [input]: readNpy(bytes) }), checked against the model's inputs: every
+ * input given and no other tensor.
+ */
+export function calibrationFeed(tensors: Record<string, FileTensor>, inputs: readonly ModelInput[], model?: string): Record<string, FeedTensor>;

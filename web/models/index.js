@@ -195,6 +195,7 @@ async function run(files, options, write, extra = {}) {
 const FORMAT_DEFAULTS = Object.freeze({ bitwidth: () => 8, blockSize: () => null });
 
 export { calibrateModel } from './activations.js';
+export { calibrationFeed, feedTensor } from './feeds.js';
 
 // Quantizes the weights of an ONNX or TF.js model; resolves to { files,
 // encodings, tensors, totals, notes }.

@@ -19,7 +19,9 @@ export interface WorkerClient {
    * Runs a method in the worker: createQuantizer, computeEncoding, quantize,
    * dequantize, analyze, analyzeMany, readNpy, writeNpy, readSafetensors,
    * writeSafetensors, toAimetEncodings, fromAimetEncodings, quantizeModel,
-   * inspectModel (wasmquant/models), extend, or a
+   * inspectModel, calibrateModel (wasmquant/models; calibrateModel's `ort`
+   * is the URL of an onnxruntime-web ES module, `ortEnv` merged into its
+   * env), extend, or a
    * method added by extend(moduleUrl). ArrayBuffers in the result are
    * transferred to the page.
    */

@@ -4,10 +4,7 @@
 // distance is measured. The runtimes are imported by URL path on first use,
 // from the repository's node_modules, so the page fetches nothing elsewhere.
 import { closeness, generateInputs } from './inputs.js';
-
-const ORT_DIR = '/node_modules/onnxruntime-web/dist/';
-const ORT_URL = `${ORT_DIR}ort.wasm.bundle.min.mjs`;
-const TF_URL = '/node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js';
+import { ORT_DIR, ORT_URL, TF_URL } from './runtimes.js';
 
 let ort = null;
 let tf = null;
@@ -60,7 +57,7 @@ async function checkOnnx(original, quantized, options, progress) {
     const meta = float.inputMetadata?.[i];
     return { name, type: meta?.type ?? 'float32', shape: meta?.shape ?? null };
   });
-  const feeds = generateInputs(inputs, options);
+  const feeds = options.feeds ?? generateInputs(inputs, options);
   progress(0.35, 'Running the float model');
   const a = await runOnnx(float, feeds);
   progress(0.65, 'Running the quantized model');
@@ -135,7 +132,9 @@ async function checkTf(original, quantized, options, progress) {
 /**
  * Runs `original` and `quantized` ({ main, files: { name: Uint8Array } }) on
  * one generated input; → { runtime, inputs, outputs: [{ name, shape, maxAbs, cosine }], ms }.
- * options: { size } for the free dimensions, { seed } for the noise.
+ * options: { size } for the free dimensions, { seed } for the noise, or
+ * (ONNX) { feeds: [{ name, type, shape, data, fill }], generated } to run
+ * instead (generated: whether they were made up, for the page to say).
  */
 export async function checkModel({ progress }, original, quantized, options = {}) {
   const started = performance.now();
@@ -153,6 +152,7 @@ export async function checkModel({ progress }, original, quantized, options = {}
   const outputs = run.a.map((o, i) => ({ name: o.name, shape: o.shape, count: o.data.length, ...closeness(o.data, run.b[i].data) }));
   return {
     runtime: run.runtime,
+    generated: options.generated ?? !options.feeds,
     inputs: run.feeds.map((f) => ({ name: f.name, type: f.type, shape: f.shape, fill: f.fill })),
     outputs,
     ms: performance.now() - started,

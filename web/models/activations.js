@@ -17,7 +17,7 @@ function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
 
@@ -58,6 +58,32 @@ const QUANTIZED_OPS = new Set([
   'Pad',
   'Slice',
 ]);
+
+// Ops that only move or select their first input's values: their outputs
+// take that input's encoding, as onnxruntime's quantizer does, so the Q/DQ
+// pairs around them cancel and they run on the codes (Resize but cubic,
+// which can overshoot the input's range).
+const SAME_AS_INPUT = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Slice', 'Gather', 'MaxPool', 'Resize']);
+
+function movesValues(node) {
+  if (!SAME_AS_INPUT.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
+  const mode = node.attribute.find((a) => a.name === 'mode');
+  return node.opType !== 'Resize' || !mode || new TextDecoder().decode(mode.s) !== 'cubic';
+}
+
+// Each output of a value-moving op gets its input's encoding (the same
+// object), in graph order so that chains (Reshape → Transpose) follow.
+function shareEncodings(graph, activations) {
+  const byName = new Map(activations.map((a) => [a.name, a]));
+  for (const node of graph.node) {
+    const from = byName.get(node.input[0]);
+    if (!from || !movesValues(node)) continue;
+    for (const out of node.output) {
+      const a = byName.get(out);
+      if (a) a.encoding = from.encoding;
+    }
+  }
+}
 
 // The main graph's tensors that calibration reads: the inputs and outputs
 // of its quantized ops but Constants' outputs (parameters), as graph
@@ -114,14 +140,24 @@ function checkOptions(options) {
   if (o.activations !== undefined && typeof o.activations !== 'function') {
     fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
   }
-  if (o.report !== undefined && typeof o.report !== 'boolean') fail(TypeError, `options.report must be a boolean, got ${describe(o.report)}`);
+  for (const key of ['report', 'shareEncodings']) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(TypeError, `options.${key} must be a boolean, got ${describe(o[key])}`);
+  }
   const activation = {};
   for (const key of ACTIVATION_OPTIONS) if (o[key] !== undefined) activation[key] = o[key];
   // A fully quantized op needs all its weights quantized, however small
   // (the default keeps tensors under 1,024 values float).
   const weights = { minElements: 0 };
   for (const [key, value] of Object.entries(o)) if (!OWN_OPTIONS.includes(key)) weights[key] = value;
-  return { ort, activation, weights, keep: o.activations ?? (() => true), sessionOptions: o.sessionOptions ?? {}, report: o.report ?? true };
+  return {
+    ort,
+    activation,
+    weights,
+    keep: o.activations ?? (() => true),
+    sessionOptions: o.sessionOptions ?? {},
+    report: o.report ?? true,
+    shareEncodings: o.shareEncodings ?? true,
+  };
 }
 
 // One read of the inputs (`phase` 'calibrate' or 'report', `pass` from 1):
@@ -242,6 +278,7 @@ export async function calibrateModel(files, inputs, options) {
   try {
     await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
+    if (o.shareEncodings) shareEncodings(model.graph, activations);
     if (o.report && source.rereadable) {
       await addRoundTrips(runner, activations, wq);
     } else if (o.report) {

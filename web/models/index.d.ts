@@ -163,6 +163,13 @@ export interface CalibrationOptions extends ModelOptions {
    * say so.
    */
   report?: boolean;
+  /**
+   * The outputs of ops that only move or select their input's values
+   * (Reshape, Transpose, Squeeze, Unsqueeze, Flatten, Split, Slice, Gather,
+   * MaxPool, Resize but cubic) take their input's encoding, as onnxruntime's
+   * quantizer does, so that those ops run on the codes; default true.
+   */
+  shareEncodings?: boolean;
 }
 
 export interface ActivationRow {

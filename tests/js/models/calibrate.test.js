@@ -62,13 +62,18 @@ function finiteRange(values) {
 
 describe(`calibrateModel: ${FILE}`, () => {
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {
-    it(`${runtime}: every activation's encoding is that of all its values`, async () => {
+    it(`${runtime}: every activation's encoding is that of all its values, or its source's after an op that only moves values`, async () => {
       const list = lineCrops(3, 1);
       const result = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq });
+      // The classifier's MaxPool and its Reshape (onnxruntime's rule: their outputs share their input's scale).
+      const source = new Map(model.graph.node.filter((n) => ['MaxPool', 'Reshape'].includes(n.opType)).map((n) => [n.output[0], n.input[0]]));
+      expect(source.size).toBe(2);
+      const origin = (name) => (source.has(name) ? origin(source.get(name)) : name);
       const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
       const produced = new Set([...model.graph.input.map((i) => i.name), ...model.graph.node.flatMap((n) => n.output)]);
       const names = result.activations.map((a) => a.name);
       expect(names.length).toBeGreaterThan(100);
+      for (const [out, input] of source) expect(names.includes(out) && names.includes(input), out).toBe(true);
       for (const name of names) {
         expect(produced.has(name), name).toBe(true);
         expect(constants.has(name), name).toBe(false);
@@ -77,7 +82,7 @@ describe(`calibrateModel: ${FILE}`, () => {
       const values = await allValues(ort, names, list);
       for (const { name, encoding, min, max, sqnrDb } of result.activations) {
         const all = values.get(name);
-        expect(encoding, name).toEqual(wq.quantize(all).encoding);
+        expect(encoding, name).toEqual(wq.quantize(values.get(origin(name))).encoding);
         // The report: the observed range, and the round trip of all the
         // values under the encoding as QuantizeLinear rounds (half to even).
         expect([min, max], name).toEqual(finiteRange(all));
@@ -124,6 +129,12 @@ describe(`calibrateModel: ${FILE}`, () => {
       const ops = optimized.graph.node.map((n) => n.opType);
       expect(ops.filter((op) => op === 'QLinearConv')).toHaveLength(convs.length);
       expect(ops).not.toContain('Conv');
+      // With their input's scale, the MaxPool and the Reshape lose their Q/DQ pairs and run on the codes.
+      const producer = new Map(optimized.graph.node.flatMap((n) => n.output.map((o) => [o, n.opType])));
+      for (const n of optimized.graph.node.filter((m) => m.opType === 'MaxPool' || m.opType === 'Reshape')) {
+        expect(producer.get(n.input[0]), n.name).not.toBe('DequantizeLinear');
+      }
+      expect(ops).toContain('QLinearMatMul');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -152,6 +163,16 @@ describe(`calibrateModel: ${FILE}`, () => {
     expect(once.activations.length).toBe(result.activations.length);
     expect(once.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
     expect(once.notes.join('\n')).toMatch(/no report \(min, max, sqnrDb\): the inputs are a one-shot iterable/);
+    // shareEncodings: false: the MaxPool's output keeps its own encoding, narrower than its input's.
+    const own = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, shareEncodings: false, report: false });
+    const pool = model.graph.node.find((n) => n.opType === 'MaxPool');
+    const ownOf = (n) => own.activations.find((a) => a.name === n).encoding;
+    const ownValues = await allValues(ort, [pool.output[0]], list);
+    // (A model exposing only this tensor lets onnxruntime fuse differently: equal up to float rounding.)
+    const expected = wq.quantize(ownValues.get(pool.output[0])).encoding;
+    expect(Math.abs(ownOf(pool.output[0]).scale / expected.scale - 1)).toBeLessThan(1e-5);
+    expect(ownOf(pool.output[0]).offset).toBe(expected.offset);
+    expect(ownOf(pool.output[0])).not.toEqual(ownOf(pool.input[0]));
     const skipped = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
     expect(skipped.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
     expect(skipped.notes.join('\n')).not.toMatch(/no report/);
@@ -187,6 +208,9 @@ describe(`calibrateModel: ${FILE}`, () => {
     await expect(calibrateModel({ [FILE]: bytes }, [], { ort })).rejects.toThrow(/inputs held no feeds/);
     await expect(calibrateModel({ [FILE]: bytes }, 42, { ort })).rejects.toThrow(/inputs must be an array of feeds/);
     await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, report: 'yes' })).rejects.toThrow(/options\.report must be a boolean/);
+    await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, shareEncodings: 1 })).rejects.toThrow(
+      /options\.shareEncodings must be a boolean, got/,
+    );
     await expect(calibrateModel({ 'a.txt': bytes }, lineCrops(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
     await expect(calibrateModel({ [FILE]: bytes }, [{ y: lineCrops(1, 2)[0].x }], { ort })).rejects.toThrow(
       /inputs\[0\]: onnxruntime could not run the model on it/,

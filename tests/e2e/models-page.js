@@ -1,12 +1,13 @@
 // The models panel's test helpers: what a person does on the page (pick,
 // drop, choose an option, download, run the check) and what it shows, read
 // from the data-* attributes the panel keeps unrounded.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { inspectModel } from '../../web/models/index.js';
+import { openBrowser } from './browser.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -15,10 +16,19 @@ export const SLOW = 120_000; // two shared cores: the det model runs twice in wa
 let page;
 let shots;
 
-/** The page the helpers use, and the folder for its screenshots. */
-export function usePage(p, dir) {
-  page = p;
-  shots = dir;
+/**
+ * openBrowser(name) on the demo, ready; its page becomes the one the helpers
+ * use, and test-results/e2e/<name> the folder for their screenshots.
+ * → openBrowser's result.
+ */
+export async function openDemo(name) {
+  shots = join(ROOT, 'test-results/e2e', name);
+  mkdirSync(shots, { recursive: true });
+  const b = await openBrowser(name);
+  page = b.page;
+  await b.page.goto(`${b.origin}/demo/`);
+  await b.page.waitForFunction(() => document.body.dataset.status === 'ready' && document.getElementById('results').dataset.key);
+  return b;
 }
 
 export const read = (path) => new Uint8Array(readFileSync(join(ROOT, path)));

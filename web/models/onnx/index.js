@@ -86,7 +86,8 @@ export async function openOnnx(set, modelName, o) {
 
   // Conv/Gemm biases as int32 where input and weight are both quantized.
   async function addBiases(results, encodingOf, byName, names) {
-    for (const n of model.graph.node) {
+    // A snapshot: replacing an initializer puts its DequantizeLinear first.
+    for (const n of [...model.graph.node]) {
       if ((n.opType !== 'Conv' && n.opType !== 'Gemm') || n.input.length < 3) continue;
       const input = encodingOf.get(n.input[0]);
       const weight = results.get(n.input[1]);

@@ -10,6 +10,7 @@ import { ANALYZE_BATCHES } from '../internal.js';
 import { checkChoice, describe, SCHEMES } from '../options.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
+import { foldIntoConvs } from './onnx/fold.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx/onnx_pb.js';
 import { checkAborted, quantizeModelWith } from './index.js';
 
@@ -17,9 +18,14 @@ function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'fold'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
+
+// The constant operand of an Add or Mul (a HardSwish's 3, a folded-away
+// norm's scale) quantized per tensor, as onnxruntime's quantizer does:
+// with both inputs quantized the op runs as QLinearAdd/QLinearMul.
+const CONSTANT_OPERANDS = Object.freeze({ match: (w) => w.op === 'Add' || w.op === 'Mul', keep: false, perChannel: false });
 
 function modelName(set) {
   const onnx = [...set.keys()].filter((n) => /\.onnx$/i.test(n));
@@ -85,6 +91,20 @@ function shareEncodings(graph, activations) {
   }
 }
 
+// A Softmax's outputs lie in [0, 1] whatever the calibration inputs gave:
+// they take the encoding of [0, 1], as onnxruntime's quantizer fixes it,
+// so that an input the model is surer of than of any calibration input is
+// not clipped (the tf or symmetric encoding whatever the scheme: a
+// histogram of two values says nothing).
+function fixSoftmaxRanges(graph, activations, wq, options) {
+  const outputs = new Set(graph.node.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx')).map((n) => n.output[0]));
+  const rows = activations.filter((a) => outputs.has(a.name));
+  if (rows.length === 0) return;
+  const scheme = options.scheme === 'symmetric' ? 'symmetric' : 'tf';
+  const { encoding } = wq.quantize(Float32Array.of(0, 1), { ...options, scheme, percentile: undefined });
+  for (const row of rows) row.encoding = encoding;
+}
+
 // The main graph's tensors that calibration reads: the inputs and outputs
 // of its quantized ops but Constants' outputs (parameters), as graph
 // outputs (onnxruntime infers their types).
@@ -140,7 +160,7 @@ function checkOptions(options) {
   if (o.activations !== undefined && typeof o.activations !== 'function') {
     fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
   }
-  for (const key of ['report', 'shareEncodings']) {
+  for (const key of ['report', 'shareEncodings', 'fold']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(TypeError, `options.${key} must be a boolean, got ${describe(o[key])}`);
   }
   const activation = {};
@@ -149,6 +169,9 @@ function checkOptions(options) {
   // (the default keeps tensors under 1,024 values float).
   const weights = { minElements: 0 };
   for (const [key, value] of Object.entries(o)) if (!OWN_OPTIONS.includes(key)) weights[key] = value;
+  // Before the caller's rules, so that theirs win (a bad rules value is
+  // left to quantizeModel's message).
+  if (o.rules === undefined || Array.isArray(o.rules)) weights.rules = [CONSTANT_OPERANDS, ...(o.rules ?? [])];
   return {
     ort,
     activation,
@@ -157,6 +180,7 @@ function checkOptions(options) {
     sessionOptions: o.sessionOptions ?? {},
     report: o.report ?? true,
     shareEncodings: o.shareEncodings ?? true,
+    fold: o.fold ?? true,
   };
 }
 
@@ -257,7 +281,8 @@ async function addRoundTrips(runner, rows, wq) {
 
 /**
  * A fully quantized ONNX model, its activations calibrated by running it in
- * options.ort over `inputs`. Resolves to { files, activations: [{ name,
+ * options.ort over `inputs` (after folding norms into the Convs before them,
+ * options.fold). Resolves to { files, folded, activations: [{ name,
  * encoding, min, max, sqnrDb }], encodings (AIMET: activation_encodings and
  * param_encodings), tensors (the weights' rows), totals, notes }. min, max
  * and sqnrDb take one more read of the inputs (options.report, default true).
@@ -269,15 +294,25 @@ export async function calibrateModel(files, inputs, options) {
   const wq = o.weights.quantizer ?? (await createQuantizer());
   const source = feedSource(inputs);
   const model = fromBinary(ModelProtoSchema, await set.get(name).bytes());
+  const notes = [];
+  const folded = o.fold ? await foldIntoConvs(model, set, name) : { BatchNormalization: 0, Mul: 0, Add: 0 };
+  const counts = Object.entries(folded).filter(([, n]) => n > 0);
+  if (counts.length > 0) {
+    notes.push(
+      `folded ${counts.map(([op, n]) => `${n} ${op}`).join(', ')} into the Conv before each, as onnxruntime's optimizer does (fold: false keeps them)`,
+    );
+    // The weights are quantized from the folded model.
+    set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
+  }
   const { bytes, names } = exposedModel(model);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
   const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name };
   const calibrations = new Map();
-  const notes = [];
   let activations;
   try {
     await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
+    fixSoftmaxRanges(model.graph, activations, wq, o.activation);
     if (o.shareEncodings) shareEncodings(model.graph, activations);
     if (o.report && source.rereadable) {
       await addRoundTrips(runner, activations, wq);
@@ -290,9 +325,10 @@ export async function calibrateModel(files, inputs, options) {
     for (const c of calibrations.values()) c.free();
     await session.release?.();
   }
-  const quantized = await quantizeModelWith(files, { ...o.weights, quantizer: wq }, { activations });
+  const quantized = await quantizeModelWith(set, { ...o.weights, quantizer: wq }, { activations });
   return {
     files: quantized.files,
+    folded,
     activations,
     encodings: { ...quantized.encodings, activation_encodings: activationEncodings(activations, quantized.encodings.version) },
     tensors: quantized.tensors,

@@ -5,9 +5,12 @@
 import { describe, fail } from '../formats/common.js';
 
 const isBlob = (value) => typeof Blob !== 'undefined' && value instanceof Blob;
+// Marks the entries of a FileSet, which a new set may take as they are.
+const ENTRY = Symbol('wasmquant file entry');
 
 function bytesEntry(name, bytes) {
   return {
+    [ENTRY]: true,
     name,
     size: bytes.length,
     bytes: async () => bytes,
@@ -17,6 +20,7 @@ function bytesEntry(name, bytes) {
 
 function blobEntry(name, blob) {
   return {
+    [ENTRY]: true,
     name,
     size: blob.size,
     bytes: async () => new Uint8Array(await blob.arrayBuffer()),
@@ -25,6 +29,7 @@ function blobEntry(name, blob) {
 }
 
 function entryOf(name, value) {
+  if (value?.[ENTRY] && value.name === name) return value;
   if (isBlob(value)) return blobEntry(name, value);
   if (value instanceof ArrayBuffer) return bytesEntry(name, new Uint8Array(value));
   // A plain Uint8Array view also of a Node Buffer, whose slice() differs.
@@ -37,7 +42,7 @@ export function baseName(name) {
   return String(name).split(/[\\/]/).pop();
 }
 
-// files: { name: bytes | Blob }, a Map of the same, a FileList or an array
+// files: { name: bytes | Blob }, a Map of the same (or of a FileSet's entries), a FileList or an array
 // of Files (their own names), or a single named File.
 export function toFileSet(files) {
   const set = new Map();

@@ -170,6 +170,14 @@ export interface CalibrationOptions extends ModelOptions {
    * quantizer does, so that those ops run on the codes; default true.
    */
   shareEncodings?: boolean;
+  /**
+   * Folds each BatchNormalization, and each Mul or Add by a constant of one
+   * value or one per channel, that follows a Conv or ConvTranspose (read by
+   * nothing else) into its weight and bias before calibrating, as
+   * onnxruntime's optimizer does for the float model; default true. Without
+   * it such an op stays float between Q/DQ pairs in the quantized model.
+   */
+  fold?: boolean;
 }
 
 export interface ActivationRow {
@@ -190,6 +198,8 @@ export interface ActivationRow {
 export interface CalibratedModel {
   /** The fully quantized QDQ model's files. */
   files: Record<string, Uint8Array>;
+  /** How many ops of each kind `fold` folded into the Convs before them. */
+  folded: { BatchNormalization: number; Mul: number; Add: number };
   /** One per float32 input or output of the main graph's integer-capable ops, in graph order. */
   activations: ActivationRow[];
   /** AIMET: activation_encodings and the weights' param_encodings. */

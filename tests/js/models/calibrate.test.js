@@ -64,7 +64,9 @@ describe(`calibrateModel: ${FILE}`, () => {
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {
     it(`${runtime}: every activation's encoding is that of all its values, or its source's after an op that only moves values`, async () => {
       const list = lineCrops(3, 1);
-      const result = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq });
+      // Unfolded, the activations are those of the float model itself (a
+      // folded Conv rounds differently; fold.test.js checks the folding).
+      const result = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, fold: false });
       // The classifier's MaxPool and its Reshape (onnxruntime's rule: their outputs share their input's scale).
       const source = new Map(model.graph.node.filter((n) => ['MaxPool', 'Reshape'].includes(n.opType)).map((n) => [n.output[0], n.input[0]]));
       expect(source.size).toBe(2);
@@ -80,9 +82,15 @@ describe(`calibrateModel: ${FILE}`, () => {
       }
       expect(Object.keys(result.encodings.activation_encodings)).toEqual(names);
       const values = await allValues(ort, names, list);
+      // The Softmax's probabilities take [0, 1] (onnxruntime's rule), not the
+      // narrower range these three crops gave.
+      const softmax = model.graph.node.find((n) => n.opType === 'Softmax').output[0];
+      const unit = wq.quantize(Float32Array.of(0, 1)).encoding;
+      expect(finiteRange(values.get(softmax))[1]).toBeLessThan(0.9);
       for (const { name, encoding, min, max, sqnrDb } of result.activations) {
         const all = values.get(name);
-        expect(encoding, name).toEqual(wq.quantize(values.get(origin(name))).encoding);
+        const expected = name === softmax ? unit : wq.quantize(values.get(origin(name))).encoding;
+        expect(encoding, name).toEqual(expected);
         // The report: the observed range, and the round trip of all the
         // values under the encoding as QuantizeLinear rounds (half to even).
         expect([min, max], name).toEqual(finiteRange(all));
@@ -100,10 +108,18 @@ describe(`calibrateModel: ${FILE}`, () => {
     const q = result.files[FILE];
     const written = fromBinary(ModelProtoSchema, q);
     const convs = model.graph.node.filter((n) => n.opType === 'Conv');
-    const withBias = convs.filter((n) => n.input.length === 3).length;
-    // Every Conv bias became int32 codes read by a DequantizeLinear without a zero point.
+    const norms = model.graph.node.filter((n) => n.opType === 'BatchNormalization');
+    // The 35 BatchNormalizations after the Convs are folded into them.
+    expect(result.folded).toEqual({ BatchNormalization: norms.length, Mul: 0, Add: 0 });
+    expect(norms.length).toBe(35);
+    expect(result.notes.join('\n')).toMatch(/folded 35 BatchNormalization into the Conv before each/);
+    expect(written.graph.node.map((n) => n.opType)).not.toContain('BatchNormalization');
+    // Every Conv bias (all of them, with the norms' shifts) became int32
+    // codes read by a DequantizeLinear without a zero point.
     const int32 = new Set(written.graph.initializer.filter((t) => t.dataType === 6).map((t) => t.name));
-    expect(written.graph.node.filter((n) => n.opType === 'DequantizeLinear' && int32.has(n.input[0]) && n.input.length === 2)).toHaveLength(withBias);
+    expect(written.graph.node.filter((n) => n.opType === 'DequantizeLinear' && int32.has(n.input[0]) && n.input.length === 2)).toHaveLength(
+      convs.length,
+    );
     const held = lineCrops(4, 99); // not among the calibration inputs
     for (const [runtime, ort] of Object.entries(RUNTIMES)) {
       const float = await ort.InferenceSession.create(bytes);
@@ -129,6 +145,11 @@ describe(`calibrateModel: ${FILE}`, () => {
       const ops = optimized.graph.node.map((n) => n.opType);
       expect(ops.filter((op) => op === 'QLinearConv')).toHaveLength(convs.length);
       expect(ops).not.toContain('Conv');
+      // Nor a float norm, Add or Mul: the HardSwishes' constant 3 is quantized too.
+      for (const op of ['BatchNormalization', 'Add', 'Mul']) expect(ops, op).not.toContain(op);
+      const count = (op) => model.graph.node.filter((n) => n.opType === op).length;
+      expect(ops.filter((op) => op === 'QLinearAdd')).toHaveLength(count('Add'));
+      expect(ops.filter((op) => op === 'QLinearMul')).toHaveLength(count('Mul'));
       // With their input's scale, the MaxPool and the Reshape lose their Q/DQ pairs and run on the codes.
       const producer = new Map(optimized.graph.node.flatMap((n) => n.output.map((o) => [o, n.opType])));
       for (const n of optimized.graph.node.filter((m) => m.opType === 'MaxPool' || m.opType === 'Reshape')) {
@@ -143,7 +164,7 @@ describe(`calibrateModel: ${FILE}`, () => {
   it('multi-pass schemes read the inputs once per pass; symmetric 16-bit; AIMET 1.0.0', async () => {
     const ort = RUNTIMES['onnxruntime-node'];
     const list = lineCrops(2, 7);
-    const options = { ort, quantizer: wq, scheme: 'tf_enhanced', bitwidth: 16, symmetric: true, encodingsVersion: '1.0.0' };
+    const options = { ort, quantizer: wq, scheme: 'tf_enhanced', bitwidth: 16, symmetric: true, encodingsVersion: '1.0.0', fold: false };
     const result = await calibrateModel({ [FILE]: bytes }, () => list.values(), options);
     const names = result.activations.map((a) => a.name).slice(0, 40);
     const values = await allValues(ort, names, list);
@@ -159,7 +180,7 @@ describe(`calibrateModel: ${FILE}`, () => {
       /reads the inputs \d times: give an array of feeds or a function/,
     );
     // It cannot be read again for the report: rows without one, and a note.
-    const once = await calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq });
+    const once = await calibrateModel({ [FILE]: bytes }, list.values(), { ort, quantizer: wq, fold: false });
     expect(once.activations.length).toBe(result.activations.length);
     expect(once.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
     expect(once.notes.join('\n')).toMatch(/no report \(min, max, sqnrDb\): the inputs are a one-shot iterable/);

@@ -12,7 +12,8 @@ import os from 'node:os';
 import { fromBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../web/index.js';
 import { calibrateModel } from '../web/models/index.js';
-import { exposedModel } from '../web/models/activations.js';
+import { exposedModel } from '../web/models/onnx/exposed.js';
+import { foldIntoConvs } from '../web/models/onnx/fold.js';
 import { ModelProtoSchema } from '../web/models/onnx/onnx_pb.js';
 import { lineCrops, OCR, readModel, RUNTIMES, textPage } from '../tests/js/models/runtimes.js';
 import { writeSection } from './sections.js';
@@ -54,7 +55,10 @@ async function timeCalibration(ort, wq, file, bytes, feeds, report) {
 // so that a busy spell of the shared machine hits all of them alike.
 async function bench(ort, wq, { file, feeds }) {
   const bytes = readModel(`${OCR}/${file}`);
-  const exposed = exposedModel(fromBinary(ModelProtoSchema, bytes)).bytes;
+  // What calibrateModel runs: the model with its norms folded into the Convs.
+  const folded = fromBinary(ModelProtoSchema, bytes);
+  await foldIntoConvs(folded, new Map(), file);
+  const exposed = exposedModel(folded).bytes;
   const list = feeds();
   const variants = {
     float: () => runAll(ort, bytes, list),
@@ -84,7 +88,7 @@ function section(results, load) {
     '',
     `Command: \`npm run bench:calibrate\` (\`node bench/calibrate.js\`) on ${os.cpus()[0]?.model ?? 'this machine'} (${os.cpus().length} cores), Node ${process.versions.node}; load average ${load.start} at the start, ${load.end} at the end.`,
     `${BATCHES} batches of one image each: PaddleOCR's text-direction classifier on text-line crops, its PP-OCRv4 text detector on generated text pages (tests/js/models/runtimes.js), onnxruntime-node (default threads) and onnxruntime-web (wasm, one thread) in Node.`,
-    '“float”: the float model run over the batches (session made before the clock starts). “exposed”: the same with every calibrated activation as an output, which is what calibration runs. “calibrate”: the whole `calibrateModel` with `report: false` (session, runs, calibration of every activation, the QDQ model and encodings written); the goal is at most 2× float. “calibrate + report”: the default, with the second read of the inputs for each activation’s SQNR. Median of ' +
+    '“float”: the float model run over the batches (session made before the clock starts). “exposed”: the model with its norms folded into the Convs and every calibrated activation as an output, which is what calibration runs. “calibrate”: the whole `calibrateModel` with `report: false` (session, runs, calibration of every activation, the QDQ model and encodings written); the goal is at most 2× float. “calibrate + report”: the default, with the second read of the inputs for each activation’s SQNR. Median of ' +
       `${REPEATS} (min–max), variants interleaved.`,
     '',
     '| runtime | model | variant | ms (spread) | / float | ≤ 2× |',

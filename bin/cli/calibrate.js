@@ -8,7 +8,7 @@ import { Option } from 'commander';
 import { calibrateModel } from '../../web/models/index.js';
 import { feedSource, listFeeds, modelInputs } from './feeds.js';
 import { InputError, modelFiles, outputDir, progressBar, statInput, writeOutputs } from './io.js';
-import { addQuantizeOptions, encodingsVersionOption, integer, libraryOptions, number } from './options.js';
+import { addQuantizeOptions, collect, encodingsVersionOption, integer, libraryOptions, number } from './options.js';
 import { formatActivations, formatReport, humanBytes } from './table.js';
 
 const INSTALL = 'npm install onnxruntime-node';
@@ -75,6 +75,8 @@ async function calibrate(file, opts, cmd) {
   if (opts.symmetric) options.symmetric = true;
   if (opts.percentile !== undefined) options.percentile = opts.percentile;
   if (!opts.report) options.report = false;
+  if (!opts.fold) options.fold = false;
+  if (opts.excludeNode) options.excludeNodes = opts.excludeNode;
   let result;
   try {
     result = await calibrateModel(files, feedSource(feeds, inputs, name, onFeed), options);
@@ -128,6 +130,13 @@ export function addCalibrateCommand(program, onFile) {
         .implies({ scheme: 'percentile' }),
     )
     .option('--no-report', "skip the activations' data range and SQNR (one read of the feeds less)")
+    .addOption(
+      new Option(
+        '--exclude-node <pattern>',
+        'keep float the nodes whose name matches this glob: no Q/DQ after them, their own weights float (repeatable)',
+      ).argParser(collect),
+    )
+    .option('--no-fold', 'keep the norms and per-channel Mul/Add after Convs as ops of their own (folded into the Convs by default)')
     .option('--threads <n>', "onnxruntime's thread count (default: the runtime's)", integer(1, 1024, 'threads'))
     .addOption(encodingsVersionOption())
     .addHelpText(

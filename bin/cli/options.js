@@ -23,7 +23,7 @@ export function number(what) {
   };
 }
 
-const collect = (value, previous = []) => [...previous, value];
+export const collect = (value, previous = []) => [...previous, value];
 
 function quantizeOptions() {
   return [

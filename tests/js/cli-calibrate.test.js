@@ -183,6 +183,22 @@ describe('calibrate: what it writes', () => {
     expect(lines[lines.indexOf('activations') + 2]).toMatch(/^name\s+encoding min\s+encoding max\s+scale\s+offset\s+type$/);
   });
 
+  it('--exclude-node (repeatable) and --no-fold: as calibrateModel with excludeNodes and fold: false', async () => {
+    const dir = makeDir('exclude', { '1.npy': writeNpy(image(8), SHAPE) });
+    const out = path.join(tmp, 'exclude-out');
+    const args = ['--exclude-node', 'p2o.Mul.1*', '--exclude-node', 'p2o.Add.?', '--no-fold', '--no-report', '--json'];
+    const r = await cli('calibrate', MODEL, '--inputs', dir, '-o', out, ...args, ...THREADS);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const options = { ...SESSION, report: false, fold: false, excludeNodes: ['p2o.Mul.1*', 'p2o.Add.?'] };
+    const api = await calibrateModel({ [FILE]: bytes }, [feed(image(8))], options);
+    const report = JSON.parse(r.stdout);
+    expect(report.activations).toEqual(viaJson(api.activations));
+    expect(report.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^excludeNodes: \d+ nodes stay float \(p2o\./)]));
+    expect(report.notes.join('\n')).not.toMatch(/folded/);
+    expect(sameBytes(fs.readFileSync(path.join(out, FILE)), api.files[FILE])).toBe(true);
+  });
+
   it('a multi-input model: one .safetensors per feed, its int16 scalar widened to the int64 input', async () => {
     const vadFeed = (f) => ({
       input: { data: Float32Array.from({ length: 512 }, (_, i) => 0.3 * Math.sin(i * 0.05 * (f + 1))), shape: [1, 512] },
@@ -319,6 +335,8 @@ describe('calibrate: usage errors, exit 2', () => {
       '--percentile',
       '--threads',
       '--keep',
+      '--exclude-node',
+      '--no-fold',
       '--encodings-version',
       '--json',
     ]) {

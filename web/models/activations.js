@@ -1,29 +1,33 @@
-// calibrateModel: static quantization of an ONNX model. The float model runs
-// in onnxruntime over the caller's calibration inputs with the activations
+// calibrateModel: static quantization of an ONNX model. The float model (its
+// Convs' norms folded, onnx/fold.js) runs in onnxruntime over the caller's
+// calibration inputs with the activations
 // of its integer-capable ops exposed as outputs, each float32 activation fed
 // batch after batch to a core calibration (every scheme, once per pass);
 // quantizeModel with the same options then writes the weights and the
 // activations' Q/DQ pairs (onnx/static.js), and one AIMET file holds both.
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../index.js';
 import { ANALYZE_BATCHES } from '../internal.js';
 import { checkChoice, describe, SCHEMES } from '../options.js';
+import { matcher } from './decide.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
 import { foldIntoConvs } from './onnx/fold.js';
-import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx/onnx_pb.js';
+import { fixSoftmaxRanges, shareEncodings } from './onnx/encoding-rules.js';
+import { excludedNodes, exclusionNote, exposedModel } from './onnx/exposed.js';
+import { ModelProtoSchema } from './onnx/onnx_pb.js';
 import { checkAborted, quantizeModelWith } from './index.js';
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'fold'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'fold', 'excludeNodes'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
 
-// The constant operand of an Add or Mul (a HardSwish's 3, a folded-away
-// norm's scale) quantized per tensor, as onnxruntime's quantizer does:
+// The constant operand of an Add or Mul (a HardSwish's 3, a scale that no
+// Conv precedes) quantized per tensor, as onnxruntime's quantizer does:
 // with both inputs quantized the op runs as QLinearAdd/QLinearMul.
 const CONSTANT_OPERANDS = Object.freeze({ match: (w) => w.op === 'Add' || w.op === 'Mul', keep: false, perChannel: false });
 
@@ -31,101 +35,6 @@ function modelName(set) {
   const onnx = [...set.keys()].filter((n) => /\.onnx$/i.test(n));
   if (onnx.length !== 1) fail(RangeError, `give exactly one .onnx model among the files, got ${onnx.length ? onnx.join(', ') : 'none'}`);
   return onnx[0];
-}
-
-// Ops onnxruntime's QDQ transformer can run in integers (its QLinear* and
-// integer kernels, and the data movers it keeps quantized): the tensors
-// they read or write are the activations calibrated and given Q/DQ pairs.
-// Others (the parts of a decomposed LayerNorm, Pow, Sqrt, ...) stay float.
-const QUANTIZED_OPS = new Set([
-  'Conv',
-  'ConvTranspose',
-  'MatMul',
-  'Gemm',
-  'Add',
-  'Mul',
-  'Concat',
-  'MaxPool',
-  'AveragePool',
-  'GlobalAveragePool',
-  'Relu',
-  'Clip',
-  'LeakyRelu',
-  'Sigmoid',
-  'Softmax',
-  'Resize',
-  'Reshape',
-  'Transpose',
-  'Squeeze',
-  'Unsqueeze',
-  'Flatten',
-  'Split',
-  'Gather',
-  'Pad',
-  'Slice',
-]);
-
-// Ops that only move or select their first input's values: their outputs
-// take that input's encoding, as onnxruntime's quantizer does, so the Q/DQ
-// pairs around them cancel and they run on the codes (Resize but cubic,
-// which can overshoot the input's range).
-const SAME_AS_INPUT = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Slice', 'Gather', 'MaxPool', 'Resize']);
-
-function movesValues(node) {
-  if (!SAME_AS_INPUT.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
-  const mode = node.attribute.find((a) => a.name === 'mode');
-  return node.opType !== 'Resize' || !mode || new TextDecoder().decode(mode.s) !== 'cubic';
-}
-
-// Each output of a value-moving op gets its input's encoding (the same
-// object), in graph order so that chains (Reshape → Transpose) follow.
-function shareEncodings(graph, activations) {
-  const byName = new Map(activations.map((a) => [a.name, a]));
-  for (const node of graph.node) {
-    const from = byName.get(node.input[0]);
-    if (!from || !movesValues(node)) continue;
-    for (const out of node.output) {
-      const a = byName.get(out);
-      if (a) a.encoding = from.encoding;
-    }
-  }
-}
-
-// A Softmax's outputs lie in [0, 1] whatever the calibration inputs gave:
-// they take the encoding of [0, 1], as onnxruntime's quantizer fixes it,
-// so that an input the model is surer of than of any calibration input is
-// not clipped (the tf or symmetric encoding whatever the scheme: a
-// histogram of two values says nothing).
-function fixSoftmaxRanges(graph, activations, wq, options) {
-  const outputs = new Set(graph.node.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx')).map((n) => n.output[0]));
-  const rows = activations.filter((a) => outputs.has(a.name));
-  if (rows.length === 0) return;
-  const scheme = options.scheme === 'symmetric' ? 'symmetric' : 'tf';
-  const { encoding } = wq.quantize(Float32Array.of(0, 1), { ...options, scheme, percentile: undefined });
-  for (const row of rows) row.encoding = encoding;
-}
-
-// The main graph's tensors that calibration reads: the inputs and outputs
-// of its quantized ops but Constants' outputs (parameters), as graph
-// outputs (onnxruntime infers their types).
-export function exposedModel(model) {
-  const g = model.graph;
-  const initializers = new Set(g.initializer.map((t) => t.name));
-  const outputs = new Set(g.output.map((o) => o.name));
-  const names = [];
-  const seen = new Set();
-  const add = (name) => {
-    if (!name || initializers.has(name) || seen.has(name)) return;
-    seen.add(name);
-    names.push(name);
-  };
-  const constants = new Set(g.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
-  for (const node of g.node) {
-    if (!QUANTIZED_OPS.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    for (const name of [...node.input, ...node.output]) if (!constants.has(name)) add(name);
-  }
-  for (const name of names) if (!outputs.has(name)) g.output.push(create(ValueInfoProtoSchema, { name }));
-  return { bytes: toBinary(ModelProtoSchema, model), names };
 }
 
 // A re-readable list of feeds: an array, or a function returning a fresh
@@ -177,6 +86,7 @@ function checkOptions(options) {
     activation,
     weights,
     keep: o.activations ?? (() => true),
+    exclude: o.excludeNodes === undefined ? null : matcher(o.excludeNodes, 'options.excludeNodes', 'node'),
     sessionOptions: o.sessionOptions ?? {},
     report: o.report ?? true,
     shareEncodings: o.shareEncodings ?? true,
@@ -295,7 +205,9 @@ export async function calibrateModel(files, inputs, options) {
   const source = feedSource(inputs);
   const model = fromBinary(ModelProtoSchema, await set.get(name).bytes());
   const notes = [];
-  const folded = o.fold ? await foldIntoConvs(model, set, name) : { BatchNormalization: 0, Mul: 0, Add: 0 };
+  const excluded = excludedNodes(model, o.exclude);
+  if (o.exclude) notes.push(exclusionNote(excluded.nodes));
+  const folded = o.fold ? await foldIntoConvs(model, set, name, (n) => excluded.nodes.has(n)) : { BatchNormalization: 0, Mul: 0, Add: 0 };
   const counts = Object.entries(folded).filter(([, n]) => n > 0);
   if (counts.length > 0) {
     notes.push(
@@ -304,7 +216,7 @@ export async function calibrateModel(files, inputs, options) {
     // The weights are quantized from the folded model.
     set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
   }
-  const { bytes, names } = exposedModel(model);
+  const { bytes, names } = exposedModel(model, excluded.nodes);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
   const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name };
   const calibrations = new Map();
@@ -325,7 +237,11 @@ export async function calibrateModel(files, inputs, options) {
     for (const c of calibrations.values()) c.free();
     await session.release?.();
   }
-  const quantized = await quantizeModelWith(set, { ...o.weights, quantizer: wq }, { activations });
+  const weights = { ...o.weights, quantizer: wq };
+  if (excluded.weights.size > 0 && Array.isArray(weights.rules)) {
+    weights.rules = [...weights.rules, { match: (w) => excluded.weights.has(w.name), keep: true, reason: 'read by excluded nodes only' }];
+  }
+  const quantized = await quantizeModelWith(set, weights, { activations });
   return {
     files: quantized.files,
     folded,

@@ -52,7 +52,7 @@ export function opFamily(op) {
   return TFJS_OPS[String(op).replace(/^_/, '')] ?? null;
 }
 
-const RULE_FIELDS = ['match', 'keep', 'bitwidth', 'scheme', 'symmetric', 'perChannel', 'blockSize', 'percentile'];
+const RULE_FIELDS = ['match', 'keep', 'reason', 'bitwidth', 'scheme', 'symmetric', 'perChannel', 'blockSize', 'percentile'];
 
 const KNOWN = [
   'format',
@@ -91,10 +91,11 @@ function globToRegExp(glob) {
 }
 
 // A matcher from a name pattern: a glob string ('*' and '?'), a RegExp, a
-// predicate (weight) => boolean, or an array of them (any matches).
-function matcher(pattern, name) {
+// predicate (weight) => boolean (or of another `subject` with a name), or
+// an array of them (any matches).
+export function matcher(pattern, name, subject = 'weight') {
   if (Array.isArray(pattern)) {
-    const all = pattern.map((p, i) => matcher(p, `${name}[${i}]`));
+    const all = pattern.map((p, i) => matcher(p, `${name}[${i}]`, subject));
     return (w) => all.some((m) => m(w));
   }
   if (typeof pattern === 'string') {
@@ -105,7 +106,7 @@ function matcher(pattern, name) {
   if (typeof pattern === 'function') return (w) => Boolean(pattern(w));
   return fail(
     TypeError,
-    `${name} must be a name pattern (string with * and ?), a RegExp, a function (weight) => boolean or an array of them, got ${describe(pattern)}`,
+    `${name} must be a name pattern (string with * and ?), a RegExp, a function (${subject}) => boolean or an array of them, got ${describe(pattern)}`,
   );
 }
 
@@ -132,6 +133,7 @@ function checkRule(rule, i) {
   checkBoolean(`${where}.symmetric`, rule.symmetric);
   checkBoolean(`${where}.perChannel`, rule.perChannel);
   checkBlockSize(rule.blockSize, `${where}.blockSize`);
+  if (rule.reason !== undefined && typeof rule.reason !== 'string') fail(TypeError, `${where}.reason must be a string, got ${describe(rule.reason)}`);
   const { match, ...settings } = rule;
   return { matches: matcher(match, `${where}.match`), settings };
 }
@@ -199,7 +201,7 @@ export function decide(w, o, formatDefaults) {
   const settings = {};
   for (const rule of o.rules) if (rule.matches(w)) Object.assign(settings, rule.settings);
   if (o.keep(w)) return keep('kept by options.keep');
-  if (settings.keep === true) return keep('kept by a rule');
+  if (settings.keep === true) return keep(settings.reason ?? 'kept by a rule');
   if (settings.keep !== false) {
     const reason = defaultKeepReason(w, o);
     if (reason !== null) return keep(reason);

@@ -27,6 +27,8 @@ export interface ModelRule {
   match: WeightMatcher | readonly WeightMatcher[];
   /** true: keep float; false: quantize even what the defaults keep. */
   keep?: boolean;
+  /** Why the rule keeps a weight, shown in its row (default 'kept by a rule'). */
+  reason?: string;
   bitwidth?: number;
   scheme?: Scheme;
   symmetric?: boolean;
@@ -178,7 +180,27 @@ export interface CalibrationOptions extends ModelOptions {
    * it such an op stays float between Q/DQ pairs in the quantized model.
    */
   fold?: boolean;
+  /**
+   * Nodes that stay float (onnxruntime's nodes_to_exclude, by pattern): a
+   * glob on the node's name, a RegExp, a predicate on { name, opType,
+   * domain, inputs, outputs }, or a list of them. Their outputs get no Q/DQ
+   * pair (so their readers read floats), the weights only they read stay
+   * float, and they are not folded; their inputs keep a pair when a
+   * quantized op reads them too.
+   */
+  excludeNodes?: NodeMatcher | readonly NodeMatcher[];
 }
+
+/** What excludeNodes' predicates see of a node. */
+export interface ModelNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+}
+
+export type NodeMatcher = string | RegExp | ((node: ModelNode) => boolean);
 
 export interface ActivationRow {
   name: string;

@@ -88,10 +88,10 @@ function dropUnread(model, names) {
 }
 
 /**
- * Folds in place; resolves to { BatchNormalization, Mul, Add }: how many of
- * each were folded away.
+ * Folds in place, but nodes for which skip(node) holds; resolves to
+ * { BatchNormalization, Mul, Add }: how many of each were folded away.
  */
-export async function foldIntoConvs(model, set, modelName) {
+export async function foldIntoConvs(model, set, modelName, skip = () => false) {
   const g = model.graph;
   const graphs = allGraphs(g);
   const readers = readersByName(graphs);
@@ -105,7 +105,7 @@ export async function foldIntoConvs(model, set, modelName) {
   const gone = new Set(); // the Convs' former outputs
   const params = new Set();
   for (const n of g.node) {
-    const conv = foldable(n, held, readers);
+    const conv = !skip(n) && foldable(n, held, readers);
     if (!conv) continue;
     let a = new Float64Array(conv.channels).fill(1);
     let b = n.input[2] ? (await constant(n.input[2]))?.values : new Float64Array(conv.channels);
@@ -116,7 +116,7 @@ export async function foldIntoConvs(model, set, modelName) {
       const uses = readers.get(out);
       if (outputs.has(out) || uses?.length !== 1 || !inMain.has(uses[0].node)) break;
       const { node: r, index } = uses[0];
-      const step = await affineOf(r, index, conv.channels, conv.rank, constant);
+      const step = !skip(r) && (await affineOf(r, index, conv.channels, conv.rank, constant));
       if (!step) break;
       a = a.map((v, m) => v * step.a[m]);
       b = b.map((v, m) => v * step.a[m] + step.b[m]);

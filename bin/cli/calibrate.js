@@ -76,6 +76,7 @@ async function calibrate(file, opts, cmd) {
   if (opts.percentile !== undefined) options.percentile = opts.percentile;
   if (!opts.report) options.report = false;
   if (!opts.fold) options.fold = false;
+  if (opts.shareConcat) options.shareConcat = true;
   if (opts.excludeNode) options.excludeNodes = opts.excludeNode;
   let result;
   try {
@@ -136,6 +137,7 @@ export function addCalibrateCommand(program, onFile) {
         'keep float the nodes whose name matches this glob: no Q/DQ after them, their own weights float (repeatable)',
       ).argParser(collect),
     )
+    .option('--share-concat', "a Concat's inputs take its output's encoding (one scale across it, as TFLite and Qualcomm's HTP want)")
     .option('--no-fold', 'keep the norms and per-channel Mul/Add after Convs as ops of their own (folded into the Convs by default)')
     .option('--threads <n>', "onnxruntime's thread count (default: the runtime's)", integer(1, 1024, 'threads'))
     .addOption(encodingsVersionOption())

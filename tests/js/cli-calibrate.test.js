@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy, writeSafetensors } from '../../web/index.js';
 import { calibrateModel } from '../../web/models/index.js';
 import { feedSource, listFeeds } from '../../bin/cli/feeds.js';
+import { encode, floatTensor, graph, model, node, randomWeights, valueInfo } from './models/onnx-builder.js';
 import { cli, cliWith, expectUsageError, hasScript, onTerminal, ORT_OPTIONS, ROOT, sameBytes, viaJson } from './cli-helpers.js';
 
 const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -183,20 +184,44 @@ describe('calibrate: what it writes', () => {
     expect(lines[lines.indexOf('activations') + 2]).toMatch(/^name\s+encoding min\s+encoding max\s+scale\s+offset\s+type$/);
   });
 
-  it('--exclude-node (repeatable) and --no-fold: as calibrateModel with excludeNodes and fold: false', async () => {
+  it('--exclude-node (repeatable), --no-fold and --share-concat: as calibrateModel with excludeNodes, fold: false and shareConcat', async () => {
     const dir = makeDir('exclude', { '1.npy': writeNpy(image(8), SHAPE) });
     const out = path.join(tmp, 'exclude-out');
-    const args = ['--exclude-node', 'p2o.Mul.1*', '--exclude-node', 'p2o.Add.?', '--no-fold', '--no-report', '--json'];
+    const args = ['--exclude-node', 'p2o.Mul.1*', '--exclude-node', 'p2o.Add.?', '--no-fold', '--share-concat', '--no-report', '--json'];
     const r = await cli('calibrate', MODEL, '--inputs', dir, '-o', out, ...args, ...THREADS);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const options = { ...SESSION, report: false, fold: false, excludeNodes: ['p2o.Mul.1*', 'p2o.Add.?'] };
+    const options = { ...SESSION, report: false, fold: false, shareConcat: true, excludeNodes: ['p2o.Mul.1*', 'p2o.Add.?'] };
     const api = await calibrateModel({ [FILE]: bytes }, [feed(image(8))], options);
     const report = JSON.parse(r.stdout);
     expect(report.activations).toEqual(viaJson(api.activations));
     expect(report.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^excludeNodes: \d+ nodes stay float \(p2o\./)]));
     expect(report.notes.join('\n')).not.toMatch(/folded/);
     expect(sameBytes(fs.readFileSync(path.join(out, FILE)), api.files[FILE])).toBe(true);
+    // (The classifier's one Concat joins shapes: --share-concat on a model with a float one.)
+    const concat = model(
+      graph({
+        nodes: [node('Mul', ['x', 'k1'], ['a']), node('Mul', ['x', 'k2'], ['b']), node('Concat', ['a', 'b'], ['y'], { axis: 1 })],
+        inputs: [valueInfo('x', [1, 8])],
+        outputs: [valueInfo('y', [1, 16])],
+        initializers: [
+          floatTensor('k1', [8], randomWeights(8, 1)),
+          floatTensor(
+            'k2',
+            [8],
+            randomWeights(8, 2).map((v) => 9 * v),
+          ),
+        ],
+      }),
+    );
+    const file = path.join(tmp, 'concat.onnx');
+    fs.writeFileSync(file, encode(concat));
+    const feeds = makeDir('concat-feeds', { '1.npy': writeNpy(randomWeights(8, 3), [1, 8]) });
+    const shared = await cli('calibrate', file, '--inputs', feeds, '-o', path.join(tmp, 'concat-out'), '--share-concat', '--json', ...THREADS);
+    expect(shared.code).toBe(0);
+    const scales = Object.fromEntries(JSON.parse(shared.stdout).activations.map((a) => [a.name, a.encoding.scale]));
+    expect(scales.a).toBe(scales.y);
+    expect(scales.b).toBe(scales.y);
   });
 
   it('a multi-input model: one .safetensors per feed, its int16 scalar widened to the int64 input', async () => {
@@ -337,6 +362,7 @@ describe('calibrate: usage errors, exit 2', () => {
       '--keep',
       '--exclude-node',
       '--no-fold',
+      '--share-concat',
       '--encodings-version',
       '--json',
     ]) {

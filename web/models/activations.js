@@ -22,7 +22,7 @@ function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'fold', 'excludeNodes'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'shareConcat', 'fold', 'excludeNodes'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
 
@@ -69,7 +69,7 @@ function checkOptions(options) {
   if (o.activations !== undefined && typeof o.activations !== 'function') {
     fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
   }
-  for (const key of ['report', 'shareEncodings', 'fold']) {
+  for (const key of ['report', 'shareEncodings', 'shareConcat', 'fold']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(TypeError, `options.${key} must be a boolean, got ${describe(o[key])}`);
   }
   const activation = {};
@@ -90,6 +90,7 @@ function checkOptions(options) {
     sessionOptions: o.sessionOptions ?? {},
     report: o.report ?? true,
     shareEncodings: o.shareEncodings ?? true,
+    shareConcat: o.shareConcat ?? false,
     fold: o.fold ?? true,
   };
 }
@@ -225,7 +226,7 @@ export async function calibrateModel(files, inputs, options) {
     await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
     fixSoftmaxRanges(model.graph, activations, wq, o.activation);
-    if (o.shareEncodings) shareEncodings(model.graph, activations);
+    if (o.shareEncodings || o.shareConcat) shareEncodings(model.graph, activations, { concat: o.shareConcat, movers: o.shareEncodings });
     if (o.report && source.rereadable) {
       await addRoundTrips(runner, activations, wq);
     } else if (o.report) {

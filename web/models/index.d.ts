@@ -173,6 +173,13 @@ export interface CalibrationOptions extends ModelOptions {
    */
   shareEncodings?: boolean;
   /**
+   * A Concat's inputs take its output's encoding: one scale across the
+   * Concat, as TFLite's int8 rules and Qualcomm's HTP want; default false
+   * (onnxruntime's QLinearConcat requantizes each input instead, and a
+   * value-moving op feeding the Concat, a Resize say, then requantizes too).
+   */
+  shareConcat?: boolean;
+  /**
    * Folds each BatchNormalization, and each Mul or Add by a constant of one
    * value or one per channel, that follows a Conv or ConvTranspose (read by
    * nothing else) into its weight and bias before calibrating, as

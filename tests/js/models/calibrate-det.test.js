@@ -154,6 +154,29 @@ describe(`calibrateModel: ${FILE}`, () => {
     }
   });
 
+  it("shareConcat: the Concat's four inputs (three Resizes and an Add) take its output's encoding; the same lines", async () => {
+    const ort = RUNTIMES['onnxruntime-node'];
+    const shared = await calibrateModel({ [FILE]: bytes }, pages([1, 2, 3, 4, 5, 6]), { ort, quantizer: wq, report: false, shareConcat: true });
+    const concat = model.graph.node.filter((n) => n.opType === 'Concat');
+    expect(concat).toHaveLength(1);
+    const encodingOf = (r, name) => r.activations.find((a) => a.name === name).encoding;
+    const output = encodingOf(shared, concat[0].output[0]);
+    expect(output).toEqual(encodingOf(result, concat[0].output[0]));
+    for (const input of concat[0].input) expect(encodingOf(shared, input), input).toEqual(output);
+    // By default each keeps its own (that of the Resize's input), the first a twelfth as wide.
+    expect(encodingOf(result, concat[0].input[0]).scale).toBeLessThan(output.scale / 5);
+    const entries = shared.encodings.activation_encodings;
+    for (const input of concat[0].input) expect(entries[input]).toEqual(entries[concat[0].output[0]]);
+    const held = pages([101, 102]);
+    const float = await maps(ort, bytes, held);
+    const quantized = await maps(ort, shared.files[FILE], held);
+    for (let i = 0; i < held.length; i += 1) {
+      const c = compareMaps(float[i], quantized[i]);
+      expect(c.lines[1], JSON.stringify(c)).toBe(c.lines[0]);
+      expect(c.iou, JSON.stringify(c)).toBeGreaterThan(0.8);
+    }
+  });
+
   // On its own calibration data nothing clips, so only rounding is left.
   // (Unoptimized: onnxruntime's basic-level graph rewrites lose IoU 0.1 on
   // this 16-bit QDQ model, a runtime matter the 8-bit model is immune to.)

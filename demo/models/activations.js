@@ -45,7 +45,7 @@ export function renderCalibration(result, run) {
   $('m-cal-summary').textContent =
     rows.length > 0
       ? `${rows.length} activations calibrated ${over}, weights and activations written as QDQ; ${weights}.`
-      : `No activation to calibrate ${over}: calibration reads the main graph, and this model's integer-capable ops are all inside If/Loop/Scan bodies. The model written has only its weights quantized (${weights}).`;
+      : `No activation to calibrate ${over}: these inputs ran none of the integer-capable ops calibration reads (those of Loop and Scan bodies are not read). The model written has only its weights quantized (${weights}).`;
   const finite = rows.filter((a) => Number.isFinite(a.sqnrDb));
   const worst = finite.reduce((w, a) => (w === null || a.sqnrDb < w.sqnrDb ? a : w), null);
   const t = result.totals;

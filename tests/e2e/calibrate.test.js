@@ -165,7 +165,7 @@ describe.each(BROWSERS)('the calibration card in %s', (browser) => {
   );
 
   it(
-    'a model whose quantizable ops are all in subgraphs says so; a TF.js model has no calibration card',
+    'a model whose ops are all in If branches is calibrated through them; a TF.js model has no calibration card',
     async () => {
       await page.click('#load-sample-model');
       await page.waitForFunction(() => document.getElementById('models-title').textContent === 'silero_vad_legacy.onnx');
@@ -176,8 +176,9 @@ describe.each(BROWSERS)('the calibration card in %s', (browser) => {
       );
       const shown = await calibrateOnPage();
       expect(shown.error).toBe(null);
-      expect(shown.summary).toMatch(/^No activation to calibrate over 3 generated inputs \(noise\).*inside If\/Loop\/Scan bodies/);
-      expect(shown.rows).toEqual([]);
+      // The generated sr is 16000: the 16 kHz branch's activations.
+      expect(shown.summary).toMatch(/^\d+ activations calibrated over 3 generated inputs \(noise\)/);
+      expect(shown.rows.length).toBeGreaterThan(60);
       expect(shown.check.map((c) => c.name)).toEqual(['output', 'hn', 'cn']);
 
       await pick(nsfwModel('mobilenet_v2_mid'));

@@ -14,7 +14,8 @@ import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
 import { foldIntoConvs } from './onnx/fold.js';
 import { fixSoftmaxRanges, shareEncodings } from './onnx/encoding-rules.js';
-import { excludedNodes, exclusionNote, exposedModel } from './onnx/exposed.js';
+import { excludedNodes, exclusionNotes, exposedModel } from './onnx/exposed.js';
+import { allGraphs } from './onnx/graph.js';
 import { ModelProtoSchema } from './onnx/onnx_pb.js';
 import { checkAborted, quantizeModelWith } from './index.js';
 
@@ -138,8 +139,9 @@ async function runPasses(runner, calibrations, make, keep) {
   let passes = 1;
   for (let pass = 0; pass < passes; pass += 1) {
     await eachRun(runner, 'calibrate', pass + 1, (results) => {
-      for (const [name, tensor] of Object.entries(results)) {
-        if (tensor.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
+      for (const name of runner.outer.keys()) {
+        const tensor = results[runner.outer.get(name)];
+        if (tensor?.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
         if (!calibrations.has(name)) {
           if (pass > 0) fail(RangeError, `activation "${name}" appeared only in pass ${pass}: give the same inputs in every pass`);
           calibrations.set(name, make());
@@ -174,10 +176,10 @@ async function addRoundTrips(runner, rows, wq) {
     const ranges = new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
     await eachRun(runner, 'report', 1, (results, index) => {
       for (const [name, analysis] of analyses) {
-        if (results[name]?.type !== 'float32')
-          fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
-        analysis.add(results[name].data);
-        widenRange(ranges.get(name), results[name].data);
+        const tensor = results[runner.outer.get(name)];
+        if (tensor?.type !== 'float32') fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
+        analysis.add(tensor.data);
+        widenRange(ranges.get(name), tensor.data);
       }
     });
     for (const row of rows) {
@@ -207,7 +209,7 @@ export async function calibrateModel(files, inputs, options) {
   const model = fromBinary(ModelProtoSchema, await set.get(name).bytes());
   const notes = [];
   const excluded = excludedNodes(model, o.exclude);
-  if (o.exclude) notes.push(exclusionNote(excluded.nodes));
+  if (o.exclude) notes.push(...exclusionNotes(excluded));
   const folded = o.fold ? await foldIntoConvs(model, set, name, (n) => excluded.nodes.has(n)) : { BatchNormalization: 0, Mul: 0, Add: 0 };
   const counts = Object.entries(folded).filter(([, n]) => n > 0);
   if (counts.length > 0) {
@@ -217,16 +219,18 @@ export async function calibrateModel(files, inputs, options) {
     // The weights are quantized from the folded model.
     set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
   }
-  const { bytes, names } = exposedModel(model, excluded.nodes);
+  const { bytes, names, outer } = exposedModel(model, excluded.nodes);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
-  const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name };
+  const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name, outer };
   const calibrations = new Map();
   let activations;
   try {
     await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
     activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
-    fixSoftmaxRanges(model.graph, activations, wq, o.activation);
-    if (o.shareEncodings || o.shareConcat) shareEncodings(model.graph, activations, { concat: o.shareConcat, movers: o.shareEncodings });
+    for (const { graph } of allGraphs(model.graph)) {
+      fixSoftmaxRanges(graph, activations, wq, o.activation);
+      if (o.shareEncodings || o.shareConcat) shareEncodings(graph, activations, { concat: o.shareConcat, movers: o.shareEncodings });
+    }
     if (o.report && source.rereadable) {
       await addRoundTrips(runner, activations, wq);
     } else if (o.report) {

@@ -229,7 +229,10 @@ export interface CalibratedModel {
   files: Record<string, Uint8Array>;
   /** How many ops of each kind `fold` folded into the Convs before them. */
   folded: { BatchNormalization: number; Mul: number; Add: number };
-  /** One per float32 input or output of the main graph's integer-capable ops, in graph order. */
+  /**
+   * One per float32 input or output of the integer-capable ops of the main
+   * graph and of the If branches the inputs took, in graph order.
+   */
   activations: ActivationRow[];
   /** AIMET: activation_encodings and the weights' param_encodings. */
   encodings: Record<string, unknown>;

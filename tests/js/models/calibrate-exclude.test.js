@@ -109,6 +109,29 @@ describe('calibrateModel: excludeNodes', () => {
     expect(kept.activations.map((a) => a.name)).toEqual(['x', 'c', 'y']);
   });
 
+  it('an op that only moves values stays quantized unless what it reads is float too', async () => {
+    const moved = encode(
+      model(
+        graph({
+          nodes: [node('Mul', ['x', 'k'], ['m']), node('Transpose', ['m'], ['tr'], { perm: [0, 2, 1] }), node('MatMul', ['tr', 'W'], ['y'])],
+          inputs: [valueInfo('x', [1, 4, 8])],
+          outputs: [valueInfo('y', [1, 8, 5])],
+          initializers: [floatTensor('k', [8], randomWeights(8, 7)), floatTensor('W', [4, 5], randomWeights(20, 8))],
+        }),
+      ),
+    );
+    const list = [1, 2].map((seed) => ({ x: { dims: [1, 4, 8], data: randomWeights(32, seed) } }));
+    const run = (excludeNodes) => calibrateModel({ 'moved.onnx': moved }, list, { ort: ORT, quantizer: wq, report: false, excludeNodes });
+    const alone = await run('Transpose_tr');
+    expect(alone.activations.map((a) => a.name)).toEqual(['x', 'm', 'tr', 'y']);
+    expect(alone.notes).toContain(
+      'excludeNodes: 1 matched ops that only move quantized values, left quantized: onnxruntime runs them on the codes anyway (Transpose_tr)',
+    );
+    const both = await run(['Transpose_tr', 'Mul_m']);
+    expect(both.activations.map((a) => a.name)).toEqual(['y']);
+    expect(both.notes).toContain('excludeNodes: 2 nodes stay float (Mul_m, Transpose_tr)');
+  });
+
   it('says when the pattern matched nothing, and rejects what is not a pattern', async () => {
     expect((await calibrate({ excludeNodes: 'LayerNorm*' })).notes).toContain('excludeNodes matched no node');
     await expect(calibrate({ excludeNodes: 42 })).rejects.toThrow(

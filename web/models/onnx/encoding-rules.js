@@ -2,8 +2,7 @@
 // after calibration: outputs of value-moving ops share their input's
 // encoding (and a Concat's inputs its output's, on request), a Softmax's
 // output takes that of [0, 1].
-
-const isDefaultDomain = (node) => node.domain === '' || node.domain === 'ai.onnx';
+import { isDefaultDomain } from './graph.js';
 
 // Ops that only move or select their first input's values: their outputs
 // take that input's encoding, as onnxruntime's quantizer does, so the Q/DQ
@@ -11,8 +10,8 @@ const isDefaultDomain = (node) => node.domain === '' || node.domain === 'ai.onnx
 // which can overshoot the input's range).
 const SAME_AS_INPUT = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Slice', 'Gather', 'MaxPool', 'Resize']);
 
-function movesValues(node) {
-  if (!SAME_AS_INPUT.has(node.opType) || !isDefaultDomain(node)) return false;
+export function movesValues(node) {
+  if (!SAME_AS_INPUT.has(node.opType) || !isDefaultDomain(node.domain)) return false;
   const mode = node.attribute.find((a) => a.name === 'mode');
   return node.opType !== 'Resize' || !mode || new TextDecoder().decode(mode.s) !== 'cubic';
 }
@@ -25,7 +24,7 @@ function shareConcat(graph, byName) {
   const taken = new Set();
   for (const node of [...graph.node].reverse()) {
     const out = byName.get(node.output[0]);
-    if (node.opType !== 'Concat' || !isDefaultDomain(node) || !out) continue;
+    if (node.opType !== 'Concat' || !isDefaultDomain(node.domain) || !out) continue;
     for (const name of node.input) {
       const a = byName.get(name);
       if (!a) continue;
@@ -60,7 +59,7 @@ export function shareEncodings(graph, activations, { concat = false, movers = tr
 // not clipped (the tf or symmetric encoding whatever the scheme: a
 // histogram of two values says nothing).
 export function fixSoftmaxRanges(graph, activations, wq, options) {
-  const outputs = new Set(graph.node.filter((n) => n.opType === 'Softmax' && isDefaultDomain(n)).map((n) => n.output[0]));
+  const outputs = new Set(graph.node.filter((n) => n.opType === 'Softmax' && isDefaultDomain(n.domain)).map((n) => n.output[0]));
   const rows = activations.filter((a) => outputs.has(a.name));
   if (rows.length === 0) return;
   const scheme = options.scheme === 'symmetric' ? 'symmetric' : 'tf';

@@ -2,7 +2,9 @@
 // integer-capable ops exposed as outputs, and the nodes the caller keeps
 // float (options.excludeNodes).
 import { create, toBinary } from '@bufbuild/protobuf';
-import { allGraphs } from './graph.js';
+import { liftBranchValues, valueTypes } from './branches.js';
+import { movesValues } from './encoding-rules.js';
+import { allGraphs, allNames, isDefaultDomain } from './graph.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx_pb.js';
 
 // Ops onnxruntime's QDQ transformer can run in integers (its QLinear* and
@@ -37,52 +39,89 @@ const QUANTIZED_OPS = new Set([
   'Slice',
 ]);
 
-// The main graph's tensors that calibration reads: the inputs and outputs
-// of its quantized ops but Constants' outputs (parameters) and the outputs
-// of excluded nodes (which run in float, so no pair may follow them), as
-// graph outputs (onnxruntime infers their types).
+// The tensors of one graph that calibration reads, in order: the inputs
+// and outputs of its quantized ops but parameters (initializers, Constants'
+// outputs) and the outputs of excluded nodes (which run in float, so no
+// pair may follow them).
+function candidates(graph, excluded) {
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  const skip = new Set(graph.node.filter((n) => n.opType === 'Constant' || excluded.has(n)).flatMap((n) => n.output));
+  const names = new Set();
+  for (const node of graph.node) {
+    if (!QUANTIZED_OPS.has(node.opType) || !isDefaultDomain(node.domain) || excluded.has(node)) continue;
+    for (const name of [...node.input, ...node.output]) if (name && !initializers.has(name) && !skip.has(name)) names.add(name);
+  }
+  return [...names];
+}
+
+// The model calibration runs: those tensors of the main graph as its
+// outputs (onnxruntime infers their types), and the float ones of If
+// branches through their If's outputs (onnx/branches.js). names: the
+// tensors' own names, in graph order; outer: the output that gives each.
 export function exposedModel(model, excluded = new Set()) {
   const g = model.graph;
-  const initializers = new Set(g.initializer.map((t) => t.name));
+  const own = candidates(g, excluded);
+  const lifted = liftBranchValues(g, (b) => candidates(b, excluded), valueTypes(g), allNames(allGraphs(g)));
   const outputs = new Set(g.output.map((o) => o.name));
-  const names = [];
-  const seen = new Set();
-  const add = (name) => {
-    if (!name || initializers.has(name) || seen.has(name)) return;
-    seen.add(name);
-    names.push(name);
+  const entries = [...own.map((name) => ({ outer: name, inner: name })), ...lifted];
+  for (const { outer } of entries) if (!outputs.has(outer)) g.output.push(create(ValueInfoProtoSchema, { name: outer }));
+  return {
+    bytes: toBinary(ModelProtoSchema, model),
+    names: entries.map((e) => e.inner),
+    outer: new Map(entries.map((e) => [e.inner, e.outer])),
   };
-  const constants = new Set(g.node.filter((n) => n.opType === 'Constant' || excluded.has(n)).flatMap((n) => n.output));
-  for (const node of g.node) {
-    if (!QUANTIZED_OPS.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx') || excluded.has(node)) continue;
-    for (const name of [...node.input, ...node.output]) if (!constants.has(name)) add(name);
-  }
-  for (const name of names) if (!outputs.has(name)) g.output.push(create(ValueInfoProtoSchema, { name }));
-  return { bytes: toBinary(ModelProtoSchema, model), names };
 }
 
 // The nodes of every graph that options.excludeNodes matches, and the
-// weights that only they read (which stay float).
+// weights that only they read (which stay float). An op that only moves
+// values (Transpose, Reshape, …) is excluded only when what it reads is
+// not quantized either; else it stays (`movers`): onnxruntime would move
+// the DequantizeLinear past it anyway, and does so wrongly when what it
+// outputs is read inside a subgraph.
 export function excludedNodes(model, exclude) {
   const nodes = new Set();
-  if (!exclude) return { nodes, weights: new Set() };
+  let movers = [];
+  if (!exclude) return { nodes, movers, weights: new Set() };
   const readers = new Map();
+  const graphOf = new Map();
   for (const { graph } of allGraphs(model.graph)) {
     for (const n of graph.node) {
+      graphOf.set(n, graph);
       const view = { name: n.name, opType: n.opType, domain: n.domain, inputs: [...n.input], outputs: [...n.output] };
-      if (exclude(view)) nodes.add(n);
+      if (exclude(view)) {
+        if (movesValues(n)) movers.push(n);
+        else nodes.add(n);
+      }
       for (const i of n.input) {
         if (!readers.has(i)) readers.set(i, []);
         readers.get(i).push(n);
       }
     }
   }
+  // Excluding one can free the next in a chain (Slice → Reshape).
+  for (let freed = true; freed;) {
+    const free = movers.filter((m) => !candidates(graphOf.get(m), nodes).includes(m.input[0]));
+    free.forEach((m) => nodes.add(m));
+    movers = movers.filter((m) => !free.includes(m));
+    freed = free.length > 0;
+  }
   const weights = new Set([...readers].filter(([, list]) => list.every((n) => nodes.has(n))).map(([name]) => name));
-  return { nodes, weights };
+  return { nodes, movers, weights };
 }
 
-export function exclusionNote(nodes) {
-  if (nodes.size === 0) return 'excludeNodes matched no node';
-  const names = [...nodes].map((n) => n.name || n.opType);
-  return `excludeNodes: ${nodes.size} ${nodes.size === 1 ? 'node stays' : 'nodes stay'} float (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})`;
+const someNames = (nodes) => {
+  const names = nodes.map((n) => n.name || n.opType);
+  return `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}`;
+};
+
+export function exclusionNotes({ nodes, movers }) {
+  const notes = [];
+  if (nodes.size === 0 && movers.length === 0) notes.push('excludeNodes matched no node');
+  if (nodes.size > 0) notes.push(`excludeNodes: ${nodes.size} ${nodes.size === 1 ? 'node stays' : 'nodes stay'} float (${someNames([...nodes])})`);
+  if (movers.length > 0) {
+    notes.push(
+      `excludeNodes: ${movers.length} matched ops that only move quantized values, left quantized: onnxruntime runs them on the codes anyway (${someNames(movers)})`,
+    );
+  }
+  return notes;
 }

@@ -27,6 +27,12 @@ function decode(bytes, name) {
   return model;
 }
 
+// The graph that holds every reader of a site's tensor, if one does.
+function homeOf(site, readers, graphOfNode) {
+  const graphs = new Set((readers.get(site.name) ?? []).map((r) => graphOfNode.get(r.node)));
+  return graphs.size === 1 ? [...graphs][0] : site.graph;
+}
+
 function siteOf(site, readers, set, modelName) {
   const where = `${modelName}: ${site.path}: tensor "${site.name}"`;
   const info = tensorInfo(site.tensor, where);
@@ -58,7 +64,8 @@ export async function openOnnx(set, modelName, o) {
   const model = decode(await requireFile(set, modelName, 'the model').bytes(), modelName);
   const graphs = allGraphs(model.graph);
   const readers = readersByName(graphs);
-  const sites = heldTensors(graphs).map((site) => siteOf(site, readers, set, modelName));
+  const graphOfNode = new Map(graphs.flatMap(({ graph }) => graph.node.map((n) => [n, graph])));
+  const sites = heldTensors(graphs).map((site) => ({ ...siteOf(site, readers, set, modelName), home: homeOf(site, readers, graphOfNode) }));
   const locations = externalLocations(sites.map((s) => s.tensor));
   const format = o.format ?? 'qdq';
   const opset = defaultOpset(model);
@@ -87,7 +94,7 @@ export async function openOnnx(set, modelName, o) {
   // Conv/Gemm biases as int32 where input and weight are both quantized.
   async function addBiases(results, encodingOf, byName, names) {
     // A snapshot: replacing an initializer puts its DequantizeLinear first.
-    for (const n of [...model.graph.node]) {
+    for (const n of allGraphs(model.graph).flatMap(({ graph }) => [...graph.node])) {
       if ((n.opType !== 'Conv' && n.opType !== 'Gemm') || n.input.length < 3) continue;
       const input = encodingOf.get(n.input[0]);
       const weight = results.get(n.input[1]);
@@ -128,7 +135,15 @@ export async function openOnnx(set, modelName, o) {
     }
     if (activations.length > 0) {
       await addBiases(results, new Map(activations.map((a) => [a.name, a.encoding])), byName, names);
-      addActivationQdq(model.graph, activations, names);
+      // Each graph's pairs go after the values it computes (or its inputs).
+      for (const { graph } of allGraphs(model.graph)) {
+        const own = new Set([...graph.input.map((i) => i.name), ...graph.node.flatMap((n) => n.output)]);
+        addActivationQdq(
+          graph,
+          activations.filter((a) => own.has(a.name)),
+          names,
+        );
+      }
     }
     const after = heldTensors(allGraphs(model.graph));
     const out = await writeModel(model, modelName, after, set, { mode: o.externalData ?? 'auto', locations });

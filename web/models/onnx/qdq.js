@@ -85,8 +85,11 @@ export function addDequantize(site, result, storage, names, castTo) {
 }
 
 // Puts `tensors` into the site's graph and `nodes` where the weight was:
-// in place of its Constant node, or first in the graph for an initializer
-// (whose name leaves the graph's inputs, where IR < 4 models list them).
+// in place of its Constant node, or for an initializer (whose name leaves
+// the graph's inputs, where IR < 4 models list them) first in the graph
+// that reads it (site.home: the one If branch all its readers are in, so
+// that onnxruntime sees the DequantizeLinear beside its Conv and fuses
+// them; else the initializer's own graph).
 export function replaceSite(site, tensors, nodes) {
   const { graph } = site;
   graph.initializer.push(...tensors);
@@ -96,5 +99,5 @@ export function replaceSite(site, tensors, nodes) {
   }
   graph.initializer.splice(graph.initializer.indexOf(site.tensor), 1);
   graph.input = graph.input.filter((v) => v.name !== site.name);
-  graph.node.unshift(...nodes);
+  (site.home ?? graph).node.unshift(...nodes);
 }

@@ -21,7 +21,8 @@ export function activationStorage(encoding) {
   return storageFor(encoding.bitwidth, encoding.isSymmetric);
 }
 
-// Q/DQ for each activation { name, encoding } of the main graph, in place:
+// Q/DQ for each activation { name, encoding } that `graph` computes (or
+// takes as an input), in place:
 // after its producer (or first, for a graph input), its readers rewired.
 export function addActivationQdq(graph, activations, names) {
   const byName = new Map(activations.map((a) => [a.name, a]));

@@ -11,6 +11,7 @@ import { rawTensor } from './tensors.js';
 import { AttributeProtoSchema, AttributeProto_AttributeType, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema } from './onnx_pb.js';
 
 const FLOAT = 1;
+const UINT8 = 2;
 const INT64 = 7;
 const BOOL = 9;
 const TO_INT64 = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
@@ -33,21 +34,39 @@ export function valueTypes(graph, types = new Map()) {
       if (a.g) valueTypes(a.g, types);
       for (const g of a.graphs) valueTypes(g, types);
     }
-    const out = outputType(n, types);
-    for (const name of n.output) if (name && !types.has(name) && out !== undefined) types.set(name, out);
+    outputTypes(n, types).forEach((t, k) => {
+      if (n.output[k] && !types.has(n.output[k]) && t !== undefined) types.set(n.output[k], t);
+    });
   }
   return types;
 }
 
-function outputType(n, types) {
-  if (TO_INT64.has(n.opType)) return INT64;
-  if (TO_BOOL.has(n.opType)) return BOOL;
-  if (n.opType === 'Cast') return Number(attribute(n, 'to')?.i ?? 0) || undefined;
-  if (n.opType === 'Constant') return attribute(n, 'value')?.t?.dataType;
-  if (n.opType === 'ConstantOfShape') return attribute(n, 'value')?.t?.dataType ?? FLOAT;
-  if (n.opType === 'If') return types.get(attribute(n, 'then_branch')?.g?.output[0]?.name);
-  const known = n.input.find((i) => i && types.has(i));
-  return known === undefined ? undefined : types.get(known);
+// The element types of a node's outputs; an op that these rules do not
+// know takes its first known input's for all (wrong for an op that turns
+// floats into integers, hence QuantizeLinear's and the index outputs).
+function outputTypes(n, types) {
+  const first = types.get(n.input.find((i) => i && types.has(i)));
+  if (TO_INT64.has(n.opType)) return n.output.map(() => INT64);
+  if (TO_BOOL.has(n.opType)) return n.output.map(() => BOOL);
+  switch (n.opType) {
+    case 'Cast':
+      return [Number(attribute(n, 'to')?.i ?? 0) || undefined];
+    case 'Constant':
+      return [attribute(n, 'value')?.t?.dataType];
+    case 'ConstantOfShape':
+      return [attribute(n, 'value')?.t?.dataType ?? FLOAT];
+    case 'If':
+      return n.output.map((_, k) => types.get(attribute(n, 'then_branch')?.g?.output[k]?.name));
+    case 'QuantizeLinear':
+      return [types.get(n.input[2]) ?? UINT8];
+    case 'DynamicQuantizeLinear':
+      return [UINT8, FLOAT, UINT8];
+    case 'TopK':
+    case 'MaxPool':
+      return [first, INT64];
+    default:
+      return n.output.map(() => first);
+  }
 }
 
 const floatOutput = (name) =>

@@ -39,19 +39,32 @@ const QUANTIZED_OPS = new Set([
   'Slice',
 ]);
 
-// The tensors of one graph that calibration reads, in order: the inputs
-// and outputs of its quantized ops but parameters (initializers, Constants'
-// outputs) and the outputs of excluded nodes (which run in float, so no
-// pair may follow them).
-function candidates(graph, excluded) {
-  const initializers = new Set(graph.initializer.map((t) => t.name));
-  const skip = new Set(graph.node.filter((n) => n.opType === 'Constant' || excluded.has(n)).flatMap((n) => n.output));
-  const names = new Set();
-  for (const node of graph.node) {
-    if (!QUANTIZED_OPS.has(node.opType) || !isDefaultDomain(node.domain) || excluded.has(node)) continue;
-    for (const name of [...node.input, ...node.output]) if (name && !initializers.has(name) && !skip.has(name)) names.add(name);
+// The tensors that calibration reads, by the graph that defines each (a
+// value read in an If branch may come from a graph around it), in order:
+// the inputs and outputs of quantized ops but parameters (initializers,
+// Constants' outputs) and the outputs of excluded nodes (which run in
+// float, so no pair may follow them).
+function candidatesByGraph(model, excluded) {
+  const graphs = allGraphs(model.graph).map((e) => e.graph);
+  const definedIn = new Map();
+  const skip = new Set();
+  for (const graph of graphs) {
+    for (const v of graph.input) definedIn.set(v.name, graph);
+    for (const t of graph.initializer) skip.add(t.name);
+    for (const n of graph.node) {
+      for (const o of n.output) definedIn.set(o, graph);
+      if (n.opType === 'Constant' || excluded.has(n)) n.output.forEach((o) => skip.add(o));
+    }
   }
-  return [...names];
+  const byGraph = new Map(graphs.map((graph) => [graph, new Set()]));
+  for (const graph of graphs) {
+    for (const node of graph.node) {
+      if (!QUANTIZED_OPS.has(node.opType) || !isDefaultDomain(node.domain) || excluded.has(node)) continue;
+      for (const name of [...node.input, ...node.output])
+        if (name && !skip.has(name) && definedIn.has(name)) byGraph.get(definedIn.get(name)).add(name);
+    }
+  }
+  return new Map([...byGraph].map(([graph, names]) => [graph, [...names]]));
 }
 
 // The model calibration runs: those tensors of the main graph as its
@@ -60,10 +73,10 @@ function candidates(graph, excluded) {
 // tensors' own names, in graph order; outer: the output that gives each.
 export function exposedModel(model, excluded = new Set()) {
   const g = model.graph;
-  const own = candidates(g, excluded);
-  const lifted = liftBranchValues(g, (b) => candidates(b, excluded), valueTypes(g), allNames(allGraphs(g)));
+  const byGraph = candidatesByGraph(model, excluded);
+  const lifted = liftBranchValues(g, (b) => byGraph.get(b) ?? [], valueTypes(g), allNames(allGraphs(g)));
   const outputs = new Set(g.output.map((o) => o.name));
-  const entries = [...own.map((name) => ({ outer: name, inner: name })), ...lifted];
+  const entries = [...byGraph.get(g).map((name) => ({ outer: name, inner: name })), ...lifted];
   for (const { outer } of entries) if (!outputs.has(outer)) g.output.push(create(ValueInfoProtoSchema, { name: outer }));
   return {
     bytes: toBinary(ModelProtoSchema, model),
@@ -83,10 +96,8 @@ export function excludedNodes(model, exclude) {
   let movers = [];
   if (!exclude) return { nodes, movers, weights: new Set() };
   const readers = new Map();
-  const graphOf = new Map();
   for (const { graph } of allGraphs(model.graph)) {
     for (const n of graph.node) {
-      graphOf.set(n, graph);
       const view = { name: n.name, opType: n.opType, domain: n.domain, inputs: [...n.input], outputs: [...n.output] };
       if (exclude(view)) {
         if (movesValues(n)) movers.push(n);
@@ -100,7 +111,8 @@ export function excludedNodes(model, exclude) {
   }
   // Excluding one can free the next in a chain (Slice → Reshape).
   for (let freed = true; freed;) {
-    const free = movers.filter((m) => !candidates(graphOf.get(m), nodes).includes(m.input[0]));
+    const quantized = new Set([...candidatesByGraph(model, nodes).values()].flat());
+    const free = movers.filter((m) => !quantized.has(m.input[0]));
     free.forEach((m) => nodes.add(m));
     movers = movers.filter((m) => !free.includes(m));
     freed = free.length > 0;

@@ -5,7 +5,7 @@
 // wants before it runs the op in integers.
 import { intAttr, node, storageFor } from './qdq.js';
 import { bytesOf, rawTensor } from './tensors.js';
-import { uniqueName } from './graph.js';
+import { allGraphs, uniqueName } from './graph.js';
 
 const CODE_TYPES = { uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array };
 
@@ -23,7 +23,8 @@ export function activationStorage(encoding) {
 
 // Q/DQ for each activation { name, encoding } that `graph` computes (or
 // takes as an input), in place:
-// after its producer (or first, for a graph input), its readers rewired.
+// after its producer (or first, for a graph input), its readers (here or
+// in the subgraphs inside) rewired.
 export function addActivationQdq(graph, activations, names) {
   const byName = new Map(activations.map((a) => [a.name, a]));
   const pairs = new Map(); // activation → [Q, DQ] nodes
@@ -44,7 +45,8 @@ export function addActivationQdq(graph, activations, names) {
     ]);
     dequantized.set(name, dq);
   }
-  for (const n of graph.node) n.input = n.input.map((i) => dequantized.get(i) ?? i);
+  // Readers in the subgraphs inside it too, which read it by name.
+  for (const { graph: g } of allGraphs(graph)) for (const n of g.node) n.input = n.input.map((i) => dequantized.get(i) ?? i);
   const inputs = graph.input.filter((i) => byName.has(i.name)).flatMap((i) => pairs.get(i.name));
   graph.node = [...inputs, ...graph.node.flatMap((n) => [n, ...n.output.filter((o) => pairs.has(o)).flatMap((o) => pairs.get(o))])];
 }

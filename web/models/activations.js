@@ -17,6 +17,7 @@ import { fixSoftmaxRanges, shareEncodings } from './onnx/encoding-rules.js';
 import { excludedNodes, exclusionNotes, exposedModel } from './onnx/exposed.js';
 import { allGraphs } from './onnx/graph.js';
 import { ModelProtoSchema } from './onnx/onnx_pb.js';
+import { inlineExternalData } from './onnx/write.js';
 import { checkAborted, quantizeModelWith } from './index.js';
 
 function fail(ErrorClass, message) {
@@ -219,6 +220,7 @@ export async function calibrateModel(files, inputs, options) {
     // The weights are quantized from the folded model.
     set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
   }
+  await inlineExternalData(model, set, name);
   const { bytes, names, outer } = exposedModel(model, excluded.nodes);
   const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
   const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name, outer };

@@ -3,7 +3,12 @@
 // the unfolded model computes, as onnxruntime runs it with its own graph
 // optimizations off; what must not fold (a shared or exposed output, a
 // broadcast that is not per channel, a shared weight, a training-mode norm,
-// a grouped ConvTranspose) is left as it is.
+// a grouped ConvTranspose, a float16 weight) is left as it is. Then
+// calibrateModel on generated models: folding by default, external data,
+// a Gemm's initializer bias.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
@@ -120,6 +125,9 @@ describe('foldIntoConvs', () => {
       m.graph.output.push(valueInfo('c2', [1, 4, 8, 8]));
     },
     'the norm is in training mode': (m) => m.graph.node[1].attribute.push(attr('training_mode', 1)),
+    'the weight is float16': (m) => {
+      m.graph.initializer[0] = floatTensor('W', [4, 3, 3, 3], randomWeights(108, 2), { dtype: 'float16' });
+    },
   };
   for (const [why, change] of Object.entries(unfoldable)) {
     it(`leaves the model as it is when ${why}`, async () => {
@@ -169,6 +177,36 @@ describe('calibrateModel: fold, and biases', () => {
     expect(kept.folded).toEqual({ BatchNormalization: 0, Mul: 0, Add: 0 });
     expect(ops(decode(kept.files['chain.onnx']))).toContain('BatchNormalization');
     await expect(calibrateModel({ 'chain.onnx': bytes }, feeds, { ort: ORT, fold: 'no' })).rejects.toThrow(/options\.fold must be a boolean/);
+  });
+
+  it('calibrates a model with external data, folded, and writes it with its data file, which onnxruntime loads from disk', async () => {
+    // The chain, then a 1×1 Conv whose weight stays in the data file.
+    const chained = () => {
+      const m = convChain();
+      m.graph.node.push(node('Conv', ['y', 'W2'], ['z']));
+      m.graph.output = [valueInfo('z', [1, 5, 8, 8])];
+      m.graph.initializer.push(floatTensor('W2', [5, 4, 1, 1], randomWeights(20, 9)));
+      return m;
+    };
+    const m = chained();
+    const data = externalize(m, 'chain.onnx.data', 64);
+    expect(m.graph.initializer.filter((t) => t.dataLocation === 1).map((t) => t.name)).toEqual(['W', 'W2']);
+    const files = { 'chain.onnx': encode(m), 'chain.onnx.data': data };
+    const result = await calibrateModel(files, feeds, { ort: ORT, quantizer: wq, report: false });
+    expect(result.folded.BatchNormalization).toBe(1);
+    expect(Object.keys(result.files).sort()).toEqual(['chain.onnx', 'chain.onnx.data']);
+    const dir = mkdtempSync(join(tmpdir(), 'wasmquant-fold-'));
+    try {
+      for (const [name, bytes] of Object.entries(result.files)) writeFileSync(join(dir, name), bytes);
+      const session = await ORT.InferenceSession.create(join(dir, 'chain.onnx'));
+      const x = feeds[0].x;
+      const quantized = (await session.run({ x: new ORT.Tensor('float32', x.data, x.dims) })).z.data;
+      await session.release?.();
+      const float = await runOnnx(ORT, encode(chained()), feeds[0]);
+      expect(closeness(float.z, quantized).cosine).toBeGreaterThan(0.999);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // (It once never returned: the bias rewrite went over the node list while

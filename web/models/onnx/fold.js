@@ -69,7 +69,10 @@ function foldable(n, held, readers) {
   if (n.opType === 'ConvTranspose' && group !== 1) return null;
   const own = (name) => held.has(name) && readers.get(name)?.length === 1;
   if (!own(n.input[1]) || (n.input[2] && !own(n.input[2]))) return null;
-  const shape = held.get(n.input[1]).tensor.dims.map(Number);
+  const weight = held.get(n.input[1]).tensor;
+  // float32 only: a float16 weight would lose the fold in its own rounding.
+  if (weight.dataType !== 1 || (n.input[2] && held.get(n.input[2]).tensor.dataType !== 1)) return null;
+  const shape = weight.dims.map(Number);
   if (shape.length < 3) return null;
   const axis = n.opType === 'Conv' ? 0 : 1;
   const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);

@@ -5,6 +5,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { fail } from '../../formats/common.js';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
 import { create } from '@bufbuild/protobuf';
+import { allGraphs, heldTensors } from './graph.js';
 import { storedData, tensorInfo } from './tensors.js';
 
 const EXTERNAL_THRESHOLD = 1024;
@@ -41,6 +42,21 @@ function inline(tensor, bytes) {
   tensor.rawData = bytes;
   tensor.dataLocation = TensorProto_DataLocation.DEFAULT;
   tensor.externalData = [];
+}
+
+// The model with every external tensor read into it, for a runtime given
+// the model as bytes (onnxruntime then looks for the data files on disk).
+export async function inlineExternalData(model, set, modelName) {
+  const sites = heldTensors(allGraphs(model.graph)).filter((s) => s.tensor.dataLocation === TensorProto_DataLocation.EXTERNAL);
+  const all = await tensorBytes(sites, set, modelName);
+  const total = all.reduce((a, { bytes }) => a + bytes.length, 0);
+  if (total > INLINE_LIMIT) {
+    fail(
+      RangeError,
+      `${modelName}: its external data (${total} bytes) does not fit one protobuf message (2 GiB), which is how onnxruntime is given the model to calibrate`,
+    );
+  }
+  for (const { site, bytes } of all) inline(site.tensor, bytes);
 }
 
 // mode: true | false | 'auto'; locations: the external files the input

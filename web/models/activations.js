@@ -18,7 +18,8 @@ import { excludedNodes, exclusionNotes, exposedModel } from './onnx/exposed.js';
 import { allGraphs } from './onnx/graph.js';
 import { ModelProtoSchema } from './onnx/onnx_pb.js';
 import { inlineExternalData } from './onnx/write.js';
-import { checkAborted, quantizeModelWith } from './index.js';
+import { RANGES_OUTPUT, rangesModel, rangesSupported } from './onnx/ranges.js';
+import { checkAborted, firstNonFinite, quantizeModelWith } from './index.js';
 
 function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
@@ -139,7 +140,7 @@ async function runPasses(runner, calibrations, make, keep) {
   const { source } = runner;
   let passes = 1;
   for (let pass = 0; pass < passes; pass += 1) {
-    await eachRun(runner, 'calibrate', pass + 1, (results) => {
+    await eachRun(runner, 'calibrate', pass + 1, (results, index) => {
       for (const name of runner.outer.keys()) {
         const tensor = results[runner.outer.get(name)];
         if (tensor?.type !== 'float32' || !keep(name) || tensor.data.length === 0) continue;
@@ -148,7 +149,14 @@ async function runPasses(runner, calibrations, make, keep) {
           calibrations.set(name, make());
         }
         const calibration = calibrations.get(name);
-        if (calibration.pass === pass) calibration.add(tensor.data);
+        if (calibration.pass !== pass) continue;
+        try {
+          calibration.add(tensor.data);
+        } catch (e) {
+          const k = firstNonFinite(tensor.data);
+          if (k < 0) throw e;
+          fail(RangeError, nonFinite(index, name, String(tensor.data[k]), ` (element ${k})`));
+        }
       }
     });
     const all = [...calibrations.values()];
@@ -162,25 +170,100 @@ async function runPasses(runner, calibrations, make, keep) {
   }
 }
 
-// One more read of the inputs: each activation's finite range, and its round
-// trip under its final encoding reported by the core over all the runs (rows
-// get min, max and sqnrDb). The range is a JS loop over every value (the core
-// reports only nudged ends), as costly as the calibration itself, so it is
-// part of the report rather than of the calibration runs.
-async function addRoundTrips(runner, rows, wq) {
+// The names among `names` whose exposed output onnxruntime says is a
+// float32 tensor, or null when it does not say (no outputMetadata).
+function floatOutputs(session, names, outer) {
+  const metadata = session.outputMetadata;
+  if (!Array.isArray(metadata) || metadata.length === 0) return null;
+  const types = new Map(metadata.map((m) => [m.name, m.isTensor === false ? null : m.type]));
+  return names.filter((n) => types.get(outer.get(n)) === 'float32');
+}
+
+// what: 'NaN', 'Infinity' or '-Infinity'; where: ' (element k)' or ''.
+const nonFinite = (index, name, what, where = '') =>
+  `inputs[${index}]: activation "${name}" holds ${what}${where}: calibration takes finite values only`;
+
+// One read of the inputs through the ranges model: each activation's
+// { min, max } over all the runs (absent if it was empty in every run).
+async function runRanges(runner, names) {
+  const bytes = rangesModel(
+    runner.exposed,
+    names.map((n) => runner.outer.get(n)),
+  );
+  const session = await runner.ort.InferenceSession.create(bytes, runner.sessionOptions);
+  const ranges = new Map();
+  try {
+    await eachRun({ ...runner, session }, 'calibrate', 1, (results, index) => {
+      const data = results[RANGES_OUTPUT].data;
+      const k = names.length;
+      names.forEach((name, i) => {
+        const [min, max, sum] = [data[i], data[k + i], data[2 * k + i]];
+        if (min === -Infinity || max === Infinity || Number.isNaN(sum)) {
+          fail(RangeError, nonFinite(index, name, min === -Infinity ? '-Infinity' : max === Infinity ? 'Infinity' : 'NaN'));
+        }
+        if (min > max) return; // empty this run
+        const r = ranges.get(name);
+        ranges.set(name, r ? { min: Math.min(r.min, min), max: Math.max(r.max, max) } : { min, max });
+      });
+    });
+  } finally {
+    await session.release?.();
+  }
+  return ranges;
+}
+
+// A tf or symmetric encoding depends on the range alone: that of its ends.
+function encodingOfRange(wq, options, { min, max }) {
+  const c = wq.createCalibrator(options);
+  try {
+    c.add(Float32Array.of(min, max));
+    c.endPass();
+    return c.finish();
+  } finally {
+    c.free();
+  }
+}
+
+const RANGE_SCHEMES = new Set(['tf', 'symmetric']);
+
+// Every activation's encoding, in graph order: for tf and symmetric from
+// the ranges onnxruntime computes (returned as `ranges`, which the report
+// reuses); for the histogram schemes from all the values, every pass.
+async function calibrateActivations(runner, names, o, wq) {
+  const floats = RANGE_SCHEMES.has(o.activation.scheme ?? 'tf') && runner.rangesOk ? floatOutputs(runner.session, names, runner.outer) : null;
+  if (floats !== null) {
+    const ranges = await runRanges(runner, floats.filter(o.keep));
+    const activations = names.filter((n) => ranges.has(n)).map((n) => ({ name: n, encoding: encodingOfRange(wq, o.activation, ranges.get(n)) }));
+    return { activations, ranges };
+  }
+  const calibrations = new Map();
+  try {
+    await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
+    return { activations: names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() })), ranges: null };
+  } finally {
+    for (const c of calibrations.values()) c.free();
+  }
+}
+
+// One more read of the inputs: each activation's round trip under its
+// final encoding, reported by the core over all the runs, and its finite
+// range unless `known` (tf and symmetric calibration had onnxruntime compute
+// them; else a JS loop over every value, as costly as the calibration):
+// rows get min, max and sqnrDb.
+async function addRoundTrips(runner, rows, wq, known) {
   const analyses = new Map();
   try {
     for (const row of rows) {
       // QuantizeLinear rounds half to even: the report is that of the model written.
       analyses.set(row.name, wq[ANALYZE_BATCHES]({ encoding: row.encoding, rounding: 'half-even' }));
     }
-    const ranges = new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
+    const ranges = known ?? new Map(rows.map((row) => [row.name, { min: Infinity, max: -Infinity }]));
     await eachRun(runner, 'report', 1, (results, index) => {
       for (const [name, analysis] of analyses) {
         const tensor = results[runner.outer.get(name)];
         if (tensor?.type !== 'float32') fail(RangeError, `inputs[${index}] gave no float32 "${name}" this time: give the same inputs every time`);
         analysis.add(tensor.data);
-        widenRange(ranges.get(name), tensor.data);
+        if (!known) widenRange(ranges.get(name), tensor.data);
       }
     });
     for (const row of rows) {
@@ -221,27 +304,36 @@ export async function calibrateModel(files, inputs, options) {
     set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
   }
   await inlineExternalData(model, set, name);
-  const { bytes, names, outer } = exposedModel(model, excluded.nodes);
-  const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions);
-  const runner = { session, source, ort: o.ort, signal: o.weights.signal, progress: o.weights.onProgress ?? (() => {}), name, outer };
-  const calibrations = new Map();
+  const exposed = exposedModel(model, excluded.nodes);
+  const session = await o.ort.InferenceSession.create(exposed.bytes, o.sessionOptions);
+  const runner = {
+    session,
+    source,
+    ort: o.ort,
+    sessionOptions: o.sessionOptions,
+    signal: o.weights.signal,
+    progress: o.weights.onProgress ?? (() => {}),
+    name,
+    outer: exposed.outer,
+    exposed: exposed.bytes,
+    rangesOk: rangesSupported(model),
+  };
   let activations;
   try {
-    await runPasses(runner, calibrations, () => wq.createCalibrator(o.activation), o.keep);
-    activations = names.filter((n) => calibrations.has(n)).map((n) => ({ name: n, encoding: calibrations.get(n).finish() }));
+    const calibrated = await calibrateActivations(runner, exposed.names, o, wq);
+    activations = calibrated.activations;
     for (const { graph } of allGraphs(model.graph)) {
       fixSoftmaxRanges(graph, activations, wq, o.activation);
       if (o.shareEncodings || o.shareConcat) shareEncodings(graph, activations, { concat: o.shareConcat, movers: o.shareEncodings });
     }
     if (o.report && source.rereadable) {
-      await addRoundTrips(runner, activations, wq);
+      await addRoundTrips(runner, activations, wq, calibrated.ranges);
     } else if (o.report) {
       notes.push(
         'activations: no report (min, max, sqnrDb): the inputs are a one-shot iterable, read once (give an array or a function returning a fresh iterable)',
       );
     }
   } finally {
-    for (const c of calibrations.values()) c.free();
     await session.release?.();
   }
   const weights = { ...o.weights, quantizer: wq };

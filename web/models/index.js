@@ -53,7 +53,7 @@ async function readWeight(wq, w) {
   return tensor;
 }
 
-function firstNonFinite(x) {
+export function firstNonFinite(x) {
   for (let i = 0; i < x.length; i += 1) if (!Number.isFinite(x[i])) return i;
   return -1;
 }

@@ -185,12 +185,7 @@ const nonFinite = (index, name, what, where = '') =>
 
 // One read of the inputs through the ranges model: each activation's
 // { min, max } over all the runs (absent if it was empty in every run).
-async function runRanges(runner, names) {
-  const bytes = rangesModel(
-    runner.exposed,
-    names.map((n) => runner.outer.get(n)),
-  );
-  const session = await runner.ort.InferenceSession.create(bytes, runner.sessionOptions);
+async function runRanges(runner, names, session) {
   const ranges = new Map();
   try {
     await eachRun({ ...runner, session }, 'calibrate', 1, (results, index) => {
@@ -212,6 +207,20 @@ async function runRanges(runner, names) {
   return ranges;
 }
 
+// The session of the ranges model, or null if onnxruntime cannot make one
+// (every value is then read instead: slower, the same encodings).
+async function rangesSession(runner, names) {
+  const bytes = rangesModel(
+    runner.exposed,
+    names.map((n) => runner.outer.get(n)),
+  );
+  try {
+    return await runner.ort.InferenceSession.create(bytes, runner.sessionOptions);
+  } catch {
+    return null;
+  }
+}
+
 // A tf or symmetric encoding depends on the range alone: that of its ends.
 function encodingOfRange(wq, options, { min, max }) {
   const c = wq.createCalibrator(options);
@@ -231,8 +240,10 @@ const RANGE_SCHEMES = new Set(['tf', 'symmetric']);
 // reuses); for the histogram schemes from all the values, every pass.
 async function calibrateActivations(runner, names, o, wq) {
   const floats = RANGE_SCHEMES.has(o.activation.scheme ?? 'tf') && runner.rangesOk ? floatOutputs(runner.session, names, runner.outer) : null;
-  if (floats !== null) {
-    const ranges = await runRanges(runner, floats.filter(o.keep));
+  const kept = floats?.filter(o.keep) ?? [];
+  const session = kept.length > 0 ? await rangesSession(runner, kept) : null;
+  if (session !== null) {
+    const ranges = await runRanges(runner, kept, session);
     const activations = names.filter((n) => ranges.has(n)).map((n) => ({ name: n, encoding: encodingOfRange(wq, o.activation, ranges.get(n)) }));
     return { activations, ranges };
   }

@@ -65,6 +65,26 @@ describe('calibrateModel: ranges computed in onnxruntime', () => {
     );
   });
 
+  it('reads every value instead when onnxruntime cannot make the ranges model: the same encodings', async () => {
+    const sessions = [];
+    // An onnxruntime that refuses any second model (the ranges model), as one without ReduceMin might.
+    const picky = {
+      ...ORT,
+      env: ORT.env,
+      Tensor: ORT.Tensor,
+      InferenceSession: {
+        create: async (...args) => {
+          sessions.push(args[0]);
+          if (sessions.length > 1) throw new Error('no such op');
+          return ORT.InferenceSession.create(...args);
+        },
+      },
+    };
+    const fallback = await calibrate(good, { ort: picky });
+    expect(sessions).toHaveLength(2);
+    expect(fallback.activations).toEqual((await calibrate(good)).activations);
+  });
+
   it('a batch with no values leaves the ranges as they are', async () => {
     const empty = { x: { dims: [0, 8], data: new Float32Array(0) } };
     const withEmpty = await calibrate([good[0], empty, good[1]]);

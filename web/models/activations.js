@@ -1,10 +1,12 @@
 // calibrateModel: static quantization of an ONNX model. The float model (its
 // Convs' norms folded, onnx/fold.js) runs in onnxruntime over the caller's
-// calibration inputs with the activations
-// of its integer-capable ops exposed as outputs, each float32 activation fed
-// batch after batch to a core calibration (every scheme, once per pass);
-// quantizeModel with the same options then writes the weights and the
-// activations' Q/DQ pairs (onnx/static.js), and one AIMET file holds both.
+// calibration inputs with the activations of its integer-capable ops
+// exposed as outputs (onnx/exposed.js), each float32 activation fed batch
+// after batch to a core calibration (every scheme, once per pass), or for
+// tf and symmetric in onnxruntime-node reduced to its range within the run
+// (onnx/ranges.js); quantizeModel with the same options then writes the
+// weights and the activations' Q/DQ pairs (onnx/static.js), and one AIMET
+// file holds both. docs/design.md "Calibration" has the steps.
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../index.js';
 import { ANALYZE_BATCHES } from '../internal.js';

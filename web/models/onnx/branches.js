@@ -5,7 +5,7 @@
 // both keep the same outputs; nested Ifs pass theirs up the same way. The
 // values of Loop and Scan bodies (one per iteration) are not lifted.
 import { create } from '@bufbuild/protobuf';
-import { isDefaultDomain, uniqueName } from './graph.js';
+import { attributeOf, isDefaultDomain, uniqueName } from './graph.js';
 import { node } from './qdq.js';
 import { rawTensor } from './tensors.js';
 import { AttributeProtoSchema, AttributeProto_AttributeType, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema } from './onnx_pb.js';
@@ -17,7 +17,6 @@ const BOOL = 9;
 const TO_INT64 = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
 const TO_BOOL = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 
-const attribute = (node, name) => node.attribute.find((a) => a.name === name);
 const elemTypeOf = (valueInfo) => (valueInfo.type?.value.case === 'tensorType' ? valueInfo.type.value.value.elemType : undefined);
 
 // The element type of each value of `graph` and the graphs inside it, as
@@ -50,13 +49,13 @@ function outputTypes(n, types) {
   if (TO_BOOL.has(n.opType)) return n.output.map(() => BOOL);
   switch (n.opType) {
     case 'Cast':
-      return [Number(attribute(n, 'to')?.i ?? 0) || undefined];
+      return [Number(attributeOf(n, 'to')?.i ?? 0) || undefined];
     case 'Constant':
-      return [attribute(n, 'value')?.t?.dataType];
+      return [attributeOf(n, 'value')?.t?.dataType];
     case 'ConstantOfShape':
-      return [attribute(n, 'value')?.t?.dataType ?? FLOAT];
+      return [attributeOf(n, 'value')?.t?.dataType ?? FLOAT];
     case 'If':
-      return n.output.map((_, k) => types.get(attribute(n, 'then_branch')?.g?.output[k]?.name));
+      return n.output.map((_, k) => types.get(attributeOf(n, 'then_branch')?.g?.output[k]?.name));
     case 'QuantizeLinear':
       return [types.get(n.input[2]) ?? UINT8];
     case 'DynamicQuantizeLinear':
@@ -91,7 +90,7 @@ export function liftBranchValues(graph, candidates, types, names) {
   const lifted = [];
   for (const n of graph.node) {
     if (n.opType !== 'If' || !isDefaultDomain(n.domain)) continue;
-    const branches = ['then_branch', 'else_branch'].map((key) => attribute(n, key)?.g);
+    const branches = ['then_branch', 'else_branch'].map((key) => attributeOf(n, key)?.g);
     if (branches.some((b) => !b)) continue;
     const values = branches.map((b) => [
       ...ownValues(b, candidates, types).map((inner) => ({ outer: inner, inner })),

@@ -2,7 +2,7 @@
 // after calibration: outputs of value-moving ops share their input's
 // encoding (and a Concat's inputs its output's, on request), a Softmax's
 // output takes that of [0, 1].
-import { isDefaultDomain } from './graph.js';
+import { attributeOf, isDefaultDomain } from './graph.js';
 
 // Ops that only move or select their first input's values: their outputs
 // take that input's encoding, as onnxruntime's quantizer does, so the Q/DQ
@@ -12,7 +12,7 @@ const SAME_AS_INPUT = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', '
 
 export function movesValues(node) {
   if (!SAME_AS_INPUT.has(node.opType) || !isDefaultDomain(node.domain)) return false;
-  const mode = node.attribute.find((a) => a.name === 'mode');
+  const mode = attributeOf(node, 'mode');
   return node.opType !== 'Resize' || !mode || new TextDecoder().decode(mode.s) !== 'cubic';
 }
 

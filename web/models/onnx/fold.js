@@ -5,11 +5,9 @@
 // does before calibration. In a QDQ model the weight is a DequantizeLinear
 // output, which that optimizer no longer folds: without this the norm
 // stays a float op between a Q/DQ pair, and costs a rounding of its own.
-import { allGraphs, allNames, heldTensors, isDefaultDomain, readersByName, uniqueName } from './graph.js';
+import { allGraphs, allNames, attributeOf, heldTensors, isDefaultDomain, readersByName, uniqueName } from './graph.js';
 import { bytesOf, rawTensor, readFloat32, tensorInfo } from './tensors.js';
 import { TensorProto_DataLocation } from './onnx_pb.js';
-
-const attribute = (node, name) => node.attribute.find((a) => a.name === name);
 
 // The values of a float32 constant (initializer or Constant node) of the
 // main graph as float64, with its shape, or null.
@@ -36,11 +34,11 @@ function perChannel(constant, channels, rank) {
 async function affineOf(r, index, channels, rank, constant) {
   if (!isDefaultDomain(r.domain)) return null;
   if (r.opType === 'BatchNormalization') {
-    if (index !== 0 || r.output.filter(Boolean).length !== 1 || Number(attribute(r, 'training_mode')?.i ?? 0) !== 0) return null;
+    if (index !== 0 || r.output.filter(Boolean).length !== 1 || Number(attributeOf(r, 'training_mode')?.i ?? 0) !== 0) return null;
     const params = await Promise.all(r.input.slice(1, 5).map(constant));
     if (params.length !== 4 || params.some((p) => p === null || p.values.length !== channels || p.shape.length !== 1)) return null;
     const [scale, bias, mean, variance] = params.map((p) => p.values);
-    const epsilon = attribute(r, 'epsilon')?.f ?? 1e-5;
+    const epsilon = attributeOf(r, 'epsilon')?.f ?? 1e-5;
     const a = scale.map((s, m) => s / Math.sqrt(variance[m] + epsilon));
     return { a, b: bias.map((v, m) => v - mean[m] * a[m]), params: r.input.slice(1, 5) };
   }
@@ -65,7 +63,7 @@ function setFloat32(tensor, values) {
 // and bias float32 constants read by it alone. { channels, channelOf }.
 function foldable(n, held, readers) {
   if (!isDefaultDomain(n.domain) || (n.opType !== 'Conv' && n.opType !== 'ConvTranspose')) return null;
-  const group = Number(attribute(n, 'group')?.i ?? 1);
+  const group = Number(attributeOf(n, 'group')?.i ?? 1);
   if (n.opType === 'ConvTranspose' && group !== 1) return null;
   const own = (name) => held.has(name) && readers.get(name)?.length === 1;
   if (!own(n.input[1]) || (n.input[2] && !own(n.input[2]))) return null;

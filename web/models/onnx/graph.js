@@ -48,8 +48,10 @@ export function readersByName(graphs) {
   return readers;
 }
 
+export const attributeOf = (node, name) => node.attribute.find((a) => a.name === name);
+
 const intAttribute = (node, name, fallback) => {
-  const a = node.attribute.find((x) => x.name === name);
+  const a = attributeOf(node, name);
   return a ? Number(a.i) : fallback;
 };
 

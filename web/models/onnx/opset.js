@@ -49,8 +49,7 @@ import {
   TensorProtoSchema,
   TensorProto_DataType as DT,
 } from './onnx_pb.js';
-
-const isDefaultDomain = (d) => d === '' || d === 'ai.onnx';
+import { attributeOf as attrOf, isDefaultDomain } from './graph.js';
 
 // Only opsets whose every change has been checked above.
 const OLDEST = 7;
@@ -79,7 +78,6 @@ export function defaultOpset(model) {
 
 // ---- attributes and constants -------------------------------------------
 
-const attrOf = (node, name) => node.attribute.find((a) => a.name === name);
 const text = (bytes) => new TextDecoder().decode(bytes);
 
 function takeAttr(node, name) {

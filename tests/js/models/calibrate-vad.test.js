@@ -14,7 +14,7 @@ import { createQuantizer } from '../../../web/index.js';
 import { calibrateModel } from '../../../web/models/index.js';
 import { allGraphs } from '../../../web/models/onnx/graph.js';
 import { ModelProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
-import { RUNTIMES, VAD, audioFrames, readModel, vadProbabilities } from './runtimes.js';
+import { RUNTIMES, VAD, audioFrames, readModel, runVad, vadProbabilities } from './runtimes.js';
 
 const FILE = 'silero_vad_legacy.onnx';
 const ORT = RUNTIMES['onnxruntime-node'];
@@ -24,28 +24,6 @@ let model;
 let feeds;
 let result;
 
-// One feed per frame at 16 kHz, each with the state the float model left.
-async function statefulFeeds(frames) {
-  const session = await ORT.InferenceSession.create(bytes);
-  let h = new Float32Array(128);
-  let c = new Float32Array(128);
-  const out = [];
-  for (const frame of frames) {
-    const feed = {
-      input: { data: frame, dims: [1, 512] },
-      sr: { type: 'int64', data: BigInt64Array.of(16000n), dims: [] },
-      h: { data: h, dims: [2, 1, 64] },
-      c: { data: c, dims: [2, 1, 64] },
-    };
-    out.push(feed);
-    const run = await session.run(Object.fromEntries(Object.entries(feed).map(([k, t]) => [k, new ORT.Tensor(t.type ?? 'float32', t.data, t.dims)])));
-    h = run.hn.data;
-    c = run.cn.data;
-  }
-  await session.release?.();
-  return out;
-}
-
 const branch = (m, key) => m.graph.node.find((n) => n.opType === 'If').attribute.find((a) => a.name === key).g;
 const produced = (g) => new Set(allGraphs(g).flatMap(({ graph }) => graph.node.flatMap((n) => n.output)));
 const opsIn = (g) => allGraphs(g).flatMap(({ graph }) => graph.node.map((n) => n.opType));
@@ -54,7 +32,8 @@ beforeAll(async () => {
   wq = await createQuantizer();
   bytes = readModel(`${VAD}/${FILE}`);
   model = fromBinary(ModelProtoSchema, bytes);
-  feeds = await statefulFeeds(audioFrames(40, 3));
+  // One feed per frame at 16 kHz, each with the state the float model left.
+  feeds = (await runVad(ORT, bytes, audioFrames(40, 3))).feeds;
   result = await calibrateModel({ [FILE]: bytes }, feeds, { ort: ORT, quantizer: wq });
 });
 

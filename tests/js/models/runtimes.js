@@ -120,13 +120,14 @@ export function audioFrames(count = 20, seed = 3) {
   );
 }
 
-// Runs a Silero VAD model over the frames, carrying its state; returns the
-// speech probability of every frame.
-export async function vadProbabilities(ort, bytes, frames) {
+// Runs a Silero VAD model over the frames, carrying its state: the speech
+// probability of every frame, and the feed each frame was run with.
+export async function runVad(ort, bytes, frames) {
   const session = await ort.InferenceSession.create(bytes);
   const legacy = session.inputNames.includes('h');
   let state = legacy ? { h: new Float32Array(128), c: new Float32Array(128) } : { state: new Float32Array(256) };
   const probabilities = [];
+  const fed = [];
   for (const frame of frames) {
     const feeds = {
       input: new ort.Tensor('float32', frame, [1, 512]),
@@ -138,10 +139,15 @@ export async function vadProbabilities(ort, bytes, frames) {
     } else {
       feeds.state = new ort.Tensor('float32', state.state, [2, 1, 128]);
     }
+    fed.push(feeds);
     const out = await session.run(feeds);
     state = legacy ? { h: out.hn.data, c: out.cn.data } : { state: out.stateN.data };
     probabilities.push(out.output.data[0]);
   }
   await session.release?.();
-  return probabilities;
+  return { probabilities, feeds: fed };
+}
+
+export async function vadProbabilities(ort, bytes, frames) {
+  return (await runVad(ort, bytes, frames)).probabilities;
 }

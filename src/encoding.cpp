@@ -53,15 +53,16 @@ namespace {
 
 // The kernels work with float32 copies of scale and 1/scale, so both must be
 // finite and non-zero in float32.
-Status CheckScale(double scale, const std::string& what) {
+bool ScaleFitsFloat32(double scale) {
   constexpr double kFloatMax = std::numeric_limits<float>::max();
-  if (!(scale > 1 / kFloatMax) || !(scale <= kFloatMax)) {
-    return Status::RangeError(what +
-                              " must be from 2.9e-39 to 3.4e38 (it and its "
-                              "inverse finite in float32), got " +
-                              Num(scale));
-  }
-  return Status::Ok();
+  return scale > 1 / kFloatMax && scale <= kFloatMax;
+}
+
+Status ScaleError(const std::string& what, double scale) {
+  return Status::RangeError(what +
+                            " must be from 2.9e-39 to 3.4e38 (it and its "
+                            "inverse finite in float32), got " +
+                            Num(scale));
 }
 
 // Half away from zero; zf is never negative here, so this is floor(zf + 0.5).
@@ -80,11 +81,15 @@ Status CheckRange(double lo, double hi, const EncodingOptions& options) {
 
 // Fills in an encoding from its scale and offset, where the ends stay
 // within float32 (else the end codes would dequantize to Infinity).
+// describe() names the encoding in an error; it runs only on one, since
+// per-channel and block-wise calls come here once per channel.
+template <typename Describe>
 Status FromScaleOffset(int bitwidth, double scale, int32_t offset,
-                       bool is_symmetric, const std::string& what,
+                       bool is_symmetric, const Describe& describe,
                        Encoding* encoding) {
-  Status status = CheckScale(scale, "the scale of " + what);
-  if (!status.ok()) return status;
+  if (!ScaleFitsFloat32(scale)) {
+    return ScaleError("the scale of " + describe(), scale);
+  }
   Encoding e;
   e.bitwidth = bitwidth;
   e.scale = scale;
@@ -95,7 +100,7 @@ Status FromScaleOffset(int bitwidth, double scale, int32_t offset,
   if (e.min < -std::numeric_limits<float>::max() ||
       e.max > std::numeric_limits<float>::max()) {
     return Status::RangeError(
-        what +
+        describe() +
         " is too wide for float32: shifted onto the grid, an end would pass "
         "+-3.4e38 and dequantize to Infinity");
   }
@@ -130,9 +135,9 @@ Status NudgeRange(double lo, double hi, int bitwidth, Encoding* encoding) {
   }
   double zero_point = RoundHalfAwayFromZero(-lo / scale);
   zero_point = std::min<double>(std::max(zero_point, 0.0), steps);
-  return FromScaleOffset(bitwidth, scale, -static_cast<int32_t>(zero_point),
-                         false, "the range [" + Num(lo) + ", " + Num(hi) + "]",
-                         encoding);
+  return FromScaleOffset(
+      bitwidth, scale, -static_cast<int32_t>(zero_point), false,
+      [&] { return "the range [" + Num(lo) + ", " + Num(hi) + "]"; }, encoding);
 }
 
 Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
@@ -149,9 +154,10 @@ Status ComputeTfEncoding(double lo, double hi, const EncodingOptions& options,
 Status SymmetricFromAbsmax(double absmax, const EncodingOptions& options,
                            Encoding* encoding) {
   const int32_t half = int32_t{1} << (options.bitwidth - 1);
-  return FromScaleOffset(options.bitwidth, absmax / (half - 1),
-                         options.strict ? -(half - 1) : -half, true,
-                         "the symmetric range +-" + Num(absmax), encoding);
+  return FromScaleOffset(
+      options.bitwidth, absmax / (half - 1),
+      options.strict ? -(half - 1) : -half, true,
+      [&] { return "the symmetric range +-" + Num(absmax); }, encoding);
 }
 
 Status ComputeSymmetricEncoding(double lo, double hi,
@@ -192,13 +198,16 @@ Status NormalizeGivenEncoding(const Encoding& given, Encoding* encoding) {
                               std::to_string(given.bitwidth) + ", got " +
                               std::to_string(given.offset));
   }
-  status = CheckScale(given.scale, "encoding.scale");
-  if (!status.ok()) return status;
-  return FromScaleOffset(given.bitwidth, given.scale, given.offset,
-                         given.is_symmetric,
-                         "the encoding with scale " + Num(given.scale) +
-                             " and offset " + std::to_string(given.offset),
-                         encoding);
+  if (!ScaleFitsFloat32(given.scale)) {
+    return ScaleError("encoding.scale", given.scale);
+  }
+  return FromScaleOffset(
+      given.bitwidth, given.scale, given.offset, given.is_symmetric,
+      [&] {
+        return "the encoding with scale " + Num(given.scale) + " and offset " +
+               std::to_string(given.offset);
+      },
+      encoding);
 }
 
 }  // namespace wasmquant

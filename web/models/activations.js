@@ -7,7 +7,7 @@
 // (onnx/ranges.js); quantizeModel with the same options then writes the
 // weights and the activations' Q/DQ pairs (onnx/static.js), and one AIMET
 // file holds both. docs/design.md "Calibration" has the steps.
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { createQuantizer } from '../index.js';
 import { ANALYZE_BATCHES } from '../internal.js';
 import { checkChoice, describe, SCHEMES } from '../options.js';
@@ -19,6 +19,7 @@ import { fixSoftmaxRanges, shareEncodings } from './onnx/encoding-rules.js';
 import { excludedNodes, exclusionNotes, exposedModel } from './onnx/exposed.js';
 import { allGraphs } from './onnx/graph.js';
 import { ModelProtoSchema } from './onnx/onnx_pb.js';
+import { serializeModel } from './onnx/serialize.js';
 import { inlineExternalData } from './onnx/write.js';
 import { RANGES_OUTPUT, rangesModel, rangesSupported } from './onnx/ranges.js';
 import { checkAborted, firstNonFinite, quantizeModelWith } from './index.js';
@@ -314,7 +315,7 @@ export async function calibrateModel(files, inputs, options) {
       `folded ${counts.map(([op, n]) => `${n} ${op}`).join(', ')} into the Conv before each, as onnxruntime's optimizer does (fold: false keeps them)`,
     );
     // The weights are quantized from the folded model.
-    set.set(name, toFileSet({ [name]: toBinary(ModelProtoSchema, model) }).get(name));
+    set.set(name, toFileSet({ [name]: serializeModel(model) }).get(name));
   }
   await inlineExternalData(model, set, name);
   const exposed = exposedModel(model, excluded.nodes);

@@ -1,11 +1,12 @@
 // What calibration runs: the float model with the activations of its
 // integer-capable ops exposed as outputs, and the nodes the caller keeps
 // float (options.excludeNodes).
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { liftBranchValues, valueTypes } from './branches.js';
 import { movesValues } from './encoding-rules.js';
 import { allGraphs, allNames, isDefaultDomain } from './graph.js';
-import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx_pb.js';
+import { ValueInfoProtoSchema } from './onnx_pb.js';
+import { serializeModel } from './serialize.js';
 
 // Ops onnxruntime's QDQ transformer can run in integers (its QLinear* and
 // integer kernels, and the data movers it keeps quantized): the tensors
@@ -79,7 +80,7 @@ export function exposedModel(model, excluded = new Set()) {
   const entries = [...byGraph.get(g).map((name) => ({ outer: name, inner: name })), ...lifted];
   for (const { outer } of entries) if (!outputs.has(outer)) g.output.push(create(ValueInfoProtoSchema, { name: outer }));
   return {
-    bytes: toBinary(ModelProtoSchema, model),
+    bytes: serializeModel(model),
     names: entries.map((e) => e.inner),
     outer: new Map(entries.map((e) => [e.inner, e.outer])),
   };

@@ -4,12 +4,13 @@
 // pass a NaN over), all in one output, so that a run hands a few numbers
 // to JavaScript instead of every activation (megabytes a run, which cost
 // onnxruntime-node several times the model's own run).
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { allNames, allGraphs, uniqueName } from './graph.js';
 import { defaultOpset } from './opset.js';
 import { intAttr, node } from './qdq.js';
 import { bytesOf, rawTensor } from './tensors.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from './onnx_pb.js';
+import { serializeModel } from './serialize.js';
 
 export const RANGES_OUTPUT = 'wasmquant_ranges';
 
@@ -41,5 +42,5 @@ export function rangesModel(exposed, outputs) {
   const all = [...parts.ReduceMin, ...parts.ReduceMax, ...parts.ReduceSum];
   g.node.push(node('Concat', all, [RANGES_OUTPUT], uniqueName(names, `${RANGES_OUTPUT}_Concat`), [intAttr('axis', 0)]));
   g.output = [create(ValueInfoProtoSchema, { name: RANGES_OUTPUT })];
-  return toBinary(ModelProtoSchema, model);
+  return serializeModel(model);
 }

@@ -1,11 +1,11 @@
 // Serialises a rewritten model: tensors inline, or (for models that came
 // with external data, or would pass protobuf's 2 GiB limit) every tensor of
 // 1 KiB or more in one external data file beside the model.
-import { toBinary } from '@bufbuild/protobuf';
 import { fail } from '../../formats/common.js';
-import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
+import { StringStringEntryProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
 import { create } from '@bufbuild/protobuf';
 import { allGraphs, heldTensors } from './graph.js';
+import { serializeModel } from './serialize.js';
 import { storedData, tensorInfo } from './tensors.js';
 
 const EXTERNAL_THRESHOLD = 1024;
@@ -95,6 +95,6 @@ export async function writeModel(model, modelName, sites, set, { mode, locations
     files[dataName] = data;
     notes.push(`tensors of ${EXTERNAL_THRESHOLD} bytes or more are in the external data file ${dataName}`);
   }
-  files[modelName] = toBinary(ModelProtoSchema, model);
+  files[modelName] = serializeModel(model);
   return { files, notes };
 }

@@ -396,7 +396,10 @@ class Quantizer {
   // Calibrates x (options without encoding, out or pack), reports on its
   // round trip and quantizes it with the encodings the analysis made, which
   // stay rows: a weight quantized in blocks has a million of them.
-  [QUANTIZE_MEASURED](x, options) {
+  // into: where to put the results instead of new arrays, for a caller that
+  // quantizes a weight in many calls: { codes: a typed array of x.length and
+  // the codes' type, table: an EncodingTable, row: where the rows go in it }.
+  [QUANTIZE_MEASURED](x, options, into = {}) {
     checkTensor(x, 'float32', 'x');
     const plan = this.#analysisPlan(options, 'quantize', x.length);
     const { o, layout } = plan;
@@ -405,9 +408,13 @@ class Quantizer {
     try {
       this.#runPasses(set, memorySource(x), [layout]);
       const rows = set.encodingRows(0);
-      const encodings = EncodingTable.read(this.#m, rows, layout.channels);
+      const encodings = into.table ? into.table.readAt(this.#m, rows, layout.channels, into.row) : EncodingTable.read(this.#m, rows, layout.channels);
       const report = set.total(0);
-      const codes = new DTYPES[codeDtype(encodings.at(0))](x.length);
+      const Codes = DTYPES[codeDtype(encodings.at(0))];
+      if (into.codes && !(into.codes instanceof Codes && into.codes.length === x.length)) {
+        throw new TypeError(`wasmquant: internal: codes go into a ${Codes.name} of length ${x.length}`);
+      }
+      const codes = into.codes ?? new Codes(x.length);
       const q = this.#channelQuantizerOfRows(rows, layout.channels, layout, o.rounding);
       const nonFinite = this.#nonFinite(o);
       try {

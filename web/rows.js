@@ -35,6 +35,19 @@ export class EncodingTable {
     return new EncodingTable(new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS).slice());
   }
 
+  // A table of n rows to fill with readAt.
+  static allocate(n) {
+    return new EncodingTable(new Float64Array(n * FIELDS));
+  }
+
+  // Reads n rows at byte address ptr into rows start, ...; returns a table
+  // viewing them.
+  readAt(m, ptr, n, start) {
+    const view = this.rows.subarray(start * FIELDS, (start + n) * FIELDS);
+    view.set(new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS));
+    return new EncodingTable(view);
+  }
+
   static ofObjects(list) {
     const table = new EncodingTable(new Float64Array(list.length * FIELDS));
     list.forEach((e, i) => table.rows.set([e.bitwidth, e.min, e.max, e.scale, e.offset, e.isSymmetric ? 1 : 0], i * FIELDS));

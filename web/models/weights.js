@@ -39,26 +39,44 @@ function addReport(acc, x, report) {
 
 // Quantizes x (per tensor, or per channel with options.shape and axis) and
 // adds its squares to acc; returns { codes, encodings (an EncodingTable) }.
-function quantizeMeasured(wq, x, options, acc) {
-  const { codes, encodings, report } = wq[QUANTIZE_MEASURED](x, options);
+// into: see QUANTIZE_MEASURED (web/index.js).
+function quantizeMeasured(wq, x, options, acc, into) {
+  const { codes, encodings, report } = wq[QUANTIZE_MEASURED](x, options, into);
   addReport(acc, x, report);
   return { codes, encodings };
+}
+
+// The codes and encodings of a weight quantized in many calls, each call's
+// written in place: its codes at `at` (an element index), its rows at `row`.
+// The codes' type comes from the first call, which makes its own.
+class Parts {
+  constructor(length, rows) {
+    this.length = length;
+    this.codes = null;
+    this.encodings = EncodingTable.allocate(rows);
+  }
+
+  quantize(wq, x, options, acc, at, row) {
+    const into = { table: this.encodings, row };
+    if (this.codes) into.codes = this.codes.subarray(at, at + x.length);
+    const result = quantizeMeasured(wq, x, options, acc, into);
+    if (!this.codes) {
+      this.codes = new result.codes.constructor(this.length);
+      this.codes.set(result.codes, at);
+    }
+  }
 }
 
 // Rows of `rows.length / width` channels, through the core in batches.
 function quantizeBatched(wq, rows, width, d, acc) {
   const count = rows.length / width;
-  const tables = [];
-  let codes = null;
+  const parts = new Parts(rows.length, count);
   for (let start = 0; start < count; start += MAX_CHANNELS_PER_CALL) {
     const n = Math.min(MAX_CHANNELS_PER_CALL, count - start);
     const part = rows.subarray(start * width, (start + n) * width);
-    const result = quantizeMeasured(wq, part, { ...coreOptions(d), shape: [n, width], axis: 0 }, acc);
-    codes ??= new result.codes.constructor(rows.length);
-    codes.set(result.codes, start * width);
-    tables.push(result.encodings);
+    parts.quantize(wq, part, { ...coreOptions(d), shape: [n, width], axis: 0 }, acc, start * width, start);
   }
-  return { codes, encodings: EncodingTable.concat(tables) };
+  return parts;
 }
 
 // dst = src as `count` matrices [rows, cols] each transposed to
@@ -95,21 +113,19 @@ function around(shape, axis) {
 function quantizeBlockSlabs(wq, tensor, { outer, dim, inner }, d, acc) {
   const size = d.blockSize;
   const slab = new Float32Array(size * inner); // reused: touched once
-  const tables = [];
-  let codes = null;
+  const blocks = Math.ceil(dim / size);
+  const parts = new Parts(tensor.length, outer * blocks * inner);
   for (let o = 0; o < outer; o += 1) {
-    for (let k = 0; k < dim; k += size) {
+    for (let b = 0; b < blocks; b += 1) {
+      const k = b * size;
       const len = Math.min(size, dim - k);
       const begin = (o * dim + k) * inner;
       const part = slab.subarray(0, len * inner);
       part.set(valuesOf(tensor).subarray(begin, begin + len * inner));
-      const result = quantizeMeasured(wq, part, { ...coreOptions(d), shape: [len, inner], axis: 1 }, acc);
-      codes ??= new result.codes.constructor(tensor.length);
-      codes.set(result.codes, begin);
-      tables.push(result.encodings);
+      parts.quantize(wq, part, { ...coreOptions(d), shape: [len, inner], axis: 1 }, acc, begin, (o * blocks + b) * inner);
     }
   }
-  return { codes, encodings: EncodingTable.concat(tables) };
+  return parts;
 }
 
 // Blocks of `size` along `axis` (the last one shorter when size does not
@@ -140,20 +156,24 @@ function quantizeBlocks(wq, tensor, shape, d, acc) {
   const tail = full !== dim ? quantizeBatched(wq, tails, dim - full, d, acc) : null;
   const Codes = (head ?? tail).codes.constructor;
   const codeRows = full === dim ? head.codes : new Codes(x.length);
-  const order = new Uint32Array(lines * blocks); // scale-tensor position → head rows, then tail rows
-  const perLine = full / size;
-  for (let l = 0; l < lines; l += 1) {
-    if (full !== dim) {
+  if (full !== dim) {
+    for (let l = 0; l < lines; l += 1) {
       if (head) codeRows.set(head.codes.subarray(l * full, (l + 1) * full), l * dim);
       codeRows.set(tail.codes.subarray(l * (dim - full), (l + 1) * (dim - full)), l * dim + full);
     }
+  }
+  const codes = inner === 1 ? codeRows : transpose(codeRows, outer, inner, dim, new Codes(x.length));
+  // Whole blocks along the last axis are in the scale tensor's order already.
+  if (!tail && inner === 1) return { codes, encodings: head.encodings };
+  const order = new Uint32Array(lines * blocks); // scale-tensor position → head rows, then tail rows
+  const perLine = full / size;
+  for (let l = 0; l < lines; l += 1) {
     const o = Math.floor(l / inner);
     const i = l % inner;
     for (let b = 0; b < blocks; b += 1) {
       order[(o * blocks + b) * inner + i] = b < perLine ? l * perLine + b : lines * perLine + l;
     }
   }
-  const codes = inner === 1 ? codeRows : transpose(codeRows, outer, inner, dim, new Codes(x.length));
   const encodings = EncodingTable.concat([head, tail].filter(Boolean).map((r) => r.encodings)).pick(order);
   return { codes, encodings };
 }

@@ -28,6 +28,31 @@ function packRows(values, rows, perRow, bits) {
   return out;
 }
 
+// Columns of B tiled this wide: a tile's output (TILE × K codes) stays in
+// cache while B is read row by row, TILE codes at a time.
+const TILE = 16;
+
+// B's codes [K, N] (+ bias) as MatMulNBits stores them: N columns of
+// `blocks` blocks of `block` codes, packed `bits` a code, low bits first;
+// the last block of column n padded with pad(n).
+function packColumns(codes, K, N, { block, blocks, bits, bias, pad }) {
+  const rowBytes = (block * bits) / 8;
+  const columnBytes = blocks * rowBytes;
+  const out = new Uint8Array(N * columnBytes);
+  for (let n0 = 0; n0 < N; n0 += TILE) {
+    const n1 = Math.min(n0 + TILE, N);
+    for (let k = 0; k < blocks * block; k += 1) {
+      const at = Math.floor(k / block) * rowBytes + (((k % block) * bits) >> 3);
+      const shift = (k * bits) & 7;
+      for (let n = n0; n < n1; n += 1) {
+        const code = k < K ? codes[k * N + n] + bias : pad(n);
+        out[n * columnBytes + at] |= code << shift;
+      }
+    }
+  }
+  return out;
+}
+
 // Replaces every MatMul that reads `site` by a MatMulNBits. result.codes
 // are in B's [K, N] order, result.encodings (an EncodingTable) in block
 // order [blocks, N].
@@ -41,27 +66,22 @@ export function addMatMulNBits(site, result, readers, names, model) {
   // Without zero points MatMulNBits takes 2^(bits-1): symmetric codes s
   // are stored as s + 2^(bits-1).
   const bias = signed ? 1 << (bits - 1) : 0;
-  const columnCodes = new Uint8Array(N * blocks * block);
   const scales = new Float32Array(N * blocks);
   const zeros = new Uint8Array(N * blocks);
-  for (let n = 0; n < N; n += 1) {
-    for (let b = 0; b < blocks; b += 1) {
+  for (let b = 0; b < blocks; b += 1) {
+    for (let n = 0; n < N; n += 1) {
       const e = b * N + n;
-      const zero = signed ? bias : -encodings.offset(e);
       scales[n * blocks + b] = encodings.scale(e);
-      zeros[n * blocks + b] = zero;
-      const row = (n * blocks + b) * block;
-      for (let t = 0; t < block; t += 1) {
-        const k = b * block + t;
-        columnCodes[row + t] = k < K ? codes[k * N + n] + bias : zero;
-      }
+      zeros[n * blocks + b] = signed ? bias : -encodings.offset(e);
     }
   }
+  // The padding of a short last block dequantizes to 0.
+  const pad = (n) => zeros[n * blocks + blocks - 1];
   const base = site.name;
   const qName = uniqueName(names, `${base}_Q${bits}`);
   const sName = uniqueName(names, `${base}_scales`);
   const tensors = [
-    rawTensor(qName, 'uint8', [N, blocks, (block * bits) / 8], packRows(columnCodes, N * blocks, block, bits)),
+    rawTensor(qName, 'uint8', [N, blocks, (block * bits) / 8], packColumns(codes, K, N, { block, blocks, bits, bias, pad })),
     rawTensor(sName, 'float32', [N * blocks], bytesOf(scales)),
   ];
   const inputs = [qName, sName];

@@ -140,7 +140,10 @@ export function bytesOf(data) {
 
 // Two 4-bit codes per byte, the first in the low nibble (ONNX int4/uint4).
 export function packNibbles(codes) {
-  const out = new Uint8Array(Math.ceil(codes.length / 2));
-  for (let i = 0; i < codes.length; i += 1) out[i >> 1] |= (codes[i] & 0xf) << ((i & 1) * 4);
+  const n = codes.length;
+  const out = new Uint8Array(Math.ceil(n / 2));
+  // Each byte written once: a read-modify-write of fresh memory costs twice.
+  for (let j = 0, i = 0; i + 1 < n; j += 1, i += 2) out[j] = (codes[i] & 0xf) | ((codes[i + 1] & 0xf) << 4);
+  if (n % 2 === 1) out[out.length - 1] = codes[n - 1] & 0xf;
   return out;
 }

@@ -23,84 +23,166 @@ export function readEncodingRows(m, ptr, n) {
   return list;
 }
 
-// Encodings kept as rows in JS memory, for the many of a tensor quantized
-// in blocks, which no caller needs as a million objects.
-export class EncodingTable {
-  constructor(rows) {
-    this.rows = rows;
-    this.length = rows.length / FIELDS;
-  }
+// A core encoding's ends, as FromScaleOffset (src/encoding.cpp) computes
+// them from its scale and offset: the same double operations, so the
+// same numbers.
+function extremesOf(bitwidth, scale, offset, isSymmetric) {
+  const strict = isSymmetric && offset === -(2 ** (bitwidth - 1) - 1);
+  const min = offset * scale;
+  return { min, max: min + (2 ** bitwidth - 1 - (strict ? 1 : 0)) * scale };
+}
 
-  static read(m, ptr, n) {
-    return new EncodingTable(new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS).slice());
+// Encodings kept as columns in JS memory, for the many of a tensor
+// quantized in blocks (a million: as objects, or as the six float64 of a
+// core row, they would take more memory than the weight's codes). min and
+// max are derived from scale and offset, as the core's are, unless given
+// ones differ (ofObjects): then they are kept too.
+export class EncodingTable {
+  constructor(columns) {
+    this.columns = columns;
+    this.length = columns.scale.length;
   }
 
   // A table of n rows to fill with readAt.
   static allocate(n) {
-    return new EncodingTable(new Float64Array(n * FIELDS));
+    return new EncodingTable({
+      bitwidth: new Uint8Array(n),
+      scale: new Float64Array(n),
+      offset: new Int32Array(n),
+      symmetric: new Uint8Array(n),
+      extremes: null,
+    });
   }
 
-  // Reads n rows at byte address ptr into rows start, ...; returns a table
-  // viewing them.
+  static read(m, ptr, n) {
+    const table = EncodingTable.allocate(n);
+    table.readAt(m, ptr, n, 0);
+    return table;
+  }
+
+  // Reads the n core rows at byte address ptr into rows start, ...;
+  // returns a table viewing them.
   readAt(m, ptr, n, start) {
-    const view = this.rows.subarray(start * FIELDS, (start + n) * FIELDS);
-    view.set(new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS));
-    return new EncodingTable(view);
+    const rows = new Float64Array(m.HEAPU8.buffer, ptr, n * FIELDS);
+    const { bitwidth, scale, offset, symmetric } = this.columns;
+    for (let i = 0, r = 0; i < n; i += 1, r += FIELDS) {
+      bitwidth[start + i] = rows[r];
+      scale[start + i] = rows[r + 3];
+      offset[start + i] = rows[r + 4];
+      symmetric[start + i] = rows[r + 5];
+    }
+    return this.slice(start, start + n);
+  }
+
+  // Rows begin, ... end - 1, sharing this table's memory.
+  slice(begin, end) {
+    const c = this.columns;
+    return new EncodingTable({
+      bitwidth: c.bitwidth.subarray(begin, end),
+      scale: c.scale.subarray(begin, end),
+      offset: c.offset.subarray(begin, end),
+      symmetric: c.symmetric.subarray(begin, end),
+      extremes: c.extremes && c.extremes.subarray(begin * 2, end * 2),
+    });
   }
 
   static ofObjects(list) {
-    const table = new EncodingTable(new Float64Array(list.length * FIELDS));
-    list.forEach((e, i) => table.rows.set([e.bitwidth, e.min, e.max, e.scale, e.offset, e.isSymmetric ? 1 : 0], i * FIELDS));
+    const table = EncodingTable.allocate(list.length);
+    const { bitwidth, scale, offset, symmetric } = table.columns;
+    const extremes = new Float64Array(list.length * 2);
+    let derived = true;
+    list.forEach((e, i) => {
+      bitwidth[i] = e.bitwidth;
+      scale[i] = e.scale;
+      offset[i] = e.offset;
+      symmetric[i] = e.isSymmetric ? 1 : 0;
+      const ends = extremesOf(e.bitwidth, e.scale, e.offset, e.isSymmetric);
+      extremes[2 * i] = e.min;
+      extremes[2 * i + 1] = e.max;
+      derived &&= Object.is(ends.min, e.min) && Object.is(ends.max, e.max);
+    });
+    if (!derived) table.columns.extremes = extremes;
     return table;
   }
 
   // The rows of `tables` one after another.
   static concat(tables) {
-    const rows = new Float64Array(tables.reduce((n, t) => n + t.rows.length, 0));
-    let at = 0;
-    for (const t of tables) {
-      rows.set(t.rows, at);
-      at += t.rows.length;
-    }
-    return new EncodingTable(rows);
-  }
-
-  bitwidth(i) {
-    return this.rows[i * FIELDS];
-  }
-
-  min(i) {
-    return this.rows[i * FIELDS + 1];
-  }
-
-  max(i) {
-    return this.rows[i * FIELDS + 2];
-  }
-
-  scale(i) {
-    return this.rows[i * FIELDS + 3];
-  }
-
-  offset(i) {
-    return this.rows[i * FIELDS + 4] + 0; // never -0
-  }
-
-  isSymmetric(i) {
-    return this.rows[i * FIELDS + 5] !== 0;
-  }
-
-  at(i) {
-    return objectAt(this.rows, i * FIELDS);
+    return EncodingTable.#gather(
+      tables,
+      tables.reduce((n, t) => n + t.length, 0),
+      (visit) => {
+        let at = 0;
+        for (const t of tables) {
+          for (let i = 0; i < t.length; i += 1) visit(t, i, at + i);
+          at += t.length;
+        }
+      },
+    );
   }
 
   // A table of the rows order[0], order[1], ...
   pick(order) {
-    const rows = new Float64Array(order.length * FIELDS);
-    for (let i = 0; i < order.length; i += 1) {
-      const from = order[i] * FIELDS;
-      for (let f = 0; f < FIELDS; f += 1) rows[i * FIELDS + f] = this.rows[from + f];
-    }
-    return new EncodingTable(rows);
+    return EncodingTable.#gather([this], order.length, (visit) => {
+      for (let i = 0; i < order.length; i += 1) visit(this, order[i], i);
+    });
+  }
+
+  // A new table of n rows; each(visit) calls visit(table, i, to) to copy
+  // row i of one of `tables` to row `to`.
+  static #gather(tables, n, each) {
+    const out = EncodingTable.allocate(n);
+    const o = out.columns;
+    const explicit = tables.some((t) => t.columns.extremes);
+    if (explicit) o.extremes = new Float64Array(n * 2);
+    each((t, i, to) => {
+      const c = t.columns;
+      o.bitwidth[to] = c.bitwidth[i];
+      o.scale[to] = c.scale[i];
+      o.offset[to] = c.offset[i];
+      o.symmetric[to] = c.symmetric[i];
+      if (explicit) {
+        o.extremes[2 * to] = t.min(i);
+        o.extremes[2 * to + 1] = t.max(i);
+      }
+    });
+    return out;
+  }
+
+  bitwidth(i) {
+    return this.columns.bitwidth[i];
+  }
+
+  min(i) {
+    const c = this.columns;
+    return c.extremes ? c.extremes[2 * i] : extremesOf(c.bitwidth[i], c.scale[i], c.offset[i], c.symmetric[i] !== 0).min;
+  }
+
+  max(i) {
+    const c = this.columns;
+    return c.extremes ? c.extremes[2 * i + 1] : extremesOf(c.bitwidth[i], c.scale[i], c.offset[i], c.symmetric[i] !== 0).max;
+  }
+
+  scale(i) {
+    return this.columns.scale[i];
+  }
+
+  offset(i) {
+    return this.columns.offset[i];
+  }
+
+  isSymmetric(i) {
+    return this.columns.symmetric[i] !== 0;
+  }
+
+  at(i) {
+    return {
+      bitwidth: this.bitwidth(i),
+      min: this.min(i),
+      max: this.max(i),
+      scale: this.scale(i),
+      offset: this.offset(i),
+      isSymmetric: this.isSymmetric(i),
+    };
   }
 
   // One field of every row, as a Type array.

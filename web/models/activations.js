@@ -15,7 +15,7 @@ import { matcher } from './decide.js';
 import { activationEncodings } from '../formats/aimet.js';
 import { toFileSet } from './files.js';
 import { foldIntoConvs } from './onnx/fold.js';
-import { fixSoftmaxRanges, shareEncodings } from './onnx/encoding-rules.js';
+import { fixSoftmaxRanges, shareEncodings, sharedEncodings, softmaxOutputs } from './onnx/encoding-rules.js';
 import { excludedNodes, exclusionNotes, exposedModel } from './onnx/exposed.js';
 import { allGraphs } from './onnx/graph.js';
 import { ModelProtoSchema } from './onnx/onnx_pb.js';
@@ -290,6 +290,42 @@ async function addRoundTrips(runner, rows, wq, known) {
   }
 }
 
+// The encoding rules (onnx/encoding-rules.js) of every graph: derived(names)
+// gives the activations among `names` whose encodings the rules set;
+// apply(names, calibrated, skipped) gives every activation's row (the
+// calibrated ones, and those skipped ones whose source has one), in the
+// order of `names`, the rules' encodings set.
+function encodingRules(model, o) {
+  const symmetric = o.activation.symmetric ?? o.activation.scheme === 'symmetric';
+  const share = { concat: o.shareConcat, movers: o.shareEncodings, activations: o.shareEncodings && !symmetric };
+  const graphs = allGraphs(model.graph).map(({ graph }) => ({ graph, pairs: sharedEncodings(graph, share), softmax: softmaxOutputs(graph) }));
+  return {
+    derived(names) {
+      const out = new Set();
+      for (const { pairs, softmax } of graphs) {
+        for (const name of softmax) if (names.has(name)) out.add(name);
+        for (const [target, source] of pairs) if (names.has(target) && names.has(source)) out.add(target);
+      }
+      return out;
+    },
+    apply(names, calibrated, skipped, wq, options) {
+      const rows = new Map(calibrated.map((a) => [a.name, a]));
+      const wanted = new Set(names.filter((n) => skipped.has(n)));
+      for (const { pairs, softmax } of graphs) {
+        for (const name of softmax) if (wanted.has(name) && !rows.has(name)) rows.set(name, { name, encoding: null });
+        for (const [target, source] of pairs)
+          if (wanted.has(target) && !rows.has(target) && rows.has(source)) rows.set(target, { name: target, encoding: null });
+      }
+      const activations = names.filter((n) => rows.has(n)).map((n) => rows.get(n));
+      for (const { graph, pairs } of graphs) {
+        fixSoftmaxRanges(graph, activations, wq, options);
+        shareEncodings(pairs, activations);
+      }
+      return activations;
+    },
+  };
+}
+
 /**
  * A fully quantized ONNX model, its activations calibrated by running it in
  * options.ort over `inputs` (after folding norms into the Convs before them,
@@ -318,6 +354,8 @@ export async function calibrateModel(files, inputs, options) {
     set.set(name, toFileSet({ [name]: serializeModel(model) }).get(name));
   }
   await inlineExternalData(model, set, name);
+  // Before exposing: that makes every activation a graph output.
+  const rules = encodingRules(model, o);
   const exposed = exposedModel(model, excluded.nodes);
   const session = await o.ort.InferenceSession.create(exposed.bytes, o.sessionOptions);
   const runner = {
@@ -336,14 +374,14 @@ export async function calibrateModel(files, inputs, options) {
     // activation are not (the detector: 1.7× the float run either way).
     rangesOk: rangesSupported(model) && Boolean(o.ort.env?.versions?.node),
   };
+  const names = exposed.names.filter(o.keep);
   let activations;
   try {
-    const calibrated = await calibrateActivations(runner, exposed.names, o, wq);
-    activations = calibrated.activations;
-    for (const { graph } of allGraphs(model.graph)) {
-      fixSoftmaxRanges(graph, activations, wq, o.activation);
-      if (o.shareEncodings || o.shareConcat) shareEncodings(graph, activations, { concat: o.shareConcat, movers: o.shareEncodings });
-    }
+    // Without a report, the activations whose encodings the rules give are
+    // not calibrated at all (fewer reductions or copies a run).
+    const skip = o.report ? new Set() : rules.derived(new Set(names));
+    const calibrated = await calibrateActivations(runner, names, { ...o, keep: (n) => o.keep(n) && !skip.has(n) }, wq);
+    activations = rules.apply(names, calibrated.activations, skip, wq, o.activation);
     if (o.report && source.rereadable) {
       await addRoundTrips(runner, activations, wq, calibrated.ranges);
     } else if (o.report) {

@@ -169,7 +169,10 @@ export interface CalibrationOptions extends ModelOptions {
    * The outputs of ops that only move or select their input's values
    * (Reshape, Transpose, Squeeze, Unsqueeze, Flatten, Split, Slice, Gather,
    * MaxPool, Resize but cubic) take their input's encoding, as onnxruntime's
-   * quantizer does, so that those ops run on the codes; default true.
+   * quantizer does, so that those ops run on the codes; and the output of a
+   * Conv, ConvTranspose, MatMul, Gemm, Add or Mul read only by a Relu or Clip
+   * takes the activation's output encoding (asymmetric activations only), as
+   * onnxruntime's quantizer does by removing the activation; default true.
    */
   shareEncodings?: boolean;
   /**

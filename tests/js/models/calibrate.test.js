@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createQuantizer } from '../../../web/index.js';
 import { calibrateModel } from '../../../web/models/index.js';
 import { ModelProtoSchema, ValueInfoProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
+import { fusedActivations } from './rules.js';
 import { lineCrops, OCR, readModel, RUNTIMES } from './runtimes.js';
 
 const FILE = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -62,7 +63,7 @@ function finiteRange(values) {
 
 describe(`calibrateModel: ${FILE}`, () => {
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {
-    it(`${runtime}: every activation's encoding is that of all its values, or its source's after an op that only moves values`, async () => {
+    it(`${runtime}: every activation's encoding is that of all its values, or its source's after an op that only moves values or before a Relu or Clip`, async () => {
       const list = lineCrops(3, 1);
       // Unfolded, the activations are those of the float model itself (a
       // folded Conv rounds differently; fold.test.js checks the folding).
@@ -70,6 +71,10 @@ describe(`calibrateModel: ${FILE}`, () => {
       // The classifier's MaxPool and its Reshape (onnxruntime's rule: their outputs share their input's scale).
       const source = new Map(model.graph.node.filter((n) => ['MaxPool', 'Reshape'].includes(n.opType)).map((n) => [n.output[0], n.input[0]]));
       expect(source.size).toBe(2);
+      // A Conv (or Add) read only by a Relu or Clip takes the activation's
+      // output encoding (onnxruntime's quantizer removes the activation).
+      for (const [input, output] of fusedActivations(model)) source.set(input, output);
+      expect(source.size).toBeGreaterThan(2 + 25);
       const origin = (name) => (source.has(name) ? origin(source.get(name)) : name);
       const constants = new Set(model.graph.node.filter((n) => n.opType === 'Constant').flatMap((n) => n.output));
       const produced = new Set([...model.graph.input.map((i) => i.name), ...model.graph.node.flatMap((n) => n.output)]);
@@ -197,7 +202,24 @@ describe(`calibrateModel: ${FILE}`, () => {
     const skipped = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
     expect(skipped.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
     expect(skipped.notes.join('\n')).not.toMatch(/no report/);
+    // Symmetric activations keep their own encoding before a Relu or Clip
+    // (their grid holds negative values, which the activation must clip):
+    // the same as the activation's only where the larger magnitude is positive.
+    const of = (n) => result.activations.find((a) => a.name === n).encoding;
+    const pairs = [...fusedActivations(model)];
+    expect(pairs.filter(([input, output]) => of(input).scale !== of(output).scale).length).toBeGreaterThan(pairs.length / 2);
   });
+
+  for (const [runtime, ort] of Object.entries(RUNTIMES)) {
+    it(`${runtime}: without a report, the activations whose encodings the rules give are not calibrated, and every encoding is the same`, async () => {
+      const list = lineCrops(2, 5);
+      const strip = (r) => r.activations.map(({ name, encoding }) => ({ name, encoding }));
+      const full = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq });
+      const lean = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
+      expect(strip(lean)).toEqual(strip(full));
+      expect(Buffer.compare(Buffer.from(lean.files[FILE]), Buffer.from(full.files[FILE]))).toBe(0);
+    });
+  }
 
   it('progress after each run of each pass, then the weights; an AbortSignal stops it between runs', async () => {
     const ort = RUNTIMES['onnxruntime-node'];

@@ -354,9 +354,13 @@ export async function calibrateModel(files, inputs, options) {
     set.set(name, toFileSet({ [name]: serializeModel(model) }).get(name));
   }
   await inlineExternalData(model, set, name);
-  // Before exposing: that makes every activation a graph output.
+  // Before exposing: that makes every activation a graph output. Without a
+  // report, the activations whose encodings the rules give are not
+  // calibrated at all (fewer reductions or copies a run), nor exposed in
+  // the main graph (fewer outputs).
   const rules = encodingRules(model, o);
-  const exposed = exposedModel(model, excluded.nodes);
+  const derived = (names) => (o.report ? new Set() : rules.derived(new Set(names.filter(o.keep))));
+  const exposed = exposedModel(model, excluded.nodes, derived);
   const session = await o.ort.InferenceSession.create(exposed.bytes, o.sessionOptions);
   const runner = {
     session,
@@ -377,9 +381,7 @@ export async function calibrateModel(files, inputs, options) {
   const names = exposed.names.filter(o.keep);
   let activations;
   try {
-    // Without a report, the activations whose encodings the rules give are
-    // not calibrated at all (fewer reductions or copies a run).
-    const skip = o.report ? new Set() : rules.derived(new Set(names));
+    const skip = derived(names);
     const calibrated = await calibrateActivations(runner, names, { ...o, keep: (n) => o.keep(n) && !skip.has(n) }, wq);
     activations = rules.apply(names, calibrated.activations, skip, wq, o.activation);
     if (o.report && source.rereadable) {

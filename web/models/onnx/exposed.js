@@ -72,13 +72,16 @@ function candidatesByGraph(model, excluded) {
 // outputs (onnxruntime infers their types), and the float ones of If
 // branches through their If's outputs (onnx/branches.js). names: the
 // tensors' own names, in graph order; outer: the output that gives each.
-export function exposedModel(model, excluded = new Set()) {
+// omit(names) gives those of the main graph's that need no output (whose
+// encodings come from others): still named, not exposed.
+export function exposedModel(model, excluded = new Set(), omit = () => new Set()) {
   const g = model.graph;
   const byGraph = candidatesByGraph(model, excluded);
   const lifted = liftBranchValues(g, (b) => byGraph.get(b) ?? [], valueTypes(g), allNames(allGraphs(g)));
   const outputs = new Set(g.output.map((o) => o.name));
+  const omitted = omit(byGraph.get(g));
   const entries = [...byGraph.get(g).map((name) => ({ outer: name, inner: name })), ...lifted];
-  for (const { outer } of entries) if (!outputs.has(outer)) g.output.push(create(ValueInfoProtoSchema, { name: outer }));
+  for (const { outer } of entries) if (!outputs.has(outer) && !omitted.has(outer)) g.output.push(create(ValueInfoProtoSchema, { name: outer }));
   return {
     bytes: serializeModel(model),
     names: entries.map((e) => e.inner),

@@ -2,6 +2,8 @@
 // stated here independently of web/models/onnx/encoding-rules.js: when the
 // op's output is read by the activation alone (in any graph) and is no
 // graph output, it takes the activation's output encoding.
+import { expect } from 'vitest';
+
 const FUSING = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'Mul']);
 
 function graphsOf(graph) {
@@ -27,4 +29,20 @@ export function fusedActivations(model, also = []) {
     }
   }
   return out;
+}
+
+// Each encoding holds its activation's observed range (tf: min/max, nudged
+// by under a step), or, before a fused Relu or Clip, is that activation's
+// output encoding (which clips); sqnr(sqnrDb, name) checks the others'.
+export function expectRangesHeld(activations, fused, sqnr) {
+  const byName = new Map(activations.map((a) => [a.name, a]));
+  for (const { name, encoding, min, max, sqnrDb } of activations) {
+    if (fused.has(name)) {
+      expect(encoding, name).toEqual(byName.get(fused.get(name)).encoding);
+      continue;
+    }
+    expect(encoding.min, name).toBeLessThanOrEqual(Math.min(min, 0) + encoding.scale);
+    expect(encoding.max, name).toBeGreaterThanOrEqual(max - encoding.scale);
+    sqnr(sqnrDb, name);
+  }
 }

@@ -153,7 +153,11 @@ describe.each(BROWSERS)('the calibration card in %s', (browser) => {
       expect(shown.checkInput).toMatch(/^Input — x: crop-3\.npy, held out, float32, shape \[1, 3, 48, 192\]/);
       expect(shown.check[0].cosine).toBeGreaterThan(0.99);
       const got = await downloads('#m-cal-download');
-      expect(await maxDifference(float, got[FILE], crops[2])).toBeLessThan(0.02);
+      // Two crops of calibration: the held-out crop's probabilities move by
+      // 0.024 here (0.024–0.069 over other seeds). It was 0.010 before a
+      // Conv or Add read only by a Relu or Clip took the activation's
+      // encoding (onnxruntime's and AIMET's rule; 0.010–0.094 over those seeds).
+      expect(await maxDifference(float, got[FILE], crops[2])).toBeLessThan(0.04);
 
       const wrong = { name: 'flat.npy', bytes: writeNpy(new Float32Array(3 * 48), [3, 48]) };
       await page.setInputFiles('#m-cal-files', [files[0], wrong]);

@@ -77,6 +77,7 @@ async function calibrate(file, opts, cmd) {
   if (!opts.report) options.report = false;
   if (!opts.fold) options.fold = false;
   if (opts.shareConcat) options.shareConcat = true;
+  if (!opts.fuseActivations) options.fuseActivations = false;
   if (opts.excludeNode) options.excludeNodes = opts.excludeNode;
   let result;
   try {
@@ -138,6 +139,7 @@ export function addCalibrateCommand(program, onFile) {
       ).argParser(collect),
     )
     .option('--share-concat', "a Concat's inputs take its output's encoding (one scale across it, as TFLite and Qualcomm's HTP want)")
+    .option('--no-fuse-activations', "a Conv (or Add, …) read only by a Relu or Clip keeps its own encoding instead of the activation's")
     .option('--no-fold', 'keep the norms and per-channel Mul/Add after Convs as ops of their own (folded into the Convs by default)')
     .option('--threads <n>', "onnxruntime's thread count (default: the runtime's)", integer(1, 1024, 'threads'))
     .addOption(encodingsVersionOption())

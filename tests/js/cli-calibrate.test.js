@@ -184,14 +184,31 @@ describe('calibrate: what it writes', () => {
     expect(lines[lines.indexOf('activations') + 2]).toMatch(/^name\s+encoding min\s+encoding max\s+scale\s+offset\s+type$/);
   });
 
-  it('--exclude-node (repeatable), --no-fold and --share-concat: as calibrateModel with excludeNodes, fold: false and shareConcat', async () => {
+  it('--exclude-node (repeatable), --no-fold, --no-fuse-activations and --share-concat: as calibrateModel with excludeNodes, fold: false, fuseActivations: false and shareConcat', async () => {
     const dir = makeDir('exclude', { '1.npy': writeNpy(image(8), SHAPE) });
     const out = path.join(tmp, 'exclude-out');
-    const args = ['--exclude-node', 'p2o.Mul.1*', '--exclude-node', 'p2o.Add.?', '--no-fold', '--share-concat', '--no-report', '--json'];
+    const args = [
+      '--exclude-node',
+      'p2o.Mul.1*',
+      '--exclude-node',
+      'p2o.Add.?',
+      '--no-fold',
+      '--no-fuse-activations',
+      '--share-concat',
+      '--no-report',
+      '--json',
+    ];
     const r = await cli('calibrate', MODEL, '--inputs', dir, '-o', out, ...args, ...THREADS);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const options = { ...SESSION, report: false, fold: false, shareConcat: true, excludeNodes: ['p2o.Mul.1*', 'p2o.Add.?'] };
+    const options = {
+      ...SESSION,
+      report: false,
+      fold: false,
+      fuseActivations: false,
+      shareConcat: true,
+      excludeNodes: ['p2o.Mul.1*', 'p2o.Add.?'],
+    };
     const api = await calibrateModel({ [FILE]: bytes }, [feed(image(8))], options);
     const report = JSON.parse(r.stdout);
     expect(report.activations).toEqual(viaJson(api.activations));

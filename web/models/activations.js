@@ -28,7 +28,7 @@ function fail(ErrorClass, message) {
   throw new ErrorClass(`wasmquant: calibrateModel: ${message}`);
 }
 
-const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'shareConcat', 'fold', 'excludeNodes'];
+const OWN_OPTIONS = ['ort', 'activations', 'sessionOptions', 'report', 'shareEncodings', 'fuseActivations', 'shareConcat', 'fold', 'excludeNodes'];
 // The activation encoding options; weights take quantizeModel's own.
 const ACTIVATION_OPTIONS = ['scheme', 'bitwidth', 'symmetric', 'percentile', 'minRange'];
 
@@ -75,7 +75,7 @@ function checkOptions(options) {
   if (o.activations !== undefined && typeof o.activations !== 'function') {
     fail(TypeError, `options.activations must be a function (name) => boolean, got ${describe(o.activations)}`);
   }
-  for (const key of ['report', 'shareEncodings', 'shareConcat', 'fold']) {
+  for (const key of ['report', 'shareEncodings', 'fuseActivations', 'shareConcat', 'fold']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(TypeError, `options.${key} must be a boolean, got ${describe(o[key])}`);
   }
   const activation = {};
@@ -96,6 +96,7 @@ function checkOptions(options) {
     sessionOptions: o.sessionOptions ?? {},
     report: o.report ?? true,
     shareEncodings: o.shareEncodings ?? true,
+    fuseActivations: o.fuseActivations ?? true,
     shareConcat: o.shareConcat ?? false,
     fold: o.fold ?? true,
   };
@@ -297,7 +298,7 @@ async function addRoundTrips(runner, rows, wq, known) {
 // order of `names`, the rules' encodings set.
 function encodingRules(model, o) {
   const symmetric = o.activation.symmetric ?? o.activation.scheme === 'symmetric';
-  const share = { concat: o.shareConcat, movers: o.shareEncodings, activations: o.shareEncodings && !symmetric };
+  const share = { concat: o.shareConcat, movers: o.shareEncodings, activations: o.fuseActivations && !symmetric };
   const graphs = allGraphs(model.graph).map(({ graph }) => ({ graph, pairs: sharedEncodings(graph, share), softmax: softmaxOutputs(graph) }));
   return {
     derived(names) {

@@ -169,12 +169,18 @@ export interface CalibrationOptions extends ModelOptions {
    * The outputs of ops that only move or select their input's values
    * (Reshape, Transpose, Squeeze, Unsqueeze, Flatten, Split, Slice, Gather,
    * MaxPool, Resize but cubic) take their input's encoding, as onnxruntime's
-   * quantizer does, so that those ops run on the codes; and the output of a
-   * Conv, ConvTranspose, MatMul, Gemm, Add or Mul read only by a Relu or Clip
-   * takes the activation's output encoding (asymmetric activations only), as
-   * onnxruntime's quantizer does by removing the activation; default true.
+   * quantizer does, so that those ops run on the codes; default true.
    */
   shareEncodings?: boolean;
+  /**
+   * The output of a Conv, ConvTranspose, MatMul, Gemm, Add or Mul read only
+   * by a Relu or Clip takes the activation's output encoding (asymmetric
+   * activations only), as onnxruntime's quantizer does by removing the
+   * activation and AIMET by quantizing the pair as one; the activation stays
+   * and changes nothing. Default true; false gives the op's output its own
+   * encoding (onnxruntime's QDQKeepRemovableActivations).
+   */
+  fuseActivations?: boolean;
   /**
    * A Concat's inputs take its output's encoding: one scale across the
    * Concat, as TFLite's int8 rules and Qualcomm's HTP want; default false

@@ -50,6 +50,8 @@ async function allValues(ort, names, list) {
   );
 }
 
+const producerOf = (name) => model.graph.node.find((n) => n.output.includes(name))?.opType;
+
 function finiteRange(values) {
   let min = Infinity;
   let max = -Infinity;
@@ -199,6 +201,15 @@ describe(`calibrateModel: ${FILE}`, () => {
     expect(Math.abs(ownOf(pool.output[0]).scale / expected.scale - 1)).toBeLessThan(1e-5);
     expect(ownOf(pool.output[0]).offset).toBe(expected.offset);
     expect(ownOf(pool.output[0])).not.toEqual(ownOf(pool.input[0]));
+    // fuseActivations: false: a Conv read only by a Relu keeps its own encoding, wider than the Relu's.
+    const [conv, relu] = [...fusedActivations(model)].find(([input]) => producerOf(input) === 'Conv');
+    const unfused = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, fuseActivations: false, report: false, fold: false });
+    const unfusedOf = (n) => unfused.activations.find((a) => a.name === n).encoding;
+    const convExpected = wq.quantize((await allValues(ort, [conv], list)).get(conv)).encoding;
+    expect(Math.abs(unfusedOf(conv).scale / convExpected.scale - 1)).toBeLessThan(1e-5);
+    expect(unfusedOf(conv).offset).toBe(convExpected.offset);
+    expect(unfusedOf(conv).min).toBeLessThan(0);
+    expect(unfusedOf(relu).min).toBe(0);
     const skipped = await calibrateModel({ [FILE]: bytes }, list, { ort, quantizer: wq, report: false });
     expect(skipped.activations.every((a) => Object.keys(a).join() === 'name,encoding')).toBe(true);
     expect(skipped.notes.join('\n')).not.toMatch(/no report/);
@@ -253,6 +264,9 @@ describe(`calibrateModel: ${FILE}`, () => {
     await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, report: 'yes' })).rejects.toThrow(/options\.report must be a boolean/);
     await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, shareEncodings: 1 })).rejects.toThrow(
       /options\.shareEncodings must be a boolean, got/,
+    );
+    await expect(calibrateModel({ [FILE]: bytes }, lineCrops(1, 2), { ort, fuseActivations: 'no' })).rejects.toThrow(
+      /options\.fuseActivations must be a boolean, got/,
     );
     await expect(calibrateModel({ 'a.txt': bytes }, lineCrops(1, 2), { ort })).rejects.toThrow(/exactly one \.onnx model/);
     await expect(calibrateModel({ [FILE]: bytes }, [{ y: lineCrops(1, 2)[0].x }], { ort })).rejects.toThrow(

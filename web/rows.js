@@ -152,14 +152,19 @@ export class EncodingTable {
     return this.columns.bitwidth[i];
   }
 
-  min(i) {
+  // Row i's { min, max }: kept, or derived.
+  #ends(i) {
     const c = this.columns;
-    return c.extremes ? c.extremes[2 * i] : extremesOf(c.bitwidth[i], c.scale[i], c.offset[i], c.symmetric[i] !== 0).min;
+    if (c.extremes) return { min: c.extremes[2 * i], max: c.extremes[2 * i + 1] };
+    return extremesOf(c.bitwidth[i], c.scale[i], c.offset[i], c.symmetric[i] !== 0);
+  }
+
+  min(i) {
+    return this.#ends(i).min;
   }
 
   max(i) {
-    const c = this.columns;
-    return c.extremes ? c.extremes[2 * i + 1] : extremesOf(c.bitwidth[i], c.scale[i], c.offset[i], c.symmetric[i] !== 0).max;
+    return this.#ends(i).max;
   }
 
   scale(i) {

@@ -22,6 +22,43 @@ function table(header, rows) {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const holds = (t, v) => (t.op === '>=' ? v >= t.threshold : v <= t.threshold);
+
+// The targets of this run, and with repeats their range over every run.
+function targetsTable(res) {
+  const runs = res.repeats;
+  const header = ['target', 'value', 'holds'];
+  if (runs) header.push(`${runs.length} runs: min–max`, 'holds in');
+  return table(
+    header,
+    Object.entries(res.targets).map(([key, t]) => {
+      const unit = key === 'e2eSingleCallUs' ? ' µs' : '×';
+      const row = [t.description + (t.note ? ` (${t.note})` : ''), `${num(t.value)}${unit}`, t.pass === null ? '—' : t.pass ? 'yes' : '**no**'];
+      if (runs) {
+        const values = runs.map((r) => r.values[key]).filter((v) => typeof v === 'number');
+        row.push(
+          values.length ? `${num(Math.min(...values))}–${num(Math.max(...values))}${unit}` : '—',
+          `${values.filter((v) => holds(t, v)).length} of ${runs.length}`,
+        );
+      }
+      return row;
+    }),
+  );
+}
+
+// What moved between the runs: the copy every "/ yardstick" ratio divides
+// by, onnxruntime-web's time, and what fresh memory cost in each process.
+function repeatsNote(runs) {
+  if (!runs) return [];
+  const list = (key, digits) => runs.map((r) => (r[key] === null ? '—' : r[key].toFixed(digits))).join(', ');
+  return [
+    `The first run is the one in the tables; the others ran the Node targets (4K and 16M only) each in a fresh process, one after the other. ` +
+      `Per run, at 16M: the yardstick copy took ${list('yardstickMs', 2)} ms, onnxruntime-web ${list('onnxruntimeMs', 1)} ms; ` +
+      `filling 64 MiB of fresh memory took ${list('freshMs', 0)} ms.`,
+    '',
+  ];
+}
+
 function environment(title, r) {
   const sizes = Object.keys(r.sizes).map(Number);
   const out = [`## ${title}`, ''];
@@ -162,15 +199,9 @@ export function renderMarkdown(res) {
     '',
     '## Targets (Node, 16M elements; the one-call time at 4K)',
     '',
-    table(
-      ['target', 'value', 'holds'],
-      Object.entries(res.targets).map(([key, t]) => [
-        t.description + (t.note ? ` (${t.note})` : ''),
-        `${num(t.value)}${key === 'e2eSingleCallUs' ? ' µs' : '×'}`,
-        t.pass === null ? '—' : t.pass ? 'yes' : '**no**',
-      ]),
-    ),
+    targetsTable(res),
     '',
+    ...repeatsNote(res.repeats),
     ...outRowInfo(res),
     environment(`Node ${m.node}`, res.node),
   ];

@@ -7,6 +7,9 @@
 //   node --expose-gc bench/run.js --quick       4K..1M, fewer samples; prints only
 //   node --expose-gc bench/run.js --no-browser  Node only; prints only
 //   ... --write                                  write the files anyway
+//   ... --repeats N                              the Node targets N times in all
+//                                                (fresh processes; full runs: 3)
+//   node --expose-gc bench/run.js --targets-child   (internal: one repeat)
 
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -28,8 +31,14 @@ const ROOT = resolve(HERE, '..');
 const CHROMIUM = '/usr/bin/chromium';
 
 function parseArgs(argv) {
-  const known = new Set(['--quick', '--no-browser', '--write', '--help']);
-  for (const a of argv) {
+  const known = new Set(['--quick', '--no-browser', '--write', '--help', '--repeats', '--targets-child']);
+  const at = argv.indexOf('--repeats');
+  const repeats = at < 0 ? null : Number(argv[at + 1]);
+  if (at >= 0 && !(Number.isInteger(repeats) && repeats >= 1)) {
+    console.error(`bench: --repeats takes a whole number ≥ 1, got ${argv[at + 1]}`);
+    process.exit(2);
+  }
+  for (const a of argv.filter((_, i) => at < 0 || i !== at + 1)) {
     if (!known.has(a)) {
       console.error(`bench: unknown argument ${a}; use ${[...known].join(' ')}`);
       process.exit(2);
@@ -39,14 +48,20 @@ function parseArgs(argv) {
     console.log(
       readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
-        .slice(1, 10)
+        .slice(1, 13)
         .join('\n'),
     );
     process.exit(0);
   }
   const quick = argv.includes('--quick');
   const browser = !argv.includes('--no-browser');
-  return { quick, browser, write: argv.includes('--write') || (!quick && browser) };
+  return {
+    quick,
+    browser,
+    write: argv.includes('--write') || (!quick && browser),
+    repeats: repeats ?? (quick ? 1 : 3),
+    targetsChild: argv.includes('--targets-child'),
+  };
 }
 
 const log = (text) => console.error(text);
@@ -323,15 +338,62 @@ function evaluateInfo(nodeResults) {
   return info;
 }
 
+// ---------------------------------------------------------------- repeats
+
+// The sizes the targets are read at, measured as in a full run.
+function targetPlan() {
+  const p = plan();
+  const sizes = [4096, 1 << 24];
+  return { ...p, sizes, samples: Object.fromEntries(sizes.map((n) => [n, p.samples[n]])) };
+}
+
+// What one repeat reports: the target values and the two machine traits
+// that move them most (the copy the ratios divide by, and fresh memory).
+function repeatOf(node, pageFaults) {
+  const targets = evaluateTargets(node);
+  return {
+    values: Object.fromEntries(Object.entries(targets).map(([key, t]) => [key, t.value])),
+    yardstickMs: node.sizes[1 << 24]?.timesMs.yardstick ?? null,
+    onnxruntimeMs: node.sizes[1 << 24]?.timesMs.onnxruntime ?? null,
+    freshMs: pageFaults.freshMs,
+  };
+}
+
+async function targetsChild() {
+  const pageFaults = pageFaultProbe();
+  const node = await runNode(targetPlan(), distHashes());
+  process.stdout.write(JSON.stringify(repeatOf(node, pageFaults)));
+}
+
+// Further repeats of the Node targets, each in a fresh process (its own
+// heap, its own first touches), one after the other.
+function moreRepeats(count) {
+  const runs = [];
+  for (let i = 0; i < count; i += 1) {
+    log(`repeat ${i + 2} of the Node targets (a fresh process)`);
+    const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--targets-child'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    });
+    runs.push(JSON.parse(out));
+  }
+  return runs;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.targetsChild) return targetsChild();
   const started = performance.now();
   const snapshot = takeSnapshot();
   const loadAtStart = loadAverage();
   const [node, nodeBusy] = await measureBusy(() => runNode(plan({ quick: args.quick }), distHashes(snapshot)));
   node.cpuBusy = nodeBusy;
+  const snapshotMachine = machine(snapshot);
+  const repeats = args.repeats > 1 ? [repeatOf(node, snapshotMachine.pageFaults), ...moreRepeats(args.repeats - 1)] : null;
   let chromium = null;
   if (args.browser) {
     let busy;
@@ -367,8 +429,9 @@ async function main() {
     command: commandLine(),
     quick: args.quick,
     durationSeconds: Math.round(seconds * 10) / 10,
-    machine: { ...machine(snapshot), chromium: chromium?.version ?? null, loadAverage: { start: loadAtStart, end: loadAtEnd } },
+    machine: { ...snapshotMachine, chromium: chromium?.version ?? null, loadAverage: { start: loadAtStart, end: loadAtEnd } },
     targets: evaluateTargets(node),
+    repeats,
     outRowInfo: evaluateInfo(node),
     node,
     chromium,

@@ -1,6 +1,7 @@
-// serializeModel writes the big initializers' raw_data straight into one
-// buffer, out of protobuf-es's field order: the bytes must parse back to
-// the same message, and a runtime must run them as it runs toBinary's.
+// serializeModel writes the big raw_data of initializers and Constant nodes
+// straight into one buffer, out of protobuf-es's field order: the bytes
+// must parse back to the same message, and a runtime must run them as it
+// runs toBinary's.
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
@@ -8,9 +9,10 @@ import { serializeModel } from '../../../web/models/onnx/serialize.js';
 import { encode, floatTensor, graph, model, node, randomWeights, valueInfo } from './onnx-builder.js';
 import { RUNTIMES, runOnnx } from './runtimes.js';
 
-// x [1, K] → MatMul(W1) → Add(b) → MatMul(W2) → If(c: Identity(k) | MatMul(W3)) … with
-// raw_data lengths around the varint steps (2^14, 2^21 bytes) and a small
-// tensor between the big ones.
+// x [1, K] → MatMul(W1) → Add(b) → Mul(two) → MatMul(W2) → If(c: Identity(k) | MatMul(W3))
+// … with raw_data lengths around the varint steps (2^14, 2^21 bytes), a
+// small tensor between the big ones, and W2 and two in Constant nodes (as
+// Paddle's exporter writes every weight), a big one among small nodes.
 function sample() {
   const K = 512; // W1: 512 × 1024 × 4 = 2 MiB: a 4-byte length
   const N = 1024;
@@ -32,17 +34,16 @@ function sample() {
     graph({
       nodes: [
         node('MatMul', ['x', 'W1'], ['h']),
-        node('Add', ['h', 'b'], ['h1']),
+        node('Add', ['h', 'b'], ['h0']),
+        node('Constant', [], ['two'], { value: floatTensor('two', [1], Float32Array.of(2)) }),
+        node('Mul', ['h0', 'two'], ['h1']),
+        node('Constant', [], ['W2'], { value: floatTensor('W2', [N, 20], randomWeights(N * 20, 3)) }), // 80 KiB: a 3-byte length
         node('MatMul', ['h1', 'W2'], ['h2']),
         node('If', ['c'], ['y'], { then_branch: then, else_branch: otherwise }),
       ],
       inputs: [valueInfo('x', [1, K]), valueInfo('c', [], 9)],
       outputs: [valueInfo('y', [1, 20])],
-      initializers: [
-        floatTensor('W1', [K, N], randomWeights(K * N, 1)),
-        floatTensor('b', [N], randomWeights(N, 2)),
-        floatTensor('W2', [N, 20], randomWeights(N * 20, 3)), // 80 KiB: a 3-byte length
-      ],
+      initializers: [floatTensor('W1', [K, N], randomWeights(K * N, 1)), floatTensor('b', [N], randomWeights(N, 2))],
     }),
   );
   m.metadataProps = [create(StringStringEntryProtoSchema, { key: 'after', value: 'the graph' })];
@@ -57,7 +58,8 @@ describe('serializeModel', () => {
     expect(bytes.length).toBe(before.length);
     expect(Buffer.compare(Buffer.from(encode(fromBinary(ModelProtoSchema, bytes))), Buffer.from(before))).toBe(0);
     expect(Buffer.compare(Buffer.from(encode(m)), Buffer.from(before))).toBe(0);
-    expect(m.graph.initializer.map((t) => t.name)).toEqual(['W1', 'b', 'W2']);
+    expect(m.graph.initializer.map((t) => t.name)).toEqual(['W1', 'b']);
+    expect(m.graph.node.map((n) => n.output[0])).toEqual(['h', 'h0', 'two', 'h1', 'W2', 'h2', 'y']);
   });
 
   it('is toBinary for a model without big tensors', () => {

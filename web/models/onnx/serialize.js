@@ -1,21 +1,28 @@
 // A ModelProto's bytes, written into one buffer of the exact size. The big
-// raw_data of the main graph's initializers (almost all of a model's bytes)
-// is copied once, straight into place: protobuf-es's writer would copy it
-// into growing chunks and then join them, touching twice as much fresh
-// memory, which costs more than the copying here (bench/models.js).
+// raw_data of the main graph's tensors (almost all of a model's bytes:
+// initializers, and the `value` of Constant nodes, where exporters such as
+// Paddle's put every weight) is copied once, straight into place.
+// protobuf-es's writer grows one buffer by doubling and shifts each nested
+// message longer than 127 bytes into place when it knows its length, so
+// each raw_data is copied once per level of nesting into ever fresh memory,
+// which costs more than the copying here (bench/models.js).
 //
 // Protobuf readers take fields in any order (and the elements of a repeated
-// field in the order they come), so the initializers from the first big one
-// on go last in the graph, raw_data last in each big one and the graph last
-// in the model: parsing the bytes gives back the same message.
-import { clearField, toBinary } from '@bufbuild/protobuf';
-import { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema } from './onnx_pb.js';
+// field in the order they come), so the nodes go last in the graph, in
+// their order, then the initializers from the first big one on, raw_data
+// last in each big tensor and the graph last in the model: parsing the
+// bytes gives back the same message.
+import { clearField, create, toBinary } from '@bufbuild/protobuf';
+import { AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, TensorProtoSchema } from './onnx_pb.js';
 
-const BIG = 1 << 16;
+const BIG = 1 << 10;
 const LENGTH_DELIMITED = 2;
 // Field numbers of onnx.proto.
 const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
+const NODE_ATTRIBUTE = 5;
+const ATTRIBUTE_T = 5;
 const TENSOR_RAW_DATA = 9;
 
 const varintSize = (n) => {
@@ -49,55 +56,120 @@ function binaryWithout(schema, message, apply) {
   }
 }
 
-function tensorHead(tensor) {
+// A message to write: `head` (bytes of its other fields, tags included),
+// then each of `fields`: { field, value } with raw bytes or another part
+// as the value, or { framed }: bytes of whole fields, tags included.
+const fieldSize = (f) => (f.framed ? f.framed.length : prefixSize(f.value.length) + f.value.length);
+const part = (head, fields = []) => ({ head, fields, length: fields.reduce((n, f) => n + fieldSize(f), head.length) });
+
+function writePart(out, at, { head, fields }) {
+  out.set(head, at);
+  let i = at + head.length;
+  for (const { field, value, framed } of fields) {
+    if (framed) {
+      out.set(framed, i);
+      i += framed.length;
+      continue;
+    }
+    i = writePrefix(out, i, field, value.length);
+    if (value instanceof Uint8Array) {
+      out.set(value, i);
+      i += value.length;
+    } else {
+      i = writePart(out, i, value);
+    }
+  }
+  return i;
+}
+
+const isBig = (tensor) => tensor?.rawData.length >= BIG;
+
+function tensorPart(tensor) {
   const raw = tensor.rawData;
-  return binaryWithout(TensorProtoSchema, tensor, () => {
+  const head = binaryWithout(TensorProtoSchema, tensor, () => {
     clearField(tensor, TensorProtoSchema.field.rawData);
     return () => {
       tensor.rawData = raw;
     };
   });
+  return part(head, [{ field: TENSOR_RAW_DATA, value: raw }]);
+}
+
+// A node whose attributes hold big tensors: its other fields, then those
+// attributes, each its other fields and then its tensor.
+function nodePart(node) {
+  const all = node.attribute;
+  const big = all.filter((a) => isBig(a.t));
+  const head = binaryWithout(NodeProtoSchema, node, () => {
+    node.attribute = all.filter((a) => !big.includes(a));
+    return () => {
+      node.attribute = all;
+    };
+  });
+  const attributes = big.map((a) => {
+    const t = a.t;
+    const attributeHead = binaryWithout(AttributeProtoSchema, a, () => {
+      clearField(a, AttributeProtoSchema.field.t);
+      return () => {
+        a.t = t;
+      };
+    });
+    return { field: NODE_ATTRIBUTE, value: part(attributeHead, [{ field: ATTRIBUTE_T, value: tensorPart(t) }]) };
+  });
+  return part(head, attributes);
+}
+
+// The graph's nodes in order: runs of small ones written by toBinary of a
+// graph holding just them (whose bytes are exactly their node fields), the
+// others as parts.
+function nodeFields(nodes) {
+  const fields = [];
+  let run = [];
+  const flush = () => {
+    if (run.length) fields.push({ framed: toBinary(GraphProtoSchema, create(GraphProtoSchema, { node: run })) });
+    run = [];
+  };
+  for (const n of nodes) {
+    if (n.attribute.some((a) => isBig(a.t))) {
+      flush();
+      fields.push({ field: GRAPH_NODE, value: nodePart(n) });
+    } else {
+      run.push(n);
+    }
+  }
+  flush();
+  return fields;
 }
 
 export function serializeModel(model) {
   const graph = model.graph;
-  const first = graph ? graph.initializer.findIndex((t) => t.rawData.length >= BIG) : -1;
-  if (first < 0) return toBinary(ModelProtoSchema, model);
-  // The initializers from the first big one on go last, in their order.
+  const first = graph ? graph.initializer.findIndex(isBig) : -1;
+  const bigNode = graph ? graph.node.some((n) => n.attribute.some((a) => isBig(a.t))) : false;
+  if (first < 0 && !bigNode) return toBinary(ModelProtoSchema, model);
   const all = graph.initializer;
-  const parts = all.slice(first).map((t) => {
-    const big = t.rawData.length >= BIG;
-    const head = big ? tensorHead(t) : toBinary(TensorProtoSchema, t);
-    const raw = big ? t.rawData : null;
-    return { head, raw, length: head.length + (raw ? prefixSize(raw.length) + raw.length : 0) };
-  });
+  const nodes = graph.node;
+  const tail = first < 0 ? [] : all.slice(first);
   const graphHead = binaryWithout(GraphProtoSchema, graph, () => {
-    graph.initializer = all.slice(0, first);
+    graph.initializer = first < 0 ? all : all.slice(0, first);
+    graph.node = [];
     return () => {
       graph.initializer = all;
+      graph.node = nodes;
     };
   });
+  const fields = [
+    ...nodeFields(nodes),
+    ...tail.map((t) => ({ field: GRAPH_INITIALIZER, value: isBig(t) ? tensorPart(t) : toBinary(TensorProtoSchema, t) })),
+  ];
+  const graphPart = part(graphHead, fields);
   const modelHead = binaryWithout(ModelProtoSchema, model, () => {
     clearField(model, ModelProtoSchema.field.graph);
     return () => {
       model.graph = graph;
     };
   });
-  const graphLength = parts.reduce((n, p) => n + prefixSize(p.length) + p.length, graphHead.length);
-  const out = new Uint8Array(modelHead.length + prefixSize(graphLength) + graphLength);
-  out.set(modelHead);
-  let at = writePrefix(out, modelHead.length, MODEL_GRAPH, graphLength);
-  out.set(graphHead, at);
-  at += graphHead.length;
-  for (const { head, raw, length } of parts) {
-    at = writePrefix(out, at, GRAPH_INITIALIZER, length);
-    out.set(head, at);
-    at += head.length;
-    if (raw) {
-      at = writePrefix(out, at, TENSOR_RAW_DATA, raw.length);
-      out.set(raw, at);
-      at += raw.length;
-    }
-  }
+  const modelPart = part(modelHead, [{ field: MODEL_GRAPH, value: graphPart }]);
+  const out = new Uint8Array(modelPart.length);
+  writePart(out, 0, modelPart);
   return out;
 }

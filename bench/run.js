@@ -347,8 +347,8 @@ function targetPlan() {
   return { ...p, sizes, samples: Object.fromEntries(sizes.map((n) => [n, p.samples[n]])) };
 }
 
-// What one repeat reports: the target values and the two machine traits
-// that move them most (the copy the ratios divide by, and fresh memory).
+// What one repeat reports: the target values and what moves them most (the
+// copy the ratios divide by, onnxruntime-web's time, fresh memory's cost).
 function repeatOf(node, pageFaults) {
   const targets = evaluateTargets(node);
   return {
@@ -392,8 +392,8 @@ async function main() {
   const loadAtStart = loadAverage();
   const [node, nodeBusy] = await measureBusy(() => runNode(plan({ quick: args.quick }), distHashes(snapshot)));
   node.cpuBusy = nodeBusy;
-  const snapshotMachine = machine(snapshot);
-  const repeats = args.repeats > 1 ? [repeatOf(node, snapshotMachine.pageFaults), ...moreRepeats(args.repeats - 1)] : null;
+  const machineInfo = machine(snapshot);
+  const repeats = args.repeats > 1 ? [repeatOf(node, machineInfo.pageFaults), ...moreRepeats(args.repeats - 1)] : null;
   let chromium = null;
   if (args.browser) {
     let busy;
@@ -429,7 +429,7 @@ async function main() {
     command: commandLine(),
     quick: args.quick,
     durationSeconds: Math.round(seconds * 10) / 10,
-    machine: { ...snapshotMachine, chromium: chromium?.version ?? null, loadAverage: { start: loadAtStart, end: loadAtEnd } },
+    machine: { ...machineInfo, chromium: chromium?.version ?? null, loadAverage: { start: loadAtStart, end: loadAtEnd } },
     targets: evaluateTargets(node),
     repeats,
     outRowInfo: evaluateInfo(node),

@@ -83,6 +83,7 @@ function writePart(out, at, { head, fields }) {
 }
 
 const isBig = (tensor) => tensor?.rawData.length >= BIG;
+const holdsBig = (node) => node.attribute.some((a) => isBig(a.t));
 
 function tensorPart(tensor) {
   const raw = tensor.rawData;
@@ -130,7 +131,7 @@ function nodeFields(nodes) {
     run = [];
   };
   for (const n of nodes) {
-    if (n.attribute.some((a) => isBig(a.t))) {
+    if (holdsBig(n)) {
       flush();
       fields.push({ field: GRAPH_NODE, value: nodePart(n) });
     } else {
@@ -144,7 +145,7 @@ function nodeFields(nodes) {
 export function serializeModel(model) {
   const graph = model.graph;
   const first = graph ? graph.initializer.findIndex(isBig) : -1;
-  const bigNode = graph ? graph.node.some((n) => n.attribute.some((a) => isBig(a.t))) : false;
+  const bigNode = graph ? graph.node.some(holdsBig) : false;
   if (first < 0 && !bigNode) return toBinary(ModelProtoSchema, model);
   const all = graph.initializer;
   const nodes = graph.node;

@@ -144,6 +144,12 @@ async function run(files, options, write, extra = {}) {
   const rows = [];
   const results = new Map();
   const total = model.weights.length;
+  const decisions = model.weights.map((w) => model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS)));
+  // Where the codes will land in the output, so that the core writes them
+  // there: a model's codes are most of what is written, and fresh memory
+  // costs more to fill than the quantizing.
+  const planned = new Map(model.weights.flatMap((w, i) => (decisions[i].action === 'quantize' ? [[w.name, decisions[i]]] : [])));
+  const reserved = write && !extra.activations?.length && model.reserve ? await model.reserve(planned) : null;
   let lastYield = Date.now();
   for (const [i, w] of model.weights.entries()) {
     if (Date.now() - lastYield > 30) {
@@ -152,12 +158,13 @@ async function run(files, options, write, extra = {}) {
     }
     checkAborted(o.signal);
     progress({ phase: 'quantize', done: i, total, name: w.name });
-    let decision = model.constrain(w, decide(w, o, model.defaults ?? FORMAT_DEFAULTS));
+    let decision = decisions[i];
     let result = null;
     if (decision.action === 'quantize') {
       const x = await readWeight(wq, w);
+      const place = reserved?.places.get(w.name);
       try {
-        result = { decision, shape: w.shape, ...quantizeWeight(wq, x, w.shape, decision) };
+        result = { decision, shape: w.shape, ...quantizeWeight(wq, x, w.shape, decision, place?.codes), bytes: place?.bytes };
         results.set(w.name, result);
       } catch (e) {
         // A tensor holding NaN or ±Inf (a broken export, or a buffer no
@@ -181,7 +188,7 @@ async function run(files, options, write, extra = {}) {
   if (!write) return { ...out, totals: totalsOf(rows) };
   checkAborted(o.signal);
   progress({ phase: 'write', done: 0, total: 1, name });
-  const written = await model.write(results, extra);
+  const written = await model.write(results, { ...extra, sink: reserved?.sink });
   progress({ phase: 'write', done: 1, total: 1, name });
   out.notes.push(...written.notes, ...encodingsNotes(results, o.encodingsVersion));
   return {

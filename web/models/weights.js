@@ -186,15 +186,16 @@ function sqnrDb(signal, error) {
 // d: a 'quantize' decision of decide.js. Returns { codes (one per element,
 // in x's order), encodings (an EncodingTable; per tensor: one row; per
 // channel: one per channel; blocks: the scale tensor's row-major order),
-// sqnrDb }.
-export function quantizeWeight(wq, x, shape, d) {
+// sqnrDb }. codes: where to write the codes of a weight quantized per
+// tensor or per channel (a typed array of their type), if anywhere.
+export function quantizeWeight(wq, x, shape, d, codes) {
   const acc = { signal: 0, error: 0 };
   let result;
   if (d.blockSize !== null) {
     result = quantizeBlocks(wq, x, shape, d, acc);
   } else {
     const layout = d.axis === null ? {} : { shape, axis: d.axis };
-    result = quantizeMeasured(wq, x, { ...coreOptions(d), ...layout }, acc);
+    result = quantizeMeasured(wq, x, { ...coreOptions(d), ...layout }, acc, codes ? { codes } : undefined);
   }
   return { ...result, sqnrDb: sqnrDb(acc.signal, acc.error) };
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema } from '../../../web/models/onnx/onnx_pb.js';
-import { serializeModel } from '../../../web/models/onnx/serialize.js';
+import { layoutOf, serializeModel } from '../../../web/models/onnx/serialize.js';
 import { encode, floatTensor, graph, model, node, randomWeights, valueInfo } from './onnx-builder.js';
 import { RUNTIMES, runOnnx } from './runtimes.js';
 
@@ -67,6 +67,26 @@ describe('serializeModel', () => {
       graph({ nodes: [node('MatMul', ['x', 'W'], ['y'])], inputs: [], outputs: [], initializers: [floatTensor('W', [4, 4], randomWeights(16))] }),
     );
     expect(Buffer.compare(Buffer.from(serializeModel(m)), Buffer.from(toBinary(ModelProtoSchema, m)))).toBe(0);
+  });
+
+  it('writes into a sink that holds a raw_data where it lands, and not into one where it does not', () => {
+    const m = sample();
+    const before = serializeModel(m);
+    const W1 = m.graph.initializer[0];
+    const { length, offsets } = layoutOf(m);
+    expect(length).toBe(before.length);
+    for (const shift of [0, 1]) {
+      const sink = new Uint8Array(length);
+      const at = offsets.get(W1.rawData) + shift;
+      const raw = W1.rawData;
+      sink.set(raw, at);
+      W1.rawData = sink.subarray(at, at + raw.length);
+      const bytes = serializeModel(m, sink);
+      W1.rawData = raw;
+      expect(bytes === sink).toBe(shift === 0);
+      expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before))).toBe(0);
+    }
+    expect(serializeModel(m, new Uint8Array(length + 1)).length).toBe(length);
   });
 
   for (const [runtime, ort] of Object.entries(RUNTIMES)) {

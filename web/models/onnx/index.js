@@ -4,6 +4,7 @@
 // or MatMulNBits model.
 import { fromBinary } from '@bufbuild/protobuf';
 import { fail } from '../../formats/common.js';
+import { EncodingTable } from '../../rows.js';
 import { opFamily } from '../decide.js';
 import { requireFile } from '../files.js';
 import { allGraphs, allNames, heldTensors, readersByName, usageOf } from './graph.js';
@@ -11,10 +12,10 @@ import { graphInputs } from './inputs.js';
 import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
 import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
-import { addDequantize, opsetFor, replaceSite, storageFor } from './qdq.js';
+import { addDequantize, codesIn, opsetFor, replaceSite, storageBits, storageFor } from './qdq.js';
 import { activationStorage, addActivationQdq, biasCodes, biasDequantize } from './static.js';
 import { readFloat32, storedData, tensorInfo } from './tensors.js';
-import { externalLocations, writeModel } from './write.js';
+import { externalLocations, inlineLayout, writeModel } from './write.js';
 
 function decode(bytes, name) {
   let model;
@@ -61,7 +62,11 @@ function paramCount(w, d) {
 }
 
 export async function openOnnx(set, modelName, o) {
-  const model = decode(await requireFile(set, modelName, 'the model').bytes(), modelName);
+  return adapterOf(await requireFile(set, modelName, 'the model').bytes(), set, modelName, o);
+}
+
+function adapterOf(bytes, set, modelName, o) {
+  const model = decode(bytes, modelName);
   const graphs = allGraphs(model.graph);
   const readers = readersByName(graphs);
   const graphOfNode = new Map(graphs.flatMap(({ graph }) => graph.node.map((n) => [n, graph])));
@@ -81,7 +86,7 @@ export async function openOnnx(set, modelName, o) {
       return { ...d, target: 'matmulnbits', storage: `uint${bits}`, note, bytesAfter };
     }
     const storage = storageFor(d.bitwidth, d.symmetric);
-    const bits = Number(storage.replace(/\D+/, ''));
+    const bits = storageBits(storage);
     const needed = opsetFor(storage, d.axis !== null, d.blockSize !== null);
     const notesFor = d.note ? [d.note] : [];
     if (bits !== d.bitwidth) notesFor.push(`${d.bitwidth}-bit codes stored as ${storage}`);
@@ -108,7 +113,8 @@ export async function openOnnx(set, modelName, o) {
     }
   }
 
-  async function write(results, { activations = [] } = {}) {
+  // The model rewritten; returns the notes of an opset upgrade.
+  async function rewrite(results, activations) {
     const byName = new Map(sites.map((s) => [s.name, s]));
     const activationOpsets = activations.map((a) => opsetFor(activationStorage(a.encoding), true, false));
     const needed = Math.max(opset, ...activationOpsets, ...[...results.values()].map((r) => r.decision.opset ?? 0));
@@ -145,9 +151,53 @@ export async function openOnnx(set, modelName, o) {
         );
       }
     }
-    const after = heldTensors(allGraphs(model.graph));
-    const out = await writeModel(model, modelName, after, set, { mode: o.externalData ?? 'auto', locations });
+    return written;
+  }
+
+  const writeOptions = { mode: o.externalData ?? 'auto', locations };
+
+  // sink: the buffer of reserve's byte views.
+  async function write(results, { activations = [], sink } = {}) {
+    const written = await rewrite(results, activations);
+    const out = await writeModel(model, modelName, heldTensors(allGraphs(model.graph)), set, { ...writeOptions, sink });
     return { files: out.files, notes: [...written, ...out.notes] };
+  }
+
+  // Where each quantized weight's codes will land in the written model:
+  // predicted by rewriting a second decoding of the model (its raw_data
+  // views of the same bytes) with untouched placeholder codes, and laying
+  // it out. Returns { sink (the model file's buffer), places: Map name →
+  // { bytes (the codes' bytes in sink), codes (a view of them the core can
+  // write, or null) } }, or null where there is nothing to gain (external
+  // data, MatMulNBits, a rewrite that fails). The codes that do land there
+  // are not copied again (serializeModel); a wrong prediction costs a copy.
+  async function reserve(decisions) {
+    if ([...decisions.values()].some((d) => d.target !== 'qdq')) return null;
+    const shadow = adapterOf(bytes, set, modelName, o);
+    const weights = new Map(shadow.weights.map((w) => [w.name, w]));
+    const placeholders = new Map(
+      [...decisions].map(([name, d]) => {
+        const w = weights.get(name);
+        const codeBytes = new Uint8Array(Math.ceil((w.count * storageBits(d.storage)) / 8));
+        return [name, { decision: d, codes: null, bytes: codeBytes, encodings: EncodingTable.allocate(paramCount(w, d)) }];
+      }),
+    );
+    const layout = await shadow.layout(placeholders).catch(() => null);
+    if (layout === null) return null;
+    const sink = new Uint8Array(layout.length);
+    const places = new Map();
+    for (const [name, { decision, bytes: placeholder }] of placeholders) {
+      const at = layout.offsets.get(placeholder);
+      if (at === undefined) continue;
+      const codeBytes = sink.subarray(at, at + placeholder.length);
+      places.set(name, { bytes: codeBytes, codes: codesIn(codeBytes, decision.storage) });
+    }
+    return { sink, places };
+  }
+
+  async function layout(results) {
+    await rewrite(results, []);
+    return inlineLayout(model, modelName, heldTensors(allGraphs(model.graph)), set, writeOptions);
   }
 
   return {
@@ -157,7 +207,9 @@ export async function openOnnx(set, modelName, o) {
     weights: sites.map((s) => s.weight),
     notes: [],
     constrain,
+    reserve,
     write,
+    layout,
     defaults: {
       bitwidth: (w) => (nbitsEligible(w) ? 4 : 8),
       blockSize: (w) => (nbitsEligible(w) ? 32 : null),

@@ -3,6 +3,7 @@
 // reader is unchanged (and the encodings keep the original names).
 import { create } from '@bufbuild/protobuf';
 import { AttributeProtoSchema, AttributeProto_AttributeType, NodeProtoSchema } from './onnx_pb.js';
+import { LITTLE_ENDIAN } from '../../formats/common.js';
 import { DATA_TYPE, bytesOf, packNibbles, rawTensor } from './tensors.js';
 import { uniqueName } from './graph.js';
 
@@ -33,10 +34,24 @@ export function node(opType, input, output, name, attribute = [], domain = '') {
   return create(NodeProtoSchema, { opType, input, output, name, attribute, domain });
 }
 
-// Codes in the storage type's bytes: 4-bit codes two to a byte.
-function codeBytes(codes, storage) {
-  if (storage.endsWith('4')) return packNibbles(codes);
+// Codes in the storage type's bytes: 4-bit codes two to a byte, packed
+// into `bytes` (where they will land in the output) when given. A layout's
+// placeholder result has no codes, only those bytes.
+function codeBytes(codes, storage, bytes) {
+  if (codes === null) return bytes;
+  if (storage.endsWith('4')) return packNibbles(codes, bytes);
   return bytesOf(new CODE_TYPES[storage](codes.buffer, codes.byteOffset, codes.length));
+}
+
+export const storageBits = (storage) => Number(storage.replace(/\D+/, ''));
+
+// A view of `bytes` (where a weight's codes will land in the output) that
+// the core can write the codes into; null for 4-bit codes, which are
+// packed into them afterwards, and where the codes' type cannot view them.
+export function codesIn(bytes, storage) {
+  const Type = CODE_TYPES[storage];
+  if (storage.endsWith('4') || bytes.byteOffset % Type.BYTES_PER_ELEMENT !== 0 || (!LITTLE_ENDIAN && Type.BYTES_PER_ELEMENT > 1)) return null;
+  return new Type(bytes.buffer, bytes.byteOffset, bytes.length / Type.BYTES_PER_ELEMENT);
 }
 
 // The shape of scale and zero point: a scalar, one per channel, or the
@@ -58,8 +73,9 @@ function zeroPoints(encodings, storage) {
 
 // Rewrites one weight; returns the new tensors' names.
 // site: { name, graph, node (Constant) | undefined, tensor }
-// result: { decision, codes, encodings (an EncodingTable) }, storage:
-// 'uint8' …, names: Set.
+// result: { decision, codes, encodings (an EncodingTable), bytes (optional:
+// where the codes' bytes land, see codeBytes) }, storage: 'uint8' …,
+// names: Set.
 export function addDequantize(site, result, storage, names, castTo) {
   const { decision: d, codes, encodings } = result;
   const { shape } = site.info;
@@ -69,7 +85,7 @@ export function addDequantize(site, result, storage, names, castTo) {
   const zName = uniqueName(names, `${base}_zero_point`);
   const dims = paramShape(shape, d, encodings.length);
   const tensors = [
-    rawTensor(qName, storage, shape, codeBytes(codes, storage)),
+    rawTensor(qName, storage, shape, codeBytes(codes, storage, result.bytes)),
     rawTensor(sName, 'float32', dims, bytesOf(encodings.column('scale', Float32Array))),
     rawTensor(zName, storage, dims, codeBytes(zeroPoints(encodings, storage), storage)),
   ];

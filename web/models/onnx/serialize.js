@@ -7,6 +7,13 @@
 // each raw_data is copied once per level of nesting into ever fresh memory,
 // which costs more than the copying here (bench/models.js).
 //
+// A caller may give the buffer to write into (serializeModel's `sink`),
+// with some raw_data already in it where it will land (codes the core wrote
+// there): those are not copied. The sink is used only when the message has
+// its length and every raw_data within the sink is exactly in place;
+// otherwise the bytes go to a fresh buffer, so a wrong prediction of the
+// layout costs memory, never correctness.
+//
 // Protobuf readers take fields in any order (and the elements of a repeated
 // field in the order they come), so the nodes go last in the graph, in
 // their order, then the initializers from the first big one on, raw_data
@@ -62,6 +69,8 @@ function binaryWithout(schema, message, apply) {
 const fieldSize = (f) => (f.framed ? f.framed.length : prefixSize(f.value.length) + f.value.length);
 const part = (head, fields = []) => ({ head, fields, length: fields.reduce((n, f) => n + fieldSize(f), head.length) });
 
+const inPlace = (out, value, at) => value.buffer === out.buffer && value.byteOffset === out.byteOffset + at;
+
 function writePart(out, at, { head, fields }) {
   out.set(head, at);
   let i = at + head.length;
@@ -73,13 +82,39 @@ function writePart(out, at, { head, fields }) {
     }
     i = writePrefix(out, i, field, value.length);
     if (value instanceof Uint8Array) {
-      out.set(value, i);
+      if (!inPlace(out, value, i)) out.set(value, i);
       i += value.length;
     } else {
       i = writePart(out, i, value);
     }
   }
   return i;
+}
+
+// Calls visit(value, at) for every raw value of a part written at `at`.
+function eachRaw({ head, fields }, at, visit) {
+  let i = at + head.length;
+  for (const f of fields) {
+    if (f.framed) {
+      i += f.framed.length;
+    } else if (f.value instanceof Uint8Array) {
+      i += prefixSize(f.value.length);
+      visit(f.value, i);
+      i += f.value.length;
+    } else {
+      i = eachRaw(f.value, i + prefixSize(f.value.length), visit);
+    }
+  }
+  return i;
+}
+
+function fitsIn(sink, modelPart) {
+  if (sink?.length !== modelPart.length) return false;
+  let fits = true;
+  eachRaw(modelPart, 0, (value, at) => {
+    if (value.buffer === sink.buffer && !inPlace(sink, value, at)) fits = false;
+  });
+  return fits;
 }
 
 const isBig = (tensor) => tensor?.rawData.length >= BIG;
@@ -142,11 +177,12 @@ function nodeFields(nodes) {
   return fields;
 }
 
-export function serializeModel(model) {
+// The model as a part, or null when it holds no big tensor (toBinary's).
+function modelPartOf(model) {
   const graph = model.graph;
   const first = graph ? graph.initializer.findIndex(isBig) : -1;
   const bigNode = graph ? graph.node.some(holdsBig) : false;
-  if (first < 0 && !bigNode) return toBinary(ModelProtoSchema, model);
+  if (first < 0 && !bigNode) return null;
   const all = graph.initializer;
   const nodes = graph.node;
   const tail = first < 0 ? [] : all.slice(first);
@@ -169,8 +205,23 @@ export function serializeModel(model) {
       model.graph = graph;
     };
   });
-  const modelPart = part(modelHead, [{ field: MODEL_GRAPH, value: graphPart }]);
-  const out = new Uint8Array(modelPart.length);
+  return part(modelHead, [{ field: MODEL_GRAPH, value: graphPart }]);
+}
+
+export function serializeModel(model, sink) {
+  const modelPart = modelPartOf(model);
+  if (modelPart === null) return toBinary(ModelProtoSchema, model);
+  const out = fitsIn(sink, modelPart) ? sink : new Uint8Array(modelPart.length);
   writePart(out, 0, modelPart);
   return out;
+}
+
+// The length of the model's bytes and the offset in them of the raw_data
+// of each big tensor (by the raw_data array); null when no tensor is big.
+export function layoutOf(model) {
+  const modelPart = modelPartOf(model);
+  if (modelPart === null) return null;
+  const offsets = new Map();
+  eachRaw(modelPart, 0, (value, at) => offsets.set(value, at));
+  return { length: modelPart.length, offsets };
 }

@@ -138,10 +138,11 @@ export function bytesOf(data) {
   return swapBytes(view.slice(), data.BYTES_PER_ELEMENT);
 }
 
-// Two 4-bit codes per byte, the first in the low nibble (ONNX int4/uint4).
-export function packNibbles(codes) {
+// Two 4-bit codes per byte, the first in the low nibble (ONNX int4/uint4),
+// into `out` when it has the length.
+export function packNibbles(codes, into) {
   const n = codes.length;
-  const out = new Uint8Array(Math.ceil(n / 2));
+  const out = into?.length === Math.ceil(n / 2) ? into : new Uint8Array(Math.ceil(n / 2));
   // Each byte written once: a read-modify-write of fresh memory costs twice.
   for (let j = 0, i = 0; i + 1 < n; j += 1, i += 2) out[j] = (codes[i] & 0xf) | ((codes[i + 1] & 0xf) << 4);
   if (n % 2 === 1) out[out.length - 1] = codes[n - 1] & 0xf;

@@ -5,7 +5,7 @@ import { fail } from '../../formats/common.js';
 import { StringStringEntryProtoSchema, TensorProto_DataLocation } from './onnx_pb.js';
 import { create } from '@bufbuild/protobuf';
 import { allGraphs, heldTensors } from './graph.js';
-import { serializeModel } from './serialize.js';
+import { layoutOf, serializeModel } from './serialize.js';
 import { storedData, tensorInfo } from './tensors.js';
 
 const EXTERNAL_THRESHOLD = 1024;
@@ -59,12 +59,25 @@ export async function inlineExternalData(model, set, modelName) {
   for (const { site, bytes } of all) inline(site.tensor, bytes);
 }
 
+const totalOf = (all) => all.reduce((a, { bytes }) => a + (bytes?.length ?? 0), 0);
+
+// Where writeModel would put the big tensors' bytes in the model file
+// (serialize.js's layoutOf); null when some would go to external data.
+export async function inlineLayout(model, modelName, sites, set, { mode, locations }) {
+  if (mode === true || locations.size > 0) return null;
+  const all = await tensorBytes(sites, set, modelName);
+  if (totalOf(all) > INLINE_LIMIT) return null;
+  for (const { site, bytes } of all) if (bytes !== null) inline(site.tensor, bytes);
+  return layoutOf(model);
+}
+
 // mode: true | false | 'auto'; locations: the external files the input
-// model used (its one file's name is kept). Returns { files, notes }.
-export async function writeModel(model, modelName, sites, set, { mode, locations }) {
+// model used (its one file's name is kept); sink: see serializeModel.
+// Returns { files, notes }.
+export async function writeModel(model, modelName, sites, set, { mode, locations, sink }) {
   const all = await tensorBytes(sites, set, modelName);
   const hadExternal = locations.size > 0;
-  const total = all.reduce((a, { bytes }) => a + (bytes?.length ?? 0), 0);
+  const total = totalOf(all);
   const external = mode === true || (mode === 'auto' && (hadExternal || total > INLINE_LIMIT));
   if (!external && total > INLINE_LIMIT) {
     fail(RangeError, `${modelName}: the quantized tensors take ${total} bytes, more than fits one protobuf file (2 GiB): use externalData: true`);
@@ -95,6 +108,6 @@ export async function writeModel(model, modelName, sites, set, { mode, locations
     files[dataName] = data;
     notes.push(`tensors of ${EXTERNAL_THRESHOLD} bytes or more are in the external data file ${dataName}`);
   }
-  files[modelName] = serializeModel(model);
+  files[modelName] = serializeModel(model, external ? undefined : sink);
   return { files, notes };
 }

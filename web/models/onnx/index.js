@@ -4,12 +4,11 @@
 // or MatMulNBits model.
 import { fromBinary } from '@bufbuild/protobuf';
 import { fail } from '../../formats/common.js';
-import { EncodingTable } from '../../rows.js';
 import { opFamily } from '../decide.js';
 import { requireFile } from '../files.js';
 import { allGraphs, allNames, heldTensors, readersByName, usageOf } from './graph.js';
 import { graphInputs } from './inputs.js';
-import { addMatMulNBits, nbitsFor } from './matmulnbits.js';
+import { addMatMulNBits, nbitsFor, packedLength } from './matmulnbits.js';
 import { ModelProtoSchema } from './onnx_pb.js';
 import { defaultOpset, upgradeOpset } from './opset.js';
 import { addDequantize, codesIn, opsetFor, replaceSite, storageBits, storageFor } from './qdq.js';
@@ -169,17 +168,17 @@ function adapterOf(bytes, set, modelName, o) {
   // it out. Returns { sink (the model file's buffer), places: Map name →
   // { bytes (the codes' bytes in sink), codes (a view of them the core can
   // write, or null) } }, or null where there is nothing to gain (external
-  // data, MatMulNBits, a rewrite that fails). The codes that do land there
-  // are not copied again (serializeModel); a wrong prediction costs a copy.
+  // data, a rewrite that fails). The codes that do land there are not
+  // copied again (serializeModel); a wrong prediction costs a copy.
   async function reserve(decisions) {
-    if ([...decisions.values()].some((d) => d.target !== 'qdq')) return null;
     const shadow = adapterOf(bytes, set, modelName, o);
     const weights = new Map(shadow.weights.map((w) => [w.name, w]));
     const placeholders = new Map(
       [...decisions].map(([name, d]) => {
         const w = weights.get(name);
-        const codeBytes = new Uint8Array(Math.ceil((w.count * storageBits(d.storage)) / 8));
-        return [name, { decision: d, codes: null, bytes: codeBytes, encodings: EncodingTable.allocate(paramCount(w, d)) }];
+        const length = d.target === 'matmulnbits' ? packedLength(w.shape, d) : Math.ceil((w.count * storageBits(d.storage)) / 8);
+        const codeBytes = new Uint8Array(length);
+        return [name, { decision: d, codes: null, bytes: codeBytes, encodings: { length: paramCount(w, d) } }];
       }),
     );
     const layout = await shadow.layout(placeholders).catch(() => null);
@@ -190,7 +189,7 @@ function adapterOf(bytes, set, modelName, o) {
       const at = layout.offsets.get(placeholder);
       if (at === undefined) continue;
       const codeBytes = sink.subarray(at, at + placeholder.length);
-      places.set(name, { bytes: codeBytes, codes: codesIn(codeBytes, decision.storage) });
+      places.set(name, { bytes: codeBytes, codes: decision.target === 'qdq' ? codesIn(codeBytes, decision.storage) : null });
     }
     return { sink, places };
   }

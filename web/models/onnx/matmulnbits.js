@@ -32,21 +32,34 @@ function packRows(values, rows, perRow, bits) {
 // cache while B is read row by row, TILE codes at a time.
 const TILE = 16;
 
+// The bytes of B's codes as MatMulNBits stores them (packColumns).
+export function packedLength([K, N], d) {
+  return (N * Math.ceil(K / d.blockSize) * d.blockSize * nbitsFor(d.bitwidth)) / 8;
+}
+
 // B's codes [K, N] (+ bias) as MatMulNBits stores them: N columns of
 // `blocks` blocks of `block` codes, packed `bits` a code, low bits first;
-// the last block of column n padded with pad(n).
-function packColumns(codes, K, N, { block, blocks, bits, bias, pad }) {
+// the last block of column n padded with pad(n). Into `into` when it has
+// the length (where the bytes land in the output), each byte written once.
+function packColumns(codes, K, N, { block, blocks, bits, bias, pad }, into) {
   const rowBytes = (block * bits) / 8;
   const columnBytes = blocks * rowBytes;
-  const out = new Uint8Array(N * columnBytes);
+  const perByte = 8 / bits;
+  const out = into?.length === N * columnBytes ? into : new Uint8Array(N * columnBytes);
   for (let n0 = 0; n0 < N; n0 += TILE) {
     const n1 = Math.min(n0 + TILE, N);
-    for (let k = 0; k < blocks * block; k += 1) {
-      const at = Math.floor(k / block) * rowBytes + (((k % block) * bits) >> 3);
-      const shift = (k * bits) & 7;
+    for (let k0 = 0; k0 < blocks * block; k0 += perByte) {
+      const at = Math.floor(k0 / block) * rowBytes + (((k0 % block) * bits) >> 3);
+      if (bits === 4 && k0 + 1 < K) {
+        // Most of a 4-bit weight: two rows of B to a byte.
+        const lo = k0 * N;
+        for (let n = n0; n < n1; n += 1) out[n * columnBytes + at] = (codes[lo + n] + bias) | ((codes[lo + N + n] + bias) << 4);
+        continue;
+      }
       for (let n = n0; n < n1; n += 1) {
-        const code = k < K ? codes[k * N + n] + bias : pad(n);
-        out[n * columnBytes + at] |= code << shift;
+        let byte = 0;
+        for (let j = 0, k = k0; j < perByte; j += 1, k += 1) byte |= (k < K ? codes[k * N + n] + bias : pad(n)) << (j * bits);
+        out[n * columnBytes + at] = byte;
       }
     }
   }
@@ -55,20 +68,22 @@ function packColumns(codes, K, N, { block, blocks, bits, bias, pad }) {
 
 // Replaces every MatMul that reads `site` by a MatMulNBits. result.codes
 // are in B's [K, N] order, result.encodings (an EncodingTable) in block
-// order [blocks, N].
+// order [blocks, N]; result.bytes (optional) where the packed codes land,
+// and all that a layout's placeholder result has.
 export function addMatMulNBits(site, result, readers, names, model) {
   const { decision: d, codes, encodings } = result;
   const [K, N] = site.info.shape;
   const block = d.blockSize;
   const blocks = Math.ceil(K / block);
   const bits = nbitsFor(d.bitwidth);
-  const signed = codes instanceof Int8Array;
+  const signed = d.symmetric;
   // Without zero points MatMulNBits takes 2^(bits-1): symmetric codes s
   // are stored as s + 2^(bits-1).
   const bias = signed ? 1 << (bits - 1) : 0;
   const scales = new Float32Array(N * blocks);
   const zeros = new Uint8Array(N * blocks);
-  for (let b = 0; b < blocks; b += 1) {
+  // A placeholder result's parameters stay blank: a layout needs their sizes.
+  for (let b = 0; b < blocks && codes !== null; b += 1) {
     for (let n = 0; n < N; n += 1) {
       const e = b * N + n;
       scales[n * blocks + b] = encodings.scale(e);
@@ -81,13 +96,18 @@ export function addMatMulNBits(site, result, readers, names, model) {
   const qName = uniqueName(names, `${base}_Q${bits}`);
   const sName = uniqueName(names, `${base}_scales`);
   const tensors = [
-    rawTensor(qName, 'uint8', [N, blocks, (block * bits) / 8], packColumns(codes, K, N, { block, blocks, bits, bias, pad })),
+    rawTensor(
+      qName,
+      'uint8',
+      [N, blocks, (block * bits) / 8],
+      codes === null ? result.bytes : packColumns(codes, K, N, { block, blocks, bits, bias, pad }, result.bytes),
+    ),
     rawTensor(sName, 'float32', [N * blocks], bytesOf(scales)),
   ];
   const inputs = [qName, sName];
   if (!signed) {
     const zName = uniqueName(names, `${base}_zero_points`);
-    const packed = packRows(zeros, N, blocks, bits);
+    const packed = codes === null ? new Uint8Array(N * Math.ceil((blocks * bits) / 8)) : packRows(zeros, N, blocks, bits);
     tensors.push(rawTensor(zName, 'uint8', [packed.length], packed));
     inputs.push(zName);
   }

@@ -36,7 +36,8 @@ export function node(opType, input, output, name, attribute = [], domain = '') {
 
 // Codes in the storage type's bytes: 4-bit codes two to a byte, packed
 // into `bytes` (where they will land in the output) when given. A layout's
-// placeholder result has no codes, only those bytes.
+// placeholder result (reserve in index.js) has no codes, only those bytes,
+// and only the length of its encodings.
 function codeBytes(codes, storage, bytes) {
   if (codes === null) return bytes;
   if (storage.endsWith('4')) return packNibbles(codes, bytes);
@@ -83,11 +84,19 @@ export function addDequantize(site, result, storage, names, castTo) {
   const qName = uniqueName(names, `${base}_quantized`);
   const sName = uniqueName(names, `${base}_scale`);
   const zName = uniqueName(names, `${base}_zero_point`);
-  const dims = paramShape(shape, d, encodings.length);
+  const n = encodings.length;
+  const dims = paramShape(shape, d, n);
+  // A placeholder (see codeBytes) has the sizes only: its parameters are blank.
+  const blank = codes === null;
   const tensors = [
     rawTensor(qName, storage, shape, codeBytes(codes, storage, result.bytes)),
-    rawTensor(sName, 'float32', dims, bytesOf(encodings.column('scale', Float32Array))),
-    rawTensor(zName, storage, dims, codeBytes(zeroPoints(encodings, storage), storage)),
+    rawTensor(sName, 'float32', dims, blank ? new Uint8Array(4 * n) : bytesOf(encodings.column('scale', Float32Array))),
+    rawTensor(
+      zName,
+      storage,
+      dims,
+      blank ? new Uint8Array(Math.ceil((n * storageBits(storage)) / 8)) : codeBytes(zeroPoints(encodings, storage), storage),
+    ),
   ];
   const attrs = [];
   if (d.axis !== null) attrs.push(intAttr('axis', d.axis));
